@@ -1,0 +1,183 @@
+"""Business operations on customers and wallets.
+
+Plain functions taking the acting user, each in one transaction with its audit row.
+Admin actions, API views, consumers and management commands all call these.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from .identities import normalise_identity
+from .masking import mask_identity
+from .models import AccountEvent, Customer, CustomerIdentity
+
+logger = logging.getLogger(__name__)
+
+
+def record_event(
+    *,
+    customer: Customer,
+    action: str,
+    acting_user=None,
+    account=None,
+    ticket=None,
+    reason: str = "",
+    verification: dict | None = None,
+    details: dict | None = None,
+) -> AccountEvent:
+    """Append one audit row. Call it inside the transaction of the change it records."""
+    if acting_user is not None and acting_user.is_authenticated:
+        actor_kind = (
+            AccountEvent.ActorKind.AGENT
+            if acting_user.is_staff
+            else AccountEvent.ActorKind.CUSTOMER
+        )
+        actor = acting_user
+    else:
+        actor_kind, actor = AccountEvent.ActorKind.SYSTEM, None
+    return AccountEvent.objects.create(
+        customer=customer,
+        account=account,
+        ticket=ticket,
+        actor_kind=actor_kind,
+        actor=actor,
+        action=action,
+        reason=reason,
+        verification=verification or {},
+        details=details or {},
+    )
+
+
+def resolve_identity(*, kind: str, value: str, display_name: str = "") -> CustomerIdentity:
+    """The identity for (kind, value), creating its customer the first time we hear from it.
+
+    Raises ValidationError when the value cannot be normalised (a bad address or number).
+    Safe when two channels see a new sender at the same moment: the loser of the race
+    reads the winner's row.
+    """
+    normalised = normalise_identity(kind, value)
+    identity = (
+        CustomerIdentity.objects.select_related("customer")
+        .filter(kind=kind, value=normalised)
+        .first()
+    )
+    if identity is not None:
+        if display_name and not identity.display_name:
+            identity.display_name = display_name[:200]
+            identity.save(update_fields=["display_name"])
+        return identity
+    try:
+        with transaction.atomic():
+            customer = Customer.objects.create(name=display_name[:200])
+            identity = CustomerIdentity.objects.create(
+                customer=customer, kind=kind, value=normalised, display_name=display_name[:200]
+            )
+            record_event(
+                customer=customer,
+                action=AccountEvent.Action.CUSTOMER_CREATED,
+                details={"kind": kind, "value": mask_identity(kind, normalised)},
+            )
+    except IntegrityError:
+        identity = CustomerIdentity.objects.select_related("customer").get(
+            kind=kind, value=normalised
+        )
+    return identity
+
+
+@transaction.atomic
+def add_identity(
+    customer: Customer, *, kind: str, value: str, acting_user, display_name: str = ""
+) -> CustomerIdentity:
+    """An agent records another way of reaching this customer."""
+    require_permission(acting_user, "accounts.add_customeridentity")
+    normalised = normalise_identity(kind, value)
+    owner = CustomerIdentity.objects.filter(kind=kind, value=normalised).first()
+    if owner is not None:
+        if owner.customer_id == customer.pk:
+            return owner
+        raise ValidationError(
+            _("This %(kind)s already belongs to customer #%(id)s; merge the two customers."),
+            params={"kind": owner.get_kind_display(), "id": owner.customer_id},
+        )
+    identity = CustomerIdentity.objects.create(
+        customer=customer, kind=kind, value=normalised, display_name=display_name
+    )
+    record_event(
+        customer=customer,
+        action=AccountEvent.Action.IDENTITY_ADDED,
+        acting_user=acting_user,
+        details={"kind": kind, "value": mask_identity(kind, normalised)},
+    )
+    return identity
+
+
+@transaction.atomic
+def merge_customers(
+    *, source: Customer, target: Customer, acting_user, reason: str = ""
+) -> Customer:
+    """Move everything of ``source`` (identities, wallets, tickets, calls) onto ``target``.
+
+    ``source`` stays as an empty record pointing at ``target``, so the audit trail that
+    names it still resolves.
+    """
+    from tickets.models import CallLog, Ticket, TicketEvent
+
+    require_permission(acting_user, "accounts.merge_customer")
+    if source.pk == target.pk:
+        raise ValidationError(_("A customer cannot be merged into itself."))
+    # Lock both rows in a fixed order so two merges of the same pair cannot interleave.
+    locked = {
+        c.pk: c
+        for c in Customer.objects.select_for_update()
+        .filter(pk__in=[source.pk, target.pk])
+        .order_by("pk")
+    }
+    source, target = locked[source.pk], locked[target.pk]
+    if source.merged_into_id is not None or target.merged_into_id is not None:
+        raise ValidationError(_("One of these customers has already been merged."))
+
+    identities = list(source.identities.values_list("kind", "value"))
+    ticket_ids = list(source.tickets.values_list("pk", flat=True))
+    source.identities.update(customer=target)
+    source.wallets.update(customer=target)
+    Ticket.objects.filter(pk__in=ticket_ids).update(customer=target)
+    CallLog.objects.filter(customer=source).update(customer=target)
+    if source.user_id and not target.user_id:
+        target.user_id, source.user_id = source.user_id, None
+        source.save(update_fields=["user"])
+        target.save(update_fields=["user"])
+    if not target.name and source.name:
+        target.name = source.name
+        target.save(update_fields=["name"])
+    source.merged_into = target
+    source.save(update_fields=["merged_into"])
+
+    details = {
+        "source": source.pk,
+        "target": target.pk,
+        "identities": [mask_identity(kind, value) for kind, value in identities],
+        "tickets": ticket_ids,
+    }
+    for customer in (source, target):
+        record_event(
+            customer=customer,
+            action=AccountEvent.Action.CUSTOMERS_MERGED,
+            acting_user=acting_user,
+            reason=reason,
+            details=details,
+        )
+    TicketEvent.objects.bulk_create(
+        TicketEvent(
+            ticket_id=pk, kind=TicketEvent.Kind.CUSTOMER_MERGED, actor=acting_user, data=details
+        )
+        for pk in ticket_ids
+    )
+    return target
+
+
+def require_permission(user, perm: str) -> None:
+    if user is None or not user.has_perm(perm):
+        raise PermissionDenied(_("You do not have permission to do this."))

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+    verbose_name = _("Customers and wallets")
+
+    def ready(self):
+        from .roles import ensure_roles
+
+        post_migrate.connect(ensure_roles, dispatch_uid="accounts.ensure_roles")

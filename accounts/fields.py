@@ -1,0 +1,50 @@
+"""A text field encrypted at rest with Fernet (AES-128-CBC + HMAC-SHA256).
+
+The keys come from settings.FIELD_ENCRYPTION_KEYS: the first encrypts, every key decrypts,
+so keys can be rotated. In DEBUG without keys, a key is derived from SECRET_KEY.
+"""
+
+import base64
+import hashlib
+from functools import cache
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+
+
+@cache
+def _fernet(keys: tuple[str, ...], secret_key: str) -> MultiFernet:
+    if not keys:
+        derived = hashlib.sha256(b"mywallet-field-encryption:" + secret_key.encode()).digest()
+        keys = (base64.urlsafe_b64encode(derived).decode(),)
+    try:
+        return MultiFernet([Fernet(key) for key in keys])
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"FIELD_ENCRYPTION_KEYS holds an invalid key: {exc}") from None
+
+
+def fernet() -> MultiFernet:
+    return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS), settings.SECRET_KEY)
+
+
+class EncryptedTextField(models.TextField):
+    """Stores ``fernet(value)``; reads back the plain text. Not searchable or orderable."""
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        if value in (None, ""):
+            return value
+        return fernet().encrypt(value.encode()).decode("ascii")
+
+    def from_db_value(self, value, expression, connection):
+        if value in (None, ""):
+            return value
+        try:
+            return fernet().decrypt(value.encode("ascii")).decode()
+        except InvalidToken:
+            raise ImproperlyConfigured(
+                f"{self.model.__name__}.{self.name} cannot be decrypted with "
+                "FIELD_ENCRYPTION_KEYS; was a key removed?"
+            ) from None

@@ -1,0 +1,69 @@
+"""The agent and supervisor groups and what each may do. Kept in step on every migrate."""
+
+from django.contrib.auth.models import Group, Permission
+from django.utils.translation import gettext_lazy as _
+
+AGENTS = "Agents"
+SUPERVISORS = "Supervisors"
+
+AGENT_PERMISSIONS = [
+    "accounts.view_customer",
+    "accounts.change_customer",
+    "accounts.view_customeridentity",
+    "accounts.add_customeridentity",
+    "accounts.view_walletaccount",
+    "accounts.view_bankcard",
+    "accounts.view_transaction",
+    "accounts.view_accountevent",
+    "accounts.freeze_walletaccount",
+    "accounts.unlock_walletaccount",
+    "tickets.view_queue",
+    "tickets.view_ticket",
+    "tickets.add_ticket",
+    "tickets.change_ticket",
+    "tickets.view_message",
+    "tickets.add_message",
+    "tickets.view_attachment",
+    "tickets.view_ticketevent",
+    "tickets.view_calllog",
+    "tickets.add_calllog",
+    "tickets.change_calllog",
+    "tickets.view_inboundmessage",
+]
+
+SUPERVISOR_PERMISSIONS = [
+    *AGENT_PERMISSIONS,
+    "accounts.merge_customer",
+    "accounts.unfreeze_walletaccount",
+    "accounts.change_protected_details",
+    "accounts.change_walletaccount",
+    "tickets.add_queue",
+    "tickets.change_queue",
+    "tickets.change_inboundmessage",
+    "tickets.delete_ticket",
+]
+
+ROLES = {AGENTS: AGENT_PERMISSIONS, SUPERVISORS: SUPERVISOR_PERMISSIONS}
+ROLE_LABELS = {AGENTS: _("Agents"), SUPERVISORS: _("Supervisors")}
+
+
+def ensure_roles(**kwargs) -> None:
+    """Create the groups and give them exactly their permissions (idempotent).
+
+    Connected to post_migrate for every app, since each app's permissions appear only
+    after its own migrations: the last call sees them all.
+    """
+    for name, perms in ROLES.items():
+        group, _created = Group.objects.get_or_create(name=name)
+        wanted = set()
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            wanted.add((app_label, codename))
+        found = [
+            p
+            for p in Permission.objects.select_related("content_type").filter(
+                codename__in=[codename for _app, codename in wanted]
+            )
+            if (p.content_type.app_label, p.codename) in wanted
+        ]
+        group.permissions.set(found)

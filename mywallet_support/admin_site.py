@@ -1,0 +1,204 @@
+"""The agent workspace: the Django admin behind two factors (django-otp).
+
+Agents sign in with password plus a code from their authenticator app (TOTP) or one of
+their single-use backup codes, in one step. A signed-in agent with no device yet is sent
+to enrol one by scanning a QR code, and sees nothing else until it is confirmed.
+"""
+
+import base64
+import io
+
+from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django_otp import devices_for_user
+from django_otp import login as otp_login
+from django_otp.admin import OTPAdminSite
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.qr import write_qrcode_image
+
+BACKUP_CODE_COUNT = 10
+
+
+class AgentLoginForm(AdminAuthenticationForm):
+    otp_token = forms.CharField(
+        label=_("Authentication code"),
+        required=False,
+        max_length=32,
+        help_text=_("The 6-digit code from your authenticator app, or a backup code."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autocapitalize": "none"}),
+    )
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "token_required": _("Enter the code from your authenticator app or a backup code."),
+        "invalid_token": _("That code is not valid. Check your device's clock and try again."),
+        "throttled": _("Too many wrong codes. Wait a little and try again."),
+    }
+
+    def clean(self):
+        cleaned = super().clean()
+        user = self.get_user()
+        if user is None:
+            return cleaned
+        user.otp_device = None
+        devices = list(devices_for_user(user, confirmed=True))
+        if not devices:
+            # First sign-in: the site sends the agent to enrol a device before anything else.
+            return cleaned
+        token = "".join((cleaned.get("otp_token") or "").split())
+        if not token:
+            raise forms.ValidationError(
+                self.error_messages["token_required"], code="token_required"
+            )
+        device = _device_for_token(devices, token)
+        if device is None:
+            raise forms.ValidationError(self.error_messages["invalid_token"], code="invalid_token")
+        allowed, _extra = device.verify_is_allowed()
+        if not allowed:
+            raise forms.ValidationError(self.error_messages["throttled"], code="throttled")
+        if not device.verify_token(token):
+            raise forms.ValidationError(self.error_messages["invalid_token"], code="invalid_token")
+        # django-otp's login signal handler records the device in the session.
+        user.otp_device = device
+        return cleaned
+
+
+def _device_for_token(devices, token: str):
+    """A code of the TOTP's length in digits is for the app; anything else is a backup code.
+
+    Choosing by shape means a wrong app code never counts against the backup codes.
+    """
+    for device in devices:
+        if isinstance(device, TOTPDevice) and token.isdigit() and len(token) == device.digits:
+            return device
+    for device in devices:
+        if isinstance(device, StaticDevice) and not (token.isdigit() and len(token) == 6):
+            return device
+    return None
+
+
+class AgentAdminSite(OTPAdminSite):
+    site_header = _("MY Wallet Support")
+    site_title = _("MY Wallet Support")
+    index_title = _("Agent workspace")
+    login_form = AgentLoginForm
+    login_template = "admin/agent_login.html"
+
+    def __init__(self, name="admin"):
+        super().__init__(name)
+
+    def get_urls(self):
+        return [
+            path("two-factor/enrol/", self.enrol_view, name="otp_enrol"),
+            path(
+                "two-factor/backup-codes/",
+                self.admin_view(self.backup_codes_view),
+                name="otp_backup_codes",
+            ),
+            *super().get_urls(),
+        ]
+
+    @method_decorator(never_cache)
+    def login(self, request, extra_context=None):
+        if _needs_enrolment(request.user):
+            return redirect("admin:otp_enrol")
+        response = super().login(request, extra_context)
+        if request.method == "POST" and _needs_enrolment(request.user):
+            return redirect("admin:otp_enrol")
+        return response
+
+    def enrol_view(self, request):
+        return enrol(request, site=self)
+
+    def backup_codes_view(self, request):
+        codes = None
+        if request.method == "POST":
+            codes = issue_backup_codes(request.user)
+        return TemplateResponse(
+            request,
+            "admin/otp/backup_codes.html",
+            {**self.each_context(request), "title": _("Backup codes"), "codes": codes},
+        )
+
+
+def _needs_enrolment(user) -> bool:
+    return (
+        user.is_authenticated
+        and user.is_active
+        and user.is_staff
+        and not user.is_verified()
+        and not any(devices_for_user(user, confirmed=True))
+    )
+
+
+def issue_backup_codes(user) -> list[str]:
+    """Replace the agent's backup codes with fresh single-use ones and return them once."""
+    device, _created = StaticDevice.objects.get_or_create(
+        user=user, name="Backup codes", defaults={"confirmed": True}
+    )
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    return codes
+
+
+@never_cache
+@csrf_protect
+@login_required(login_url="admin:login")
+def enrol(request, *, site):
+    user = request.user
+    if not user.is_staff:
+        return HttpResponseRedirect(reverse("admin:login"))
+    if not _needs_enrolment(user):
+        return redirect("admin:index")
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(
+            user=user, name=str(_("Authenticator app")), confirmed=False
+        )
+    error = None
+    if request.method == "POST":
+        token = "".join(request.POST.get("otp_token", "").split())
+        allowed, _extra = device.verify_is_allowed()
+        if allowed and token.isdigit() and device.verify_token(token):
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            codes = issue_backup_codes(user)
+            otp_login(request, device)
+            return TemplateResponse(
+                request,
+                "admin/otp/backup_codes.html",
+                {
+                    **site.each_context(request),
+                    "title": _("Backup codes"),
+                    "codes": codes,
+                    "enrolled": True,
+                },
+            )
+        error = _("That code is not valid. Scan the QR code again and enter the current code.")
+    svg = io.BytesIO()
+    write_qrcode_image(device.config_url, svg)
+    context = {
+        **site.each_context(request),
+        "title": _("Set up two-factor authentication"),
+        "qr_svg": mark_safe(svg.getvalue().decode()),  # noqa: S308 - generated by qrcode, no user input
+        "secret": _b32(device.bin_key),
+        "error": error,
+    }
+    return TemplateResponse(request, "admin/otp/enrol.html", context)
+
+
+def _b32(key: bytes) -> str:
+    secret = base64.b32encode(key).decode().rstrip("=")
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))

@@ -1,0 +1,93 @@
+"""Persona fixtures shared by every test: customers, an agent and a supervisor."""
+
+import os
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import Customer, CustomerIdentity, WalletAccount
+from accounts.roles import AGENTS, SUPERVISORS
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def need_server(reason: str):
+    """Skip locally when a server is missing; under CI a missing server is a failure."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: servers must be running)")
+    pytest.skip(reason)
+
+
+def make_staff(django_user_model, username: str, group: str):
+    user = django_user_model.objects.create_user(
+        username=username, password="correct horse battery staple", is_staff=True
+    )
+    user.groups.add(Group.objects.get(name=group))
+    TOTPDevice.objects.create(user=user, name="app", confirmed=True)
+    return user
+
+
+@pytest.fixture
+def agent(db, django_user_model):
+    return make_staff(django_user_model, "agent", AGENTS)
+
+
+@pytest.fixture
+def other_agent(db, django_user_model):
+    return make_staff(django_user_model, "other_agent", AGENTS)
+
+
+@pytest.fixture
+def supervisor(db, django_user_model):
+    return make_staff(django_user_model, "supervisor", SUPERVISORS)
+
+
+def make_customer(name: str, email: str, phone: str, number: str) -> Customer:
+    customer = Customer.objects.create(name=name)
+    CustomerIdentity.objects.create(customer=customer, kind="email", value=email)
+    CustomerIdentity.objects.create(customer=customer, kind="phone", value=phone)
+    wallet = WalletAccount(
+        customer=customer,
+        number=number,
+        registered_phone=phone,
+        registered_email=email,
+        national_id="110101199003071234",
+        balance=Decimal("1024.50"),
+    )
+    wallet.set_payment_password("482915")
+    wallet.save()
+    return customer
+
+
+@pytest.fixture
+def customer(db):
+    return make_customer("Li Wei", "li.wei@example.com", "+8613800138000", "MW6200000001")
+
+
+@pytest.fixture
+def other_customer(db):
+    return make_customer("Anna Berg", "anna@example.org", "+8613900139000", "MW6200000002")
+
+
+def verified_client(user) -> Client:
+    """A client signed in as ``user`` and verified by their TOTP device, as after login."""
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = user.totpdevice_set.get().persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def agent_client(agent):
+    return verified_client(agent)
+
+
+@pytest.fixture
+def supervisor_client(supervisor):
+    return verified_client(supervisor)

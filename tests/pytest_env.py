@@ -1,0 +1,12 @@
+"""A pytest plugin loaded before Django (``-p tests.pytest_env`` in pyproject.toml).
+
+It gives the settings that production must set (no defaults outside DEBUG) test-only
+values, so the suite runs with DEBUG off, as production does.
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-" + "x" * 40)
+# A fixed, valid Fernet key, for tests only.
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdC1vbmx5LWZpZWxkLWVuY3J5cHRpb24ta2V5LTA=")
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")

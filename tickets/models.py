@@ -1,0 +1,377 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    CHAT = "chat", _("Web chat")
+    PHONE = "phone", _("Phone")
+    WECHAT = "wechat", _("WeChat")
+    WEIBO = "weibo", _("Weibo")
+    WEB = "web", _("Web form")
+    API = "api", _("API")
+
+
+class Queue(models.Model):
+    """A group of agents and the tickets routed to it (hotline, security, feedback...)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    slug = models.SlugField(_("slug"), max_length=50, unique=True)
+    agents = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="queues", verbose_name=_("agents")
+    )
+
+    class Meta:
+        verbose_name = _("queue")
+        verbose_name_plural = _("queues")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Ticket(models.Model):
+    class Category(models.TextChoices):
+        ACCOUNT = "account", _("Account")
+        TRANSACTION = "transaction", _("Transaction")
+        SECURITY = "security", _("Security")
+        FEEDBACK = "feedback", _("Feedback")
+        OTHER = "other", _("Other")
+
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        OPEN = "open", _("Open")
+        PENDING = "pending", _("Pending customer")
+        ON_HOLD = "on_hold", _("On hold")
+        SOLVED = "solved", _("Solved")
+        CLOSED = "closed", _("Closed")
+
+    class Priority(models.IntegerChoices):
+        LOW = 1, _("Low")
+        NORMAL = 2, _("Normal")
+        HIGH = 3, _("High")
+        URGENT = 4, _("Urgent")
+
+    # Set from the primary key inside the creating transaction (see actions.open_ticket),
+    # so two tickets created at the same moment can never share a reference.
+    # NULL only until the primary key is known; unique constraints ignore NULLs.
+    reference = models.CharField(  # noqa: DJ001
+        _("reference"), max_length=20, unique=True, null=True, editable=False
+    )
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    customer = models.ForeignKey(
+        "accounts.Customer",
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        verbose_name=_("customer"),
+    )
+    wallet = models.ForeignKey(
+        "accounts.WalletAccount",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("wallet account"),
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    category = models.CharField(
+        _("category"), max_length=12, choices=Category.choices, default=Category.OTHER
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.NEW
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=Priority.choices, default=Priority.NORMAL
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+        verbose_name=_("assignee"),
+    )
+    queue = models.ForeignKey(
+        Queue,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("queue"),
+    )
+    related_transaction = models.ForeignKey(
+        "accounts.Transaction",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("related transaction"),
+    )
+    follows_up = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+        verbose_name=_("follows up"),
+    )
+    cc = models.JSONField(_("Cc addresses"), default=list, blank=True)
+    satisfaction_score = models.PositiveSmallIntegerField(
+        _("satisfaction (1-5)"), null=True, blank=True
+    )
+    satisfaction_comment = models.TextField(_("satisfaction comment"), blank=True)
+    first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
+    resolution_due = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    first_responded_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    solved_at = models.DateTimeField(_("solved"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    last_message_at = models.DateTimeField(_("last activity"), null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        ordering = ["-last_message_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "-last_message_at"], name="ticket_status_recent"),
+            models.Index(fields=["customer", "-created_at"], name="ticket_customer_recent"),
+        ]
+
+    def __str__(self):
+        return f"{self.reference} {self.subject}".strip()
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in (self.Status.SOLVED, self.Status.CLOSED)
+
+
+class Message(models.Model):
+    """One entry in a ticket's thread, from any channel."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", _("From the customer")
+        OUTBOUND = "outbound", _("To the customer")
+        NOTE = "note", _("Internal note")
+
+    class Delivery(models.TextChoices):
+        NOT_APPLICABLE = "", _("Not applicable")
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="messages", verbose_name=_("ticket")
+    )
+    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="ticket_messages",
+        verbose_name=_("agent"),
+    )
+    sender = models.ForeignKey(
+        "accounts.CustomerIdentity",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="messages",
+        verbose_name=_("sent from"),
+    )
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    text = models.TextField(_("text"), blank=True)
+    html = models.TextField(_("sanitised HTML"), blank=True)
+    # The channel's own id (email Message-ID, WeChat MsgId, chat client_id...): one per channel.
+    external_id = models.CharField(_("external id"), max_length=255, blank=True)
+    delivery_status = models.CharField(
+        _("delivery"), max_length=10, choices=Delivery.choices, blank=True, default=""
+    )
+    delivery_error = models.TextField(_("delivery error"), blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    metadata = models.JSONField(_("channel metadata"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="unique_message_external_id_per_channel",
+            )
+        ]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="message_ticket_time")]
+
+    def __str__(self):
+        return f"{self.get_direction_display()} #{self.pk}"
+
+
+def attachment_path(instance, filename):
+    return f"attachments/{instance.sha256[:2]}/{instance.sha256}"
+
+
+class Attachment(models.Model):
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("message")
+    )
+    file = models.FileField(_("file"), upload_to=attachment_path)
+    name = models.CharField(_("name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=255)
+    size = models.PositiveBigIntegerField(_("size"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    content_id = models.CharField(
+        _("content id"), max_length=255, blank=True, help_text=_("For inline cid: images.")
+    )
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self):
+        return self.name
+
+
+class InboundMessage(models.Model):
+    """A payload exactly as received, stored before anything parses it, so nothing is lost."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be processed")
+        PROCESSED = "processed", _("Processed")
+        DUPLICATE = "duplicate", _("Duplicate")
+        QUARANTINED = "quarantined", _("Quarantined")
+        FAILED = "failed", _("Failed")
+
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    raw = models.BinaryField(_("raw payload"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    source = models.CharField(
+        _("source"),
+        max_length=255,
+        blank=True,
+        help_text=_("Transport and mailbox, file or endpoint."),
+    )
+    received_at = models.DateTimeField(_("received"), auto_now_add=True, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    message = models.ForeignKey(
+        Message,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("message"),
+    )
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("inbound payload")
+        verbose_name_plural = _("inbound payloads")
+        ordering = ["-received_at"]
+
+    def __str__(self):
+        return f"{self.get_channel_display()} #{self.pk} ({self.get_status_display()})"
+
+
+class CallLog(models.Model):
+    """A hotline call, as reported by the telephony system or logged by an agent."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", _("Inbound")
+        OUTBOUND = "outbound", _("Outbound")
+
+    class Outcome(models.TextChoices):
+        ANSWERED = "answered", _("Answered")
+        MISSED = "missed", _("Missed")
+        VOICEMAIL = "voicemail", _("Voicemail")
+        ABANDONED = "abandoned", _("Abandoned in queue")
+
+    # NULL for calls logged by hand: unique only among the telephony system's ids.
+    external_id = models.CharField(_("call id"), max_length=100, unique=True, null=True, blank=True)
+    caller_number = models.CharField(_("caller number"), max_length=32)
+    direction = models.CharField(
+        _("direction"), max_length=10, choices=Direction.choices, default=Direction.INBOUND
+    )
+    outcome = models.CharField(
+        _("outcome"), max_length=10, choices=Outcome.choices, default=Outcome.ANSWERED
+    )
+    started_at = models.DateTimeField(_("started"))
+    duration = models.DurationField(_("duration"), null=True, blank=True)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="calls",
+        verbose_name=_("agent"),
+    )
+    recording_ref = models.CharField(_("recording"), max_length=255, blank=True)
+    customer = models.ForeignKey(
+        "accounts.Customer",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="calls",
+        verbose_name=_("customer"),
+    )
+    ticket = models.ForeignKey(
+        Ticket,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="calls",
+        verbose_name=_("ticket"),
+    )
+
+    class Meta:
+        verbose_name = _("call")
+        verbose_name_plural = _("calls")
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"{self.get_direction_display()} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class TicketEvent(models.Model):
+    """What happened to a ticket and who did it: assignment, status, merge, reply..."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Created")
+        MESSAGE = "message", _("Message received")
+        REPLY = "reply", _("Reply")
+        NOTE = "note", _("Internal note")
+        ASSIGNED = "assigned", _("Assigned")
+        STATUS = "status", _("Status changed")
+        REOPENED = "reopened", _("Reopened")
+        CUSTOMER_MERGED = "customer_merged", _("Customer merged")
+
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("ticket event")
+        verbose_name_plural = _("ticket events")
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return self.get_kind_display()

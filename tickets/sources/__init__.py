@@ -1,0 +1,27 @@
+"""One package per channel: transport, pure parsing and outbound sending.
+
+``SENDERS`` maps a channel to the dotted path of its outbound function, which takes a
+stored outbound Message and delivers it, raising `DeliveryError` when it cannot.
+A channel with no entry cannot be answered through the channel itself (the hotline:
+the agent calls back), and its replies are marked failed with that reason.
+"""
+
+from django.utils.module_loading import import_string
+
+
+class DeliveryError(Exception):
+    """Delivery failed; ``permanent`` failures are not retried."""
+
+    def __init__(self, message: str, *, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
+
+
+SENDERS: dict[str, str] = {
+    "chat": "tickets.sources.chat.send",
+}
+
+
+def sender_for(channel: str):
+    path = SENDERS.get(channel)
+    return import_string(path) if path else None
