@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Serve the project for local development: daphne (HTTP + websockets) and the task worker,
+# side by side. Ctrl-C (or SIGTERM) stops both; if either exits, the other is stopped too.
+# Run through `make run`, which prepares the virtualenv, database and demo data first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=.venv/bin
+HOST=${HOST:-127.0.0.1}
+PORT=${PORT:-8000}
+export DJANGO_DEBUG=${DJANGO_DEBUG:-true}
+
+pids=()
+stop() {
+    trap - INT TERM EXIT
+    echo
+    echo "Stopping daphne and the task worker..."
+    for pid in "${pids[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${pids[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+}
+trap 'stop; exit 130' INT
+trap 'stop; exit 143' TERM
+trap stop EXIT
+
+"$BIN/daphne" -b "$HOST" -p "$PORT" mywallet_support.asgi:application &
+pids+=($!)
+"$BIN/python" manage.py db_worker --queue-name '*' --no-reload &
+pids+=($!)
+
+cat <<MSG
+
+  MY Wallet Support is running (Ctrl-C stops it):
+    Agent workspace   http://$HOST:$PORT/admin/
+    Customer chat     http://$HOST:$PORT/chat/
+    Health            http://$HOST:$PORT/healthz
+
+  Demo logins (password + the code from your authenticator app or a backup code) are
+  printed above by seed_demo; run '.venv/bin/python manage.py seed_demo' again for
+  fresh codes.
+
+MSG
+
+# Whichever stops first (a crash, or Ctrl-C) brings the other down with it.
+set +e
+wait -n "${pids[@]}"
+status=$?
+set -e
+echo "A process exited (status $status)."
+exit "$status"
