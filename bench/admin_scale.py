@@ -1,0 +1,207 @@
+#!/usr/bin/env python
+"""How the agent workspace scales with the number of tickets.
+
+Fills a fresh database with 1,000 and then 50,000 tickets (three messages each, spread
+over 5,000 customers), and prints for each size the query count and the median time of
+the ticket list, a filtered list, a search by email, and one ticket page; then the
+50k/1k ratios. The query counts must not grow with the data; times are compared only
+within this run (the machine is noisy).
+
+    .venv/bin/python bench/admin_scale.py [--sizes 1000,50000] [--repeat 15]
+
+Uses a temporary SQLite file unless DATABASE_URL is set (a PostgreSQL URL's database is
+dropped and recreated: point it at a scratch database).
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def configure() -> None:
+    scratch = tempfile.mkdtemp(prefix="admin-scale-")
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{scratch}/bench.sqlite3")
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
+    os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "YmVuY2gtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleS0=")
+    os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver")
+    os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "mywallet_support.settings"
+    os.environ["DJANGO_MEDIA_ROOT"] = scratch
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        call_command("flush", "--noinput", verbosity=0)
+    call_command("migrate", verbosity=0)
+
+
+def fill(target: int) -> None:
+    """Bring the ticket count up to ``target`` with bulk inserts."""
+    import random
+    from datetime import timedelta
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from accounts.models import Customer, CustomerIdentity
+    from tickets.models import Message, Queue, Ticket
+
+    rng = random.Random(target)
+    have = Ticket.objects.count()
+    if have >= target:
+        return
+    customers = list(Customer.objects.all())
+    if not customers:
+        customers = Customer.objects.bulk_create(
+            Customer(name=f"Customer {i}") for i in range(5000)
+        )
+        CustomerIdentity.objects.bulk_create(
+            CustomerIdentity(customer=c, kind="email", value=f"customer{i}@example.com")
+            for i, c in enumerate(customers)
+        )
+    queues = list(Queue.objects.all()) or [
+        Queue.objects.create(name=name, slug=name) for name in ("hotline", "security", "feedback")
+    ]
+    channels = [c for c, _label in Ticket._meta.get_field("channel").choices]
+    statuses = list(Ticket.Status.values)
+    categories = list(Ticket.Category.values)
+    now = timezone.now()
+    batch = 2000
+    for start in range(have, target, batch):
+        stop = min(start + batch, target)
+        with transaction.atomic():
+            tickets = Ticket.objects.bulk_create(
+                Ticket(
+                    reference=f"MW-{i + 1:06d}",
+                    subject=f"Payment failed #{i}",
+                    customer=customers[i % len(customers)],
+                    channel=rng.choice(channels),
+                    category=rng.choice(categories),
+                    status=rng.choice(statuses),
+                    queue=rng.choice(queues),
+                    last_message_at=now - timedelta(minutes=i),
+                )
+                for i in range(start, stop)
+            )
+            Message.objects.bulk_create(
+                Message(
+                    ticket=ticket,
+                    direction=direction,
+                    channel=ticket.channel,
+                    text=f"{direction} message on {ticket.reference}",
+                )
+                for ticket in tickets
+                for direction in ("inbound", "outbound", "note")
+            )
+
+
+def measure(client, url: str, repeat: int) -> tuple[int, float]:
+    """(queries of one warm request, median seconds over ``repeat`` requests)."""
+    from django.db import connection
+
+    queries = 0
+
+    def count(execute, sql, params, many, context):
+        nonlocal queries
+        queries += 1
+        return execute(sql, params, many, context)
+
+    response = client.get(url)  # warm-up: caches, compiled templates
+    if response.status_code != 200:
+        raise SystemExit(f"GET {url} answered {response.status_code}")
+    with connection.execute_wrapper(count):
+        client.get(url)
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        client.get(url)
+        times.append(time.perf_counter() - started)
+    return queries, statistics.median(times)
+
+
+def agent_client():
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user, _created = get_user_model().objects.get_or_create(
+        username="bench", defaults={"is_staff": True, "is_superuser": True}
+    )
+    device, _created = TOTPDevice.objects.get_or_create(user=user, name="bench", confirmed=True)
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+def label(size: int) -> str:
+    return f"{size // 1000}k" if size % 1000 == 0 else str(size)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,50000")
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+
+    configure()
+    from django.db import connection
+    from django.urls import reverse
+
+    from tickets.models import Ticket
+
+    client = agent_client()
+    changelist = reverse("admin:tickets_ticket_changelist")
+    print(f"database: {connection.vendor}; median of {args.repeat} requests after a warm-up")
+    rows: dict[int, dict[str, tuple[int, float]]] = {}
+    for size in sizes:
+        started = time.perf_counter()
+        fill(size)
+        filled = time.perf_counter() - started
+        ticket = Ticket.objects.order_by("-last_message_at").first()
+        pages = {
+            "ticket list": changelist,
+            "list, status=open": f"{changelist}?status__exact=open",
+            "search by email": f"{changelist}?q=customer42%40example.com",
+            "one ticket page": reverse("admin:tickets_ticket_change", args=[ticket.pk]),
+        }
+        rows[size] = {name: measure(client, url, args.repeat) for name, url in pages.items()}
+        total = Ticket.objects.count()
+        print(f"\n{size:,} tickets ({total:,} in the database, filled in {filled:.1f}s)")
+        for name, (queries, seconds) in rows[size].items():
+            print(f"  {name:<20} {queries:>3} queries  {seconds * 1000:8.1f} ms")
+
+    if len(sizes) >= 2:
+        small, large = sizes[0], sizes[-1]
+        print(f"\nratios {label(large)}/{label(small)}")
+        grew = []
+        for name in rows[small]:
+            q_small, t_small = rows[small][name]
+            q_large, t_large = rows[large][name]
+            print(f"  {name:<20} queries {q_large}/{q_small}  time x{t_large / t_small:.2f}")
+            if q_large != q_small:
+                grew.append(name)
+        if grew:
+            print(f"\nQUERY COUNT GREW WITH THE DATA: {', '.join(grew)}")
+            raise SystemExit(1)
+        print("\nquery counts do not grow with the data")
+
+
+if __name__ == "__main__":
+    main()
