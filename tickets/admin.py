@@ -1,0 +1,418 @@
+"""The tickets side of the agent workspace.
+
+Status and assignee belong to the actions (they write the ticket's history and enforce
+the rules, e.g. a closed ticket stays closed), so they are read-only in the ticket form;
+the change page carries small forms that post to admin URLs calling those actions, and
+the changelist has admin actions doing the same. A new ticket is opened through
+``actions.open_ticket`` so it gets its reference and its "created" event.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from accounts.masking import mask_phone
+
+from . import actions, selectors
+from .forms import AssignForm, ReplyForm, StatusForm, TicketForm
+from .models import Attachment, CallLog, InboundMessage, Message, Queue, Ticket, TicketEvent
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by the system only: agents look, nobody edits in the admin."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _errors(exc: ValidationError) -> str:
+    return " ".join(str(m) for m in exc.messages)
+
+
+@admin.register(Queue)
+class QueueAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["agents"]
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    form = TicketForm
+    list_display = [
+        "reference",
+        "subject",
+        "customer",
+        "channel",
+        "category",
+        "status_badge",
+        "priority",
+        "assignee",
+        "queue",
+        "last_message_at",
+    ]
+    list_display_links = ["reference", "subject"]
+    list_filter = ["status", "channel", "category", "queue", "assignee", "priority"]
+    # Shown in the search box's help; the search itself is selectors.search_tickets.
+    search_fields = ["reference", "subject", "customer__name", "customer__identities__value"]
+    search_help_text = _("Reference, subject, customer name, email or phone number.")
+    list_select_related = ["customer", "assignee", "queue"]
+    list_per_page = 50
+    actions = ["assign_to_me", "mark_solved"]
+    autocomplete_fields = ["customer"]
+    readonly_fields = [
+        "reference",
+        "status",
+        "assignee",
+        "first_response_due",
+        "resolution_due",
+        "first_responded_at",
+        "solved_at",
+        "closed_at",
+        "last_message_at",
+        "created_at",
+        "satisfaction_score",
+        "satisfaction_comment",
+        "follows_up",
+    ]
+    fieldsets = [
+        (None, {"fields": ["reference", "customer", "channel", "subject"]}),
+        (
+            _("Triage"),
+            {
+                "fields": [
+                    ("status", "assignee"),
+                    ("category", "priority", "queue"),
+                    ("wallet", "related_transaction"),
+                    "follows_up",
+                ]
+            },
+        ),
+        (
+            _("Service level"),
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    ("first_response_due", "first_responded_at"),
+                    ("resolution_due", "solved_at", "closed_at"),
+                    ("created_at", "last_message_at"),
+                    ("satisfaction_score", "satisfaction_comment"),
+                ],
+            },
+        ),
+    ]
+    add_fieldsets = [
+        (None, {"fields": ["customer", "channel", "subject", "category", "priority", "queue"]})
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("customer", "assignee", "queue", "wallet", "follows_up")
+        )
+
+    def get_fieldsets(self, request, obj=None):
+        return self.add_fieldsets if obj is None else self.fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        # The customer changes only by merging customers; the channel is where it came from.
+        return [*self.readonly_fields, "customer", "channel"]
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term:
+            return queryset, False
+        return selectors.search_tickets(queryset, search_term), False
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, obj):
+        return format_html(
+            '<span class="mw-status mw-status-{}">{}</span>', obj.status, obj.get_status_display()
+        )
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        data = form.cleaned_data
+        ticket = actions.open_ticket(
+            customer=data["customer"],
+            channel=data["channel"],
+            subject=data["subject"],
+            category=data["category"],
+            priority=data["priority"],
+            queue=data.get("queue"),
+            acting_user=request.user,
+        )
+        obj.pk = ticket.pk
+        obj.refresh_from_db()
+
+    # --- changelist actions ---------------------------------------------------------------
+
+    @admin.action(description=_("Assign to me"), permissions=["change"])
+    def assign_to_me(self, request, queryset):
+        self._run_each(
+            request,
+            queryset,
+            lambda ticket: actions.assign(ticket, acting_user=request.user, assignee=request.user),
+            gettext("%(count)d ticket(s) assigned to you."),
+        )
+
+    @admin.action(description=_("Mark solved"), permissions=["change"])
+    def mark_solved(self, request, queryset):
+        self._run_each(
+            request,
+            queryset,
+            lambda ticket: actions.change_status(
+                ticket, acting_user=request.user, status=Ticket.Status.SOLVED
+            ),
+            gettext("%(count)d ticket(s) marked solved."),
+        )
+
+    def _run_each(self, request, queryset, action, done_message):
+        done = 0
+        for ticket in queryset:
+            try:
+                action(ticket)
+            except ValidationError as exc:
+                self.message_user(request, f"{ticket.reference}: {_errors(exc)}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+
+    # --- the change page ------------------------------------------------------------------
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk:
+            can_change = self.has_change_permission(request, obj)
+            context.update(
+                thread=selectors.ticket_thread(obj),
+                history=selectors.ticket_history(obj),
+                panel=selectors.customer_panel(obj.customer, exclude_ticket=obj),
+                can_work=can_change,
+                reply_form=ReplyForm(),
+                status_form=StatusForm(initial={"status": obj.status}),
+                assign_form=AssignForm(initial={"assignee": obj.assignee_id}),
+                reply_url=self._url("reply", obj),
+                status_url=self._url("status", obj),
+                assign_url=self._url("assign", obj),
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _url(self, name, obj):
+        return reverse(f"admin:tickets_ticket_{name}", args=[obj.pk])
+
+    def get_urls(self):
+        def wrap(view):
+            return self.admin_site.admin_view(require_POST(view))
+
+        return [
+            path("<path:object_id>/reply/", wrap(self.reply_view), name="tickets_ticket_reply"),
+            path("<path:object_id>/status/", wrap(self.status_view), name="tickets_ticket_status"),
+            path("<path:object_id>/assign/", wrap(self.assign_view), name="tickets_ticket_assign"),
+            path(
+                "attachment/<int:pk>/",
+                self.admin_site.admin_view(self.attachment_view),
+                name="tickets_ticket_attachment",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _ticket_for_change(self, request, object_id) -> Ticket:
+        ticket = self.get_object(request, unquote(object_id))
+        if ticket is None:
+            raise Http404
+        if not self.has_change_permission(request, ticket):
+            raise PermissionDenied
+        return ticket
+
+    def _back(self, ticket, anchor=""):
+        return HttpResponseRedirect(self._url("change", ticket) + anchor)
+
+    def reply_view(self, request, object_id):
+        ticket = self._ticket_for_change(request, object_id)
+        form = ReplyForm(request.POST)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                self.message_user(request, " ".join(errors), messages.ERROR)
+            return self._back(ticket, "#reply")
+        try:
+            message = form.save(ticket, acting_user=request.user)
+        except ValidationError as exc:
+            self.message_user(request, _errors(exc), messages.ERROR)
+            return self._back(ticket, "#reply")
+        if message.direction == Message.Direction.NOTE:
+            self.message_user(request, gettext("Internal note added."), messages.SUCCESS)
+        else:
+            self.message_user(request, gettext("Reply queued for delivery."), messages.SUCCESS)
+        return self._back(ticket, f"#message-{message.pk}")
+
+    def status_view(self, request, object_id):
+        ticket = self._ticket_for_change(request, object_id)
+        form = StatusForm(request.POST)
+        if form.is_valid():
+            try:
+                ticket = actions.change_status(
+                    ticket, acting_user=request.user, status=form.cleaned_data["status"]
+                )
+            except ValidationError as exc:
+                self.message_user(request, _errors(exc), messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    gettext("Status is now %(status)s.") % {"status": ticket.get_status_display()},
+                    messages.SUCCESS,
+                )
+        else:
+            self.message_user(request, gettext("Choose a valid status."), messages.ERROR)
+        return self._back(ticket)
+
+    def assign_view(self, request, object_id):
+        ticket = self._ticket_for_change(request, object_id)
+        form = AssignForm(request.POST)
+        if form.is_valid():
+            assignee = form.assignee_for(request.user)
+            try:
+                actions.assign(ticket, acting_user=request.user, assignee=assignee)
+            except ValidationError as exc:
+                self.message_user(request, _errors(exc), messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    gettext("Assigned to %(name)s.")
+                    % {"name": assignee.get_username() if assignee else gettext("nobody")},
+                    messages.SUCCESS,
+                )
+        else:
+            self.message_user(request, gettext("Choose a valid agent."), messages.ERROR)
+        return self._back(ticket)
+
+    def attachment_view(self, request, pk):
+        """Attachments are downloaded, never shown inline: customer files are not trusted."""
+        attachment = get_object_or_404(Attachment.objects.select_related("message__ticket"), pk=pk)
+        if not self.has_view_permission(request, attachment.message.ticket):
+            raise PermissionDenied
+        response = FileResponse(
+            attachment.file.open("rb"),
+            as_attachment=True,
+            filename=attachment.name or attachment.sha256,
+            content_type="application/octet-stream",
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "ticket",
+        "direction",
+        "channel",
+        "author",
+        "delivery_status",
+        "created_at",
+    ]
+    list_filter = ["direction", "channel", "delivery_status"]
+    search_fields = ["ticket__reference", "external_id", "subject"]
+    list_select_related = ["ticket", "author"]
+    exclude = ["html"]  # rendered, sanitised, only on the ticket page
+    date_hierarchy = "created_at"
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(ReadOnlyAdmin):
+    list_display = ["id", "received_at", "channel", "status", "reason", "source", "message_link"]
+    list_filter = ["status", "channel"]
+    search_fields = ["sha256", "source", "reason"]
+    list_select_related = ["message__ticket"]
+    exclude = ["raw"]
+    readonly_fields = ["raw_download"]
+    date_hierarchy = "received_at"
+
+    @admin.display(description=_("ticket"))
+    def message_link(self, obj):
+        if obj.message is None:
+            return "-"
+        ticket = obj.message.ticket
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:tickets_ticket_change", args=[ticket.pk]),
+            ticket.reference,
+        )
+
+    @admin.display(description=_("raw payload"))
+    def raw_download(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:tickets_inboundmessage_raw", args=[obj.pk]),
+            gettext("Download (%(size)s bytes)") % {"size": len(obj.raw or b"")},
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/raw/",
+                self.admin_site.admin_view(self.raw_view),
+                name="tickets_inboundmessage_raw",
+            ),
+            *super().get_urls(),
+        ]
+
+    def raw_view(self, request, pk):
+        inbound = get_object_or_404(InboundMessage, pk=pk)
+        if not self.has_view_permission(request, inbound):
+            raise PermissionDenied
+        response = HttpResponse(bytes(inbound.raw), content_type="application/octet-stream")
+        extension = "eml" if inbound.channel == "email" else "bin"
+        response["Content-Disposition"] = f'attachment; filename="inbound-{inbound.pk}.{extension}"'
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+@admin.register(CallLog)
+class CallLogAdmin(admin.ModelAdmin):
+    list_display = [
+        "started_at",
+        "masked_caller",
+        "direction",
+        "outcome",
+        "duration",
+        "agent",
+        "customer",
+        "ticket",
+    ]
+    list_filter = ["direction", "outcome", "agent"]
+    search_fields = ["caller_number", "external_id", "ticket__reference"]
+    list_select_related = ["agent", "customer", "ticket"]
+    raw_id_fields = ["customer", "ticket", "agent"]
+    date_hierarchy = "started_at"
+
+    @admin.display(description=_("caller number"), ordering="caller_number")
+    def masked_caller(self, obj):
+        return mask_phone(obj.caller_number)
+
+
+@admin.register(TicketEvent)
+class TicketEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "ticket", "kind", "actor"]
+    list_filter = ["kind"]
+    search_fields = ["ticket__reference"]
+    list_select_related = ["ticket", "actor"]

@@ -1,0 +1,96 @@
+"""Forms of the agent workspace. They check input and hand plain values to the actions."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Transaction, WalletAccount
+
+from . import actions
+from .models import Message, Ticket
+
+
+class TicketForm(forms.ModelForm):
+    """The ticket's own fields. Status and assignee are not here: actions own them."""
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "customer",
+            "channel",
+            "subject",
+            "category",
+            "priority",
+            "queue",
+            "wallet",
+            "related_transaction",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        customer_id = self.instance.customer_id if self.instance.pk else None
+        # Only this customer's wallets and transactions can be linked to their ticket.
+        if "wallet" in self.fields:
+            self.fields["wallet"].queryset = WalletAccount.objects.filter(customer_id=customer_id)
+        if "related_transaction" in self.fields:
+            self.fields["related_transaction"].queryset = Transaction.objects.filter(
+                account__customer_id=customer_id
+            ).order_by("-occurred_at")
+
+
+class ReplyForm(forms.Form):
+    REPLY = "reply"
+    NOTE = "note"
+
+    kind = forms.ChoiceField(
+        label=_("Write"),
+        choices=[(REPLY, _("Reply to customer")), (NOTE, _("Internal note"))],
+        initial=REPLY,
+        widget=forms.RadioSelect,
+    )
+    body = forms.CharField(
+        label=_("Message"),
+        widget=forms.Textarea(attrs={"rows": 6, "class": "mw-reply-body"}),
+        max_length=20000,
+    )
+    then_status = forms.ChoiceField(
+        label=_("Then set status"),
+        choices=[("", _("Leave as it is")), *Ticket.Status.choices],
+        required=False,
+    )
+
+    def save(self, ticket: Ticket, *, acting_user) -> Message:
+        """Write the reply or note and, if asked, move the status: both or neither."""
+        data = self.cleaned_data
+        with transaction.atomic():
+            if data["kind"] == self.NOTE:
+                message = actions.add_note(ticket, acting_user=acting_user, body=data["body"])
+            else:
+                message = actions.reply(ticket, acting_user=acting_user, body=data["body"])
+            if data["then_status"]:
+                actions.change_status(ticket, acting_user=acting_user, status=data["then_status"])
+        return message
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=Ticket.Status.choices)
+
+
+def assignable_agents():
+    return get_user_model().objects.filter(is_active=True, is_staff=True).order_by("username")
+
+
+class AssignForm(forms.Form):
+    """Assign to an agent or to nobody; the "assign to me" button sends ``to_me``."""
+
+    assignee = forms.ModelChoiceField(
+        label=_("Assignee"),
+        queryset=assignable_agents(),
+        required=False,
+        empty_label=_("Nobody"),
+    )
+    to_me = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def assignee_for(self, user):
+        return user if self.cleaned_data.get("to_me") else self.cleaned_data.get("assignee")
