@@ -3,12 +3,15 @@
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Transaction, WalletAccount
 
 from . import actions
 from .models import Message, Ticket
+
+RECENT_TRANSACTION_CHOICES = 50
 
 
 class TicketForm(forms.ModelForm):
@@ -34,8 +37,14 @@ class TicketForm(forms.ModelForm):
         if "wallet" in self.fields:
             self.fields["wallet"].queryset = WalletAccount.objects.filter(customer_id=customer_id)
         if "related_transaction" in self.fields:
+            # The latest ones, and the one already linked: a wallet can have thousands.
+            recent = (
+                Transaction.objects.filter(account__customer_id=customer_id)
+                .order_by("-occurred_at")
+                .values("pk")[:RECENT_TRANSACTION_CHOICES]
+            )
             self.fields["related_transaction"].queryset = Transaction.objects.filter(
-                account__customer_id=customer_id
+                Q(pk__in=recent) | Q(pk=self.instance.related_transaction_id)
             ).order_by("-occurred_at")
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import smart_split
 from django.utils.translation import gettext as _
@@ -168,53 +168,48 @@ def contact_search_value(term: str) -> tuple[str, str] | None:
     return None
 
 
-def identity_matches(customer_ref, term: str) -> Q:
-    """A condition on ``customer_ref`` (an OuterRef to a customer id) for one search term.
+def customers_with_contact(term: str) -> QuerySet:
+    """Ids of customers with an identity containing ``term``, or equal to its normalised form.
 
-    Exists() rather than a join, so a customer with many identities never duplicates rows.
+    An uncorrelated subquery (``customer_id IN (...)``): the identities are searched once,
+    not once per ticket, and a customer with several matching identities is still one row.
     """
-    contains = CustomerIdentity.objects.filter(customer=customer_ref, value__icontains=term)
-    return Q(Exists(contains))
+    condition = Q(value__icontains=term)
+    contact = contact_search_value(term)
+    if contact is not None:
+        kind, value = contact
+        condition |= Q(kind=kind, value=value)
+    return CustomerIdentity.objects.filter(condition).values("customer_id")
 
 
 def search_tickets(queryset: QuerySet[Ticket], term: str) -> QuerySet[Ticket]:
     """Tickets whose reference, subject, customer name or contact matches every word.
 
-    A whole term that is an email or phone number is also matched against the normalised
-    identity, so the way the agent types a number does not matter.
+    The whole term is also tried as an email or phone number, normalised, so however the
+    agent types a number ('138 0013 8000', '+86 138-0013-8000') it finds the customer.
     """
-    words = Q()
-    for bit in smart_split(term):
-        bit = bit.strip("\"'")
-        if not bit:
-            continue
-        words &= (
+    condition = Q()
+    for bit in _words(term):
+        condition &= (
             Q(reference__icontains=bit)
             | Q(subject__icontains=bit)
             | Q(customer__name__icontains=bit)
-            | identity_matches(OuterRef("customer_id"), bit)
+            | Q(customer_id__in=customers_with_contact(bit))
         )
-    contact = contact_search_value(term)
-    if contact is not None:
-        kind, value = contact
-        exact = CustomerIdentity.objects.filter(
-            customer=OuterRef("customer_id"), kind=kind, value=value
-        )
-        words |= Q(Exists(exact))
-    return queryset.filter(words)
+    if contact_search_value(term) is not None:
+        condition |= Q(customer_id__in=customers_with_contact(term))
+    return queryset.filter(condition)
 
 
 def search_customers(queryset: QuerySet[Customer], term: str) -> QuerySet[Customer]:
     """Customers whose name or any identity matches every word, or the normalised contact."""
-    words = Q()
-    for bit in smart_split(term):
-        bit = bit.strip("\"'")
-        if bit:
-            words &= Q(name__icontains=bit) | identity_matches(OuterRef("pk"), bit)
-    contact = contact_search_value(term)
-    if contact is not None:
-        kind, value = contact
-        words |= Q(
-            Exists(CustomerIdentity.objects.filter(customer=OuterRef("pk"), kind=kind, value=value))
-        )
-    return queryset.filter(words)
+    condition = Q()
+    for bit in _words(term):
+        condition &= Q(name__icontains=bit) | Q(pk__in=customers_with_contact(bit))
+    if contact_search_value(term) is not None:
+        condition |= Q(pk__in=customers_with_contact(term))
+    return queryset.filter(condition)
+
+
+def _words(term: str) -> list[str]:
+    return [bit.strip("\"'") for bit in smart_split(term or "") if bit.strip("\"'")]
