@@ -39,6 +39,10 @@ help:
 venv: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt
+	@if [ -x "$(BIN)/python" ] && ! $(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then \
+		echo "$(VENV) was made with Python < 3.12; rebuilding it."; \
+		rm -rf $(VENV); \
+	fi
 	@if [ ! -x "$(BIN)/python" ]; then \
 		py="$(find_python)"; \
 		if [ -z "$$py" ]; then \
