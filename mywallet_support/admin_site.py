@@ -20,7 +20,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
-from django_otp import devices_for_user
+from django_otp import devices_for_user, user_has_device
 from django_otp import login as otp_login
 from django_otp.admin import OTPAdminSite
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -133,12 +133,13 @@ class AgentAdminSite(OTPAdminSite):
 
 
 def _needs_enrolment(user) -> bool:
+    # No is_verified() here: right after login Django hands back the plain User, without
+    # the OTP middleware's wrapper. Without a confirmed device nobody can be verified anyway.
     return (
         user.is_authenticated
         and user.is_active
         and user.is_staff
-        and not user.is_verified()
-        and not any(devices_for_user(user, confirmed=True))
+        and not user_has_device(user, confirmed=True)
     )
 
 
