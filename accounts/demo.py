@@ -1,5 +1,4 @@
 # Bilingual demo content: Chinese text uses full-width punctuation on purpose.
-# ruff: noqa: RUF001
 """Demo data for local development and first looks: `manage.py seed_demo`.
 
 Idempotent: everything is found by a natural key (username, queue slug, identity, wallet
