@@ -17,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from mywallet_support.admin_site import ViewOnlyMixin
 from tickets.models import Ticket
 from tickets.selectors import contact_search_value, search_customers
 
@@ -30,19 +31,6 @@ from .models import (
     Transaction,
     WalletAccount,
 )
-
-
-class ViewOnlyMixin:
-    """Rows written elsewhere (wallet core, actions): the admin only shows them."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _badge(value: str, label) -> str:

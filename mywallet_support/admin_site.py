@@ -203,3 +203,16 @@ def enrol(request, *, site):
 def _b32(key: bytes) -> str:
     secret = base64.b32encode(key).decode().rstrip("=")
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+class ViewOnlyMixin:
+    """Rows written elsewhere (wallet core, actions): the admin only shows them."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

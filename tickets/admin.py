@@ -19,23 +19,15 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts.masking import mask_phone
+from mywallet_support.admin_site import ViewOnlyMixin
 
 from . import actions, selectors
 from .forms import AssignForm, ReplyForm, StatusForm, TicketForm
 from .models import Attachment, CallLog, InboundMessage, Message, Queue, Ticket, TicketEvent
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ViewOnlyMixin, admin.ModelAdmin):
     """Records written by the system only: agents look, nobody edits in the admin."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _errors(exc: ValidationError) -> str:
