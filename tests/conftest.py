@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
+from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -13,6 +14,14 @@ from accounts.models import Customer, CustomerIdentity, WalletAccount
 from accounts.roles import AGENTS, SUPERVISORS
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default(settings):
+    """The product defaults to Simplified Chinese; tests read English unless they ask."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 def need_server(reason: str):
