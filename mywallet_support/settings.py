@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from .env import env_bool, env_int, env_list, env_str
+from .layers import PUBSUB_LAYER, redis_layer_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -104,18 +105,10 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {
-                # redis-py 8 closes idle subscribers after its default 5 s socket timeout
-                # and raises when its pool is exhausted: no timeout, and a sized pool.
-                "hosts": [
-                    {
-                        "address": REDIS_URL,
-                        "socket_timeout": None,
-                        "max_connections": env_int("REDIS_MAX_CONNECTIONS", 1000),
-                    }
-                ],
-            },
+            "BACKEND": PUBSUB_LAYER,
+            "CONFIG": redis_layer_config(
+                REDIS_URL, max_connections=env_int("REDIS_MAX_CONNECTIONS", 1000)
+            ),
         }
     }
     CACHES = {
