@@ -22,7 +22,7 @@ from . import live
 from .html import sanitise_html
 from .inbound import Inbound
 from .models import Attachment, InboundMessage, Message, Queue, Ticket, TicketEvent
-from .sources import DeliveryError, sender_for
+from .sources import DeliveryError, processor_for, sender_for
 
 logger = logging.getLogger(__name__)
 
@@ -106,8 +106,13 @@ def _receive(inbound: Inbound) -> Received:
         TicketEvent.objects.create(
             ticket=ticket, kind=TicketEvent.Kind.MESSAGE, data={"message": message.pk}
         )
-    Ticket.objects.filter(pk=ticket.pk).update(last_message_at=now)
-    ticket.last_message_at = now
+    changes = {"last_message_at": now}
+    cc = list(dict.fromkeys([*ticket.cc, *inbound.cc]))
+    if cc != ticket.cc:
+        changes["cc"] = cc
+    Ticket.objects.filter(pk=ticket.pk).update(**changes)
+    for field_name, value in changes.items():
+        setattr(ticket, field_name, value)
     if inbound.raw_id:
         InboundMessage.objects.filter(pk=inbound.raw_id).update(
             status=InboundMessage.Status.PROCESSED, message=message, processed_at=now, reason=""
@@ -358,6 +363,29 @@ def change_status(ticket: Ticket, *, acting_user, status: str) -> Ticket:
         data={"from": previous, "to": status},
     )
     return ticket
+
+
+def reprocess_inbound(stored: InboundMessage, *, acting_user) -> str:
+    """Run a quarantined or failed payload through its channel again (after a fix)."""
+    require_permission(acting_user, "tickets.change_inboundmessage")
+    process = processor_for(stored.channel)
+    if process is None:
+        raise ValidationError(
+            _("The %(channel)s channel cannot reprocess stored payloads."),
+            params={"channel": stored.get_channel_display()},
+        )
+    reset = InboundMessage.objects.filter(
+        pk=stored.pk,
+        status__in=[InboundMessage.Status.QUARANTINED, InboundMessage.Status.FAILED],
+    ).update(
+        status=InboundMessage.Status.PENDING,
+        reason=_("Reprocessed by %(user)s; was: %(reason)s")
+        % {"user": acting_user.get_username(), "reason": stored.reason},
+    )
+    if not reset:
+        raise ValidationError(_("Only quarantined or failed payloads can be reprocessed."))
+    stored.refresh_from_db()
+    return process(stored)
 
 
 # --- delivery -------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ class Inbound:
     category: str = ""
     queue: str = ""
     language: str = ""
+    cc: tuple[str, ...] = ()  # other people copied in: kept on the ticket for replies
     attachments: tuple[InboundAttachment, ...] = ()
     metadata: dict = field(default_factory=dict)
     raw_id: int | None = None

@@ -217,3 +217,16 @@ def test_live_viewers_hear_of_the_message_after_commit(django_capture_on_commit_
     assert event["type"] == "ticket.updated"
     assert event["message"] == received.message.pk
     assert event["ticket"] == received.ticket.pk
+
+
+def test_people_copied_in_are_recorded_on_the_ticket(customer):
+    first = actions.receive(factories.email("li.wei@example.com", cc=("wife@example.com",)))
+    actions.receive(
+        factories.email(
+            "li.wei@example.com",
+            thread_ids=(first.message.external_id,),
+            cc=("wife@example.com", "bank@example.com"),
+        )
+    )
+    first.ticket.refresh_from_db()
+    assert first.ticket.cc == ["wife@example.com", "bank@example.com"]
