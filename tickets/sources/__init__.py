@@ -19,6 +19,7 @@ class DeliveryError(Exception):
 
 SENDERS: dict[str, str] = {
     "chat": "tickets.sources.chat.send",
+    "email": "tickets.sources.email.outbound.send",
 }
 
 

@@ -1,0 +1,1 @@
+"""Email: intake (pipe, folder, IMAP, SMTP), pure parsing of raw messages, outbound replies."""
