@@ -37,13 +37,17 @@ def customer_mail(ticket=None, *, message_id, sender="li.wei@example.com", **fie
     """A customer's email as intake files it (Message-ID stored without angle brackets)."""
     fields.setdefault("metadata", {"to": ["security@mywallet.example"], "cc": []})
     if ticket is not None:
-        fields.setdefault("thread_ids", tuple(ticket.messages.values_list("external_id", flat=True)))
+        earlier = ticket.messages.values_list("external_id", flat=True)
+        fields.setdefault("thread_ids", tuple(earlier))
     return actions.receive(factories.email(sender, external_id=message_id, **fields))
 
 
 @pytest.fixture
 def ticket(customer):
-    return customer_mail(message_id="first.1@mail.example.com", subject="支付失败 Payment failed").ticket
+    received = customer_mail(
+        message_id="first.1@mail.example.com", subject="支付失败 Payment failed"
+    )
+    return received.ticket
 
 
 def run_worker():
@@ -190,9 +194,7 @@ def test_a_temporary_refusal_leaves_the_reply_queued_for_a_later_retry(
     first_id = message.external_id
     assert first_id
     # The retry waits (back-off) instead of running at once.
-    retry = DBTaskResult.objects.get(
-        task_path="tickets.tasks.deliver_message", status="READY"
-    )
+    retry = DBTaskResult.objects.get(task_path="tickets.tasks.deliver_message", status="READY")
     assert retry.run_after > timezone.now() + timedelta(seconds=30)
 
     # The server takes it on the retry, which keeps the Message-ID of the first try.
