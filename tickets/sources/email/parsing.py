@@ -782,6 +782,12 @@ class _TextFromHTML(HTMLParser):
         | {"dd", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "header", "footer"}
         | {"address", "center", "form", "fieldset"}
     )
+    _PARAGRAPHS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol"}) | {
+        "blockquote",
+        "pre",
+        "hr",
+        "dl",
+    }
     _HIDDEN = frozenset({"script", "style", "title", "template"})
 
     def __init__(self):
@@ -798,7 +804,7 @@ class _TextFromHTML(HTMLParser):
         elif tag == "br":
             self._break(keep_empty=True)
         elif tag in self._BLOCKS:
-            self._break()
+            self._break(paragraph=tag in self._PARAGRAPHS)
             if tag == "blockquote":
                 self.quote += 1
             elif tag == "pre":
@@ -812,7 +818,7 @@ class _TextFromHTML(HTMLParser):
         if tag in self._HIDDEN:
             self.hidden = max(0, self.hidden - 1)
         elif tag in self._BLOCKS:
-            self._break()
+            self._break(paragraph=tag in self._PARAGRAPHS)
             if tag == "blockquote":
                 self.quote = max(0, self.quote - 1)
             elif tag == "pre":
@@ -830,12 +836,13 @@ class _TextFromHTML(HTMLParser):
         else:
             self.current.append(re.sub(r"\s+", " ", data))
 
-    def _break(self, *, keep_empty: bool = False):
+    def _break(self, *, keep_empty: bool = False, paragraph: bool = False):
+        """End the current line; a paragraph also leaves one blank line after it."""
         line = "".join(self.current)
         line = line.rstrip() if self.pre else line.strip()
         if line or keep_empty:
             self.lines.append("> " * self.quote + line if line else ">" * self.quote)
-        elif self.lines and self.lines[-1]:
+        if paragraph and self.lines and self.lines[-1]:
             self.lines.append("")
         self.current = []
 
@@ -929,5 +936,13 @@ def _cuts(lines: list[str]) -> list[int]:
     while start > 0 and (not lines[start - 1].strip() or lines[start - 1].startswith(">")):
         start -= 1
     if any(line.startswith(">") for line in lines[start:]):
+        # With the attribution just above it ("On ... wrote:", wrapped or not).
+        above = start - 1
+        while above >= 0 and not lines[above].strip():
+            above -= 1
+        if above >= 0 and (_ATTRIBUTION.match(lines[above]) or _WROTE.match(lines[above])):
+            start = above
+            if above > 0 and _ATTRIBUTION_START.match(lines[above - 1]):
+                start = above - 1
         cuts.append(start)
     return sorted(set(cuts))
