@@ -287,3 +287,40 @@ def test_nothing_is_marked_while_the_database_is_down(dovecot, tmp_path):
     assert len(dovecot.messages(PROCESSED)) == 2
     with sqlite3.connect(database / "e2e.sqlite3") as db:
         assert db.execute("select count(*) from tickets_ticket").fetchone() == (2,)
+
+
+def test_the_polling_command_runs_until_sigterm(dovecot, tmp_path):
+    with migrated_database(
+        tmp_path,
+        IMAP_HOST=dovecot.host,
+        IMAP_PORT=str(dovecot.port),
+        IMAP_SECURITY="none",
+        IMAP_USER=dovecot.user,
+        IMAP_PASSWORD=dovecot.password,
+        IMAP_PROCESSED_FOLDER=PROCESSED,
+        IMAP_POLL_SECONDS="30",
+    ) as env:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "poll_imap"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            dovecot.append("INBOX", mail())
+            deadline = time.monotonic() + 20
+            while dovecot.messages("INBOX") and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert dovecot.messages("INBOX") == {}
+            process.terminate()
+            assert process.wait(timeout=10) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+            process.stderr.close()
+        assert len(dovecot.messages(PROCESSED)) == 1
+        with sqlite3.connect(tmp_path / "e2e.sqlite3") as db:
+            assert db.execute("select count(*) from tickets_ticket").fetchone() == (1,)
