@@ -38,3 +38,16 @@ def env_list(name: str, default: str = "") -> list[str]:
     """A comma-separated list; blanks are dropped."""
     raw = os.environ.get(name, default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_mapping(name: str, default: str, *, fields: int) -> dict[str, tuple[str, ...]]:
+    """``key:a:b,key2:c:d`` as ``{"key": ("a", "b"), ...}``, each entry with ``fields`` values."""
+    mapping = {}
+    for entry in env_list(name, default):
+        key, *values = (part.strip() for part in entry.split(":"))
+        if not key or len(values) != fields or not all(values):
+            raise ImproperlyConfigured(
+                f"{name}: {entry!r} must be KEY followed by {fields} ':'-separated values"
+            )
+        mapping[key.lower()] = tuple(values)
+    return mapping

@@ -10,7 +10,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from .env import env_bool, env_int, env_list, env_str
+from .env import env_bool, env_int, env_list, env_mapping, env_str
 from .layers import PUBSUB_LAYER, redis_layer_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -203,6 +203,37 @@ if EMAIL_BACKEND_PATH == "django.core.mail.backends.smtp.EmailBackend":
     }
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "MY Wallet Support <support@mywallet.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Email intake. Each support address routes to a queue (slug) and a ticket category:
+# "address:queue:category" entries, comma-separated. Mail to other addresses still lands
+# (forwarded or Bcc'd mail) with the first address's routing.
+SUPPORT_ADDRESSES = env_mapping(
+    "SUPPORT_ADDRESSES",
+    "support@mywallet.example:general:other,"
+    "security@mywallet.example:security:security,"
+    "feedback@mywallet.example:feedback:feedback",
+    fields=2,
+)
+# A message larger than this (attachments included) is kept, its attachments beyond the
+# limit dropped, and the sender told once.
+EMAIL_MAX_MESSAGE_BYTES = env_int("EMAIL_MAX_MESSAGE_BYTES", 10 * 1024 * 1024)
+
+# IMAP intake (`manage.py poll_imap`). IMAP_SECURITY: ssl (IMAPS), starttls, or none (tests).
+IMAP_HOST = env_str("IMAP_HOST", "")
+IMAP_PORT = env_int("IMAP_PORT", 993)
+IMAP_SECURITY = env_str("IMAP_SECURITY", "ssl")
+if IMAP_SECURITY not in ("ssl", "starttls", "none"):
+    raise ImproperlyConfigured("IMAP_SECURITY must be ssl, starttls or none")
+IMAP_USER = env_str("IMAP_USER", "")
+IMAP_PASSWORD = env_str("IMAP_PASSWORD", "")
+IMAP_MAILBOXES = env_list("IMAP_MAILBOXES", "INBOX")
+# Where a message goes on the server once committed here; empty: flag it \Seen and keep it.
+IMAP_PROCESSED_FOLDER = env_str("IMAP_PROCESSED_FOLDER", "")
+IMAP_POLL_SECONDS = env_int("IMAP_POLL_SECONDS", 60)
+
+# SMTP intake (`manage.py smtp_inbound`), for mail delivered straight to us.
+SMTP_INBOUND_HOST = env_str("SMTP_INBOUND_HOST", "127.0.0.1")
+SMTP_INBOUND_PORT = env_int("SMTP_INBOUND_PORT", 2525)
 
 # Ticket references look like MW-000123.
 TICKET_REFERENCE_PREFIX = env_str("TICKET_REFERENCE_PREFIX", "MW")

@@ -338,6 +338,28 @@ class InboundMessageAdmin(ReadOnlyAdmin):
     exclude = ["raw"]
     readonly_fields = ["raw_download"]
     date_hierarchy = "received_at"
+    actions = ["reprocess"]
+
+    def get_queryset(self, request):
+        # The raw bytes can be megabytes each: the list never loads them.
+        return super().get_queryset(request).defer("raw")
+
+    def has_reprocess_permission(self, request):
+        return request.user.has_perm("tickets.change_inboundmessage")
+
+    @admin.action(description=_("Reprocess the selected payloads"), permissions=["reprocess"])
+    def reprocess(self, request, queryset):
+        results: dict[str, int] = {}
+        for stored in queryset.order_by("received_at"):
+            try:
+                status = actions.reprocess_inbound(stored, acting_user=request.user)
+            except ValidationError as exc:
+                self.message_user(request, f"#{stored.pk}: {_errors(exc)}", messages.WARNING)
+                continue
+            results[status] = results.get(status, 0) + 1
+        if results:
+            summary = ", ".join(f"{count} {status}" for status, count in sorted(results.items()))
+            self.message_user(request, gettext("Reprocessed: %(summary)s") % {"summary": summary})
 
     @admin.display(description=_("ticket"))
     def message_link(self, obj):

@@ -23,6 +23,17 @@ SENDERS: dict[str, str] = {
 }
 
 
+# The function that parses and files a stored InboundMessage of each channel.
+PROCESSORS: dict[str, str] = {
+    "email": "tickets.sources.email.intake.process",
+}
+
+
+def processor_for(channel: str):
+    path = PROCESSORS.get(channel)
+    return import_string(path) if path else None
+
+
 def sender_for(channel: str):
     path = SENDERS.get(channel)
     return import_string(path) if path else None

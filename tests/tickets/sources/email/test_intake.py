@@ -1,0 +1,214 @@
+import io
+import mailbox
+import os
+import subprocess
+import sys
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import CustomerIdentity
+from tickets import actions
+from tickets.models import InboundMessage, Message, Queue, Ticket
+from tickets.sources.email import intake
+
+pytestmark = pytest.mark.django_db
+
+
+def mail(
+    *,
+    sender="Li Wei <li.wei@example.com>",
+    to="support@mywallet.example",
+    subject="Payment failed",
+    body="My payment at Meituan failed.",
+    **headers,
+) -> bytes:
+    message = EmailMessage()
+    if sender:
+        message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Message-ID"] = headers.pop("message_id", make_msgid(domain="mail.example.com"))
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    return message.as_bytes()
+
+
+def ingest(raw: bytes) -> str:
+    return intake.process(intake.store(raw, source="test"))
+
+
+def pipe(raw: bytes, monkeypatch) -> str:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw)))
+    out = io.StringIO()
+    call_command("ingest_email", stdout=out)
+    return out.getvalue()
+
+
+def test_a_piped_message_is_stored_raw_then_filed(monkeypatch):
+    raw = mail()
+    assert "processed" in pipe(raw, monkeypatch)
+    stored = InboundMessage.objects.get()
+    assert bytes(stored.raw) == raw
+    assert stored.status == InboundMessage.Status.PROCESSED
+    ticket = Ticket.objects.get()
+    assert ticket.channel == "email"
+    assert ticket.subject == "Payment failed"
+    assert ticket.customer.identities.get().value == "li.wei@example.com"
+    assert stored.message.ticket == ticket
+
+
+def test_the_pipe_exits_75_when_the_message_cannot_be_stored(tmp_path):
+    """EX_TEMPFAIL makes the MTA keep the message and retry."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/missing/folder/db.sqlite3",
+        "LOG_LEVEL": "CRITICAL",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "ingest_email"],
+        input=mail(),
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 75, result.stderr.decode()
+    assert b"try again later" in result.stderr
+
+
+def test_mail_without_a_sender_is_quarantined_with_the_reason_and_kept(monkeypatch):
+    raw = mail(sender=None)
+    pipe(raw, monkeypatch)
+    stored = InboundMessage.objects.get()
+    assert stored.status == InboundMessage.Status.QUARANTINED
+    assert stored.reason
+    assert bytes(stored.raw) == raw
+    assert not Ticket.objects.exists()
+
+
+def test_the_same_message_to_two_support_addresses_is_filed_once():
+    raw = mail(message_id="<twice@mail.example.com>")
+    assert ingest(raw) == InboundMessage.Status.PROCESSED
+    copy = raw.replace(b"To: support@", b"To: security@")
+    assert ingest(copy) == InboundMessage.Status.DUPLICATE
+    assert Message.objects.count() == 1
+
+
+def test_each_support_address_routes_to_its_queue_and_category():
+    Queue.objects.create(name="Security", slug="security")
+    ingest(mail(to="security@mywallet.example", subject="Someone logged into my account"))
+    ticket = Ticket.objects.get()
+    assert ticket.queue.slug == "security"
+    assert ticket.category == Ticket.Category.SECURITY
+
+
+def test_a_reply_threads_on_in_reply_to():
+    ingest(mail(message_id="<first@mail.example.com>"))
+    ingest(mail(subject="Re: Payment failed", In_Reply_To="<first@mail.example.com>"))
+    assert Ticket.objects.count() == 1
+    assert Ticket.objects.get().messages.count() == 2
+
+
+def test_mail_from_our_own_address_is_not_filed():
+    status = ingest(mail(sender="support@mywallet.example"))
+    assert status == InboundMessage.Status.QUARANTINED
+    assert not Ticket.objects.exists()
+
+
+def test_a_folder_is_taken_once(tmp_path):
+    maildir = mailbox.Maildir(tmp_path / "inbox")
+    for i in range(3):
+        maildir.add(mail(subject=f"Question {i}"))
+    out = io.StringIO()
+    call_command("ingest_email", "--dir", str(tmp_path / "inbox"), stdout=out, stderr=io.StringIO())
+    assert out.getvalue().strip().startswith("3 processed")
+    again = io.StringIO()
+    call_command(
+        "ingest_email", "--dir", str(tmp_path / "inbox"), stdout=again, stderr=io.StringIO()
+    )
+    assert "0 processed, 3 duplicate" in again.getvalue()
+    assert Ticket.objects.count() == 3
+
+
+def test_an_mbox_is_taken_with_a_summary(tmp_path):
+    box = mailbox.mbox(tmp_path / "archive.mbox")
+    box.add(mail(subject="One"))
+    box.add(mail(subject="Two"))
+    box.add(mail(sender="not an address", subject="Three"))
+    box.flush()
+    out, err = io.StringIO(), io.StringIO()
+    call_command("ingest_email", "--mbox", str(tmp_path / "archive.mbox"), stdout=out, stderr=err)
+    assert out.getvalue().strip() == "2 processed, 0 duplicate, 1 quarantined, 0 failed, 0 pending"
+    assert "3/3" in err.getvalue()
+
+
+def test_pending_messages_are_finished_later():
+    stored = intake.store(mail(), source="test")  # as if the process died right here
+    out = io.StringIO()
+    call_command("ingest_email", "--pending", stdout=out)
+    assert out.getvalue().startswith("1 processed")
+    stored.refresh_from_db()
+    assert stored.status == InboundMessage.Status.PROCESSED
+
+
+def test_processing_twice_files_once():
+    stored = intake.store(mail(), source="test")
+    intake.process(stored)
+    intake.process(InboundMessage.objects.get(pk=stored.pk))
+    assert Message.objects.count() == 1
+
+
+BOUNCE = b"""\
+From: MAILER-DAEMON@mail.example.com (Mail Delivery System)
+To: support@mywallet.example
+Subject: Undelivered Mail Returned to Sender
+Message-ID: <bounce-1@mail.example.com>
+Auto-Submitted: auto-replied
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="BOUNDARY"
+
+--BOUNDARY
+Content-Type: text/plain; charset=us-ascii
+
+This is the mail system at host mail.example.com. I'm sorry to have to inform you
+that your message could not be delivered.
+
+--BOUNDARY
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mail.example.com
+
+Final-Recipient: rfc822; li.wei@example.com
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 <li.wei@example.com>: Recipient address rejected: User unknown
+
+--BOUNDARY
+Content-Type: text/rfc822-headers
+
+From: MY Wallet Support <support@mywallet.example>
+To: li.wei@example.com
+Subject: [REFERENCE] Payment failed
+Message-ID: <out-1@mywallet.example>
+
+--BOUNDARY--
+"""
+
+
+def test_a_bounce_marks_our_reply_failed_and_the_address_undeliverable(agent):
+    ingest(mail())
+    ticket = Ticket.objects.get()
+    reply = actions.reply(ticket, acting_user=agent, body="Please try again.")
+    Message.objects.filter(pk=reply.pk).update(
+        external_id="out-1@mywallet.example", delivery_status=Message.Delivery.SENT
+    )
+    report = BOUNCE.replace(b"REFERENCE", ticket.reference.encode())
+    assert ingest(report) == InboundMessage.Status.PROCESSED
+    reply.refresh_from_db()
+    assert reply.delivery_status == Message.Delivery.FAILED
+    assert "User unknown" in reply.delivery_error
+    assert CustomerIdentity.objects.get(value="li.wei@example.com").undeliverable
+    assert Ticket.objects.count() == 1

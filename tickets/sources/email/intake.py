@@ -1,0 +1,181 @@
+"""Email intake: raw first, then parse, route and file through `tickets.actions.receive`.
+
+Transports (the MTA pipe, folders and mboxes, IMAP, SMTP) only call `store` and then
+`process`. Two kinds of failure, kept apart:
+- the sender's fault (no From, a malformed address...): the message is quarantined with
+  the reason, logged at info, and never retried;
+- ours (the database is down): the exception propagates, the raw message stays
+  ``pending``, and `process_pending` or the transport's retry picks it up again.
+A crash at any point leaves each message stored and either processed or pending.
+"""
+
+import hashlib
+import logging
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from accounts.masking import mask_email
+from tickets import actions
+from tickets.inbound import Inbound
+from tickets.models import Channel, InboundMessage, Message
+
+from .parsing import EmailRejected, ParsedEmail, parse_email
+
+logger = logging.getLogger(__name__)
+
+
+def store(raw: bytes, *, source: str) -> InboundMessage:
+    """Commit the bytes exactly as received, before anything reads them."""
+    with transaction.atomic():
+        return InboundMessage.objects.create(
+            channel=Channel.EMAIL,
+            raw=raw,
+            sha256=hashlib.sha256(raw).hexdigest(),
+            source=source[:255],
+        )
+
+
+def already_stored(raw: bytes) -> bool:
+    """Whether these exact bytes were taken before (a file or mbox entry read twice)."""
+    digest = hashlib.sha256(raw).hexdigest()
+    return InboundMessage.objects.filter(channel=Channel.EMAIL, sha256=digest).exists()
+
+
+def process(stored: InboundMessage) -> str:
+    """Parse and file one stored message; returns its final status. Safe to call twice."""
+    if stored.status != InboundMessage.Status.PENDING:
+        return stored.status
+    raw = bytes(stored.raw)
+    try:
+        parsed = parse_email(raw, max_attachment_bytes=settings.EMAIL_MAX_MESSAGE_BYTES)
+    except EmailRejected as exc:
+        return _finish(stored, InboundMessage.Status.QUARANTINED, str(exc))
+    try:
+        if parsed.bounce is not None:
+            return _record_bounce(stored, parsed)
+        if _is_from_us(parsed):
+            return _finish(
+                stored,
+                InboundMessage.Status.QUARANTINED,
+                "Sent from one of our own support addresses (a loop?).",
+            )
+        actions.receive(to_inbound(parsed, stored))
+    except ValidationError as exc:
+        return _finish(stored, InboundMessage.Status.QUARANTINED, " ".join(exc.messages))
+    except DatabaseError:
+        raise  # ours: stays pending, retried
+    except Exception as exc:
+        logger.exception("email %s could not be filed", stored.pk)
+        return _finish(stored, InboundMessage.Status.FAILED, f"{type(exc).__name__}: {exc}")
+    stored.refresh_from_db(fields=["status"])
+    logger.info("email %s from %s: %s", stored.pk, mask_email(parsed.from_address), stored.status)
+    return stored.status
+
+
+def process_pending(*, limit: int = 1000) -> dict[str, int]:
+    """Retry messages stored but not yet processed (after a crash or a database outage)."""
+    counts: dict[str, int] = {}
+    pending = InboundMessage.objects.filter(
+        channel=Channel.EMAIL, status=InboundMessage.Status.PENDING
+    ).order_by("received_at", "pk")
+    for stored in pending[:limit]:
+        status = process(stored)
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def to_inbound(parsed: ParsedEmail, stored: InboundMessage) -> Inbound:
+    queue, category = _route(parsed)
+    # Without a Message-ID the bytes themselves identify the message: the same mail
+    # delivered twice is still stored once.
+    external_id = parsed.message_id or f"sha256:{stored.sha256}"
+    return Inbound(
+        channel=Channel.EMAIL,
+        sender_kind="email",
+        sender=parsed.from_address,
+        sender_name=parsed.from_name,
+        subject=parsed.subject,
+        text=parsed.text,
+        html=parsed.html,
+        external_id=external_id,
+        thread_ids=tuple(dict.fromkeys((*parsed.in_reply_to, *reversed(parsed.references)))),
+        ticket_reference=parsed.ticket_reference,
+        category=category,
+        queue=queue,
+        language=parsed.language,
+        cc=tuple(
+            address
+            for address in (*parsed.to, *parsed.cc)
+            if address != parsed.from_address and address not in settings.SUPPORT_ADDRESSES
+        ),
+        attachments=parsed.attachments,
+        metadata={
+            "to": list(parsed.to),
+            "cc": list(parsed.cc),
+            "date": parsed.date.isoformat() if parsed.date else "",
+            "auto_submitted": parsed.auto_submitted,
+            "charset_warnings": list(parsed.charset_warnings),
+            "oversized": parsed.oversized,
+        },
+        raw_id=stored.pk,
+    )
+
+
+def _route(parsed: ParsedEmail) -> tuple[str, str]:
+    """(queue slug, category) of the first support address the mail was sent to."""
+    routes = settings.SUPPORT_ADDRESSES
+    for address in (*parsed.to, *parsed.cc):
+        if address in routes:
+            return routes[address]
+    return next(iter(routes.values()), ("", ""))
+
+
+def _is_from_us(parsed: ParsedEmail) -> bool:
+    return parsed.from_address in settings.SUPPORT_ADDRESSES
+
+
+def _record_bounce(stored: InboundMessage, parsed: ParsedEmail) -> str:
+    """A delivery report opens no ticket: it marks our original message as failed."""
+    bounce = parsed.bounce
+    original = None
+    if bounce.original_message_id:
+        original = (
+            Message.objects.select_related("ticket")
+            .filter(
+                channel=Channel.EMAIL,
+                direction=Message.Direction.OUTBOUND,
+                external_id=bounce.original_message_id,
+            )
+            .first()
+        )
+    if original is None:
+        return _finish(
+            stored,
+            InboundMessage.Status.QUARANTINED,
+            "Delivery report for a message we did not send.",
+        )
+    with transaction.atomic():
+        Message.objects.filter(pk=original.pk).update(
+            delivery_status=Message.Delivery.FAILED,
+            delivery_error=bounce.diagnostic or "Bounced",
+            delivered_at=None,
+        )
+        if bounce.permanent and bounce.recipient:
+            original.ticket.customer.identities.filter(
+                kind="email", value=bounce.recipient.lower()
+            ).update(undeliverable=True)
+        _finish(stored, InboundMessage.Status.PROCESSED, "Delivery report.", message=original)
+    return InboundMessage.Status.PROCESSED
+
+
+def _finish(stored: InboundMessage, status: str, reason: str, *, message=None) -> str:
+    if status == InboundMessage.Status.QUARANTINED:
+        logger.info("email %s quarantined: %s", stored.pk, reason)
+    InboundMessage.objects.filter(pk=stored.pk).update(
+        status=status, reason=reason, processed_at=timezone.now(), message=message
+    )
+    stored.status = status
+    return status
