@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -24,13 +23,6 @@ def smtp_server(settings):
     with running_smtp_server() as server:
         settings.MAILERS = {"default": server.mailer()}
         yield server
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def customer_mail(ticket=None, *, message_id, sender="li.wei@example.com", **fields):
