@@ -62,7 +62,7 @@ def process(stored: InboundMessage) -> str:
                 InboundMessage.Status.QUARANTINED,
                 "Sent from one of our own support addresses (a loop?).",
             )
-        actions.receive(to_inbound(parsed, stored))
+        received = actions.receive(to_inbound(parsed, stored))
     except ValidationError as exc:
         return _finish(stored, InboundMessage.Status.QUARANTINED, " ".join(exc.messages))
     except DatabaseError:
@@ -70,6 +70,8 @@ def process(stored: InboundMessage) -> str:
     except Exception as exc:
         logger.exception("email %s could not be filed", stored.pk)
         return _finish(stored, InboundMessage.Status.FAILED, f"{type(exc).__name__}: {exc}")
+    if not received.duplicate and not parsed.auto_submitted:
+        _notify_sender(received.ticket, parsed, opened=received.opened)
     stored.refresh_from_db(fields=["status"])
     logger.info("email %s from %s: %s", stored.pk, mask_email(parsed.from_address), stored.status)
     return stored.status
@@ -122,6 +124,19 @@ def to_inbound(parsed: ParsedEmail, stored: InboundMessage) -> Inbound:
         },
         raw_id=stored.pk,
     )
+
+
+def _notify_sender(ticket, parsed: ParsedEmail, *, opened: bool) -> None:
+    """Queue the acknowledgement of a new ticket and the too-large notice (RFC 3834 both;
+    the tasks enforce once an hour per address and skip undeliverable addresses)."""
+    from tickets.tasks import send_acknowledgement, send_too_large_notice
+
+    if opened:
+        send_acknowledgement.enqueue(ticket.pk, parsed.from_address, parsed.language)
+    if parsed.oversized:
+        send_too_large_notice.enqueue(
+            ticket.pk, parsed.from_address, settings.EMAIL_MAX_MESSAGE_BYTES, parsed.language
+        )
 
 
 def _route(parsed: ParsedEmail) -> tuple[str, str]:

@@ -8,6 +8,7 @@ from email.utils import make_msgid
 
 import pytest
 from django.core.management import call_command
+from django_tasks_db.models import DBTaskResult
 
 from accounts.models import CustomerIdentity
 from tickets import actions
@@ -212,3 +213,59 @@ def test_a_bounce_marks_our_reply_failed_and_the_address_undeliverable(agent):
     assert "User unknown" in reply.delivery_error
     assert CustomerIdentity.objects.get(value="li.wei@example.com").undeliverable
     assert Ticket.objects.count() == 1
+
+
+def task_args(name: str) -> list[list]:
+    return [
+        result.args_kwargs["args"]
+        for result in DBTaskResult.objects.filter(task_path=f"tickets.tasks.{name}")
+    ]
+
+
+def test_a_new_ticket_is_acknowledged_and_a_follow_up_is_not():
+    ingest(mail(message_id="<ack@mail.example.com>"))
+    ingest(mail(In_Reply_To="<ack@mail.example.com>"))
+    ticket = Ticket.objects.get()
+    assert task_args("send_acknowledgement") == [[ticket.pk, "li.wei@example.com", "en"]]
+
+
+def test_automatic_mail_is_filed_but_never_answered():
+    ingest(mail(Auto_Submitted="auto-replied", subject="Out of office"))
+    assert Ticket.objects.count() == 1
+    assert task_args("send_acknowledgement") == []
+
+
+def test_quarantined_mail_can_be_reprocessed_from_the_admin(supervisor_client):
+    stored = intake.store(mail(sender="not an address"), source="test")
+    intake.process(stored)
+    stored.refresh_from_db()
+    assert stored.status == InboundMessage.Status.QUARANTINED
+    # The cause is fixed (here: the stored bytes corrected by hand) and the agent retries.
+    InboundMessage.objects.filter(pk=stored.pk).update(raw=mail())
+    response = supervisor_client.post(
+        "/admin/tickets/inboundmessage/",
+        {"action": "reprocess", "_selected_action": [stored.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    stored.refresh_from_db()
+    assert stored.status == InboundMessage.Status.PROCESSED
+    assert stored.message.ticket.customer.identities.get().value == "li.wei@example.com"
+
+
+def test_agents_cannot_reprocess(agent_client):
+    stored = intake.store(mail(sender=None), source="test")
+    intake.process(stored)
+    agent_client.post(
+        "/admin/tickets/inboundmessage/",
+        {"action": "reprocess", "_selected_action": [stored.pk]},
+    )
+    stored.refresh_from_db()
+    assert stored.status == InboundMessage.Status.QUARANTINED
+
+
+def test_the_quarantine_list_shows_the_reason_without_loading_raw_bytes(supervisor_client):
+    intake.process(intake.store(mail(sender=None), source="test"))
+    response = supervisor_client.get("/admin/tickets/inboundmessage/?status__exact=quarantined")
+    assert response.status_code == 200
+    assert InboundMessage.objects.get().reason in response.text
