@@ -26,9 +26,13 @@ def broadcast_message(message) -> None:
         "message": message.pk,
         "direction": message.direction,
     }
+
+    async def send_both():
+        await layer.group_send(ticket_group(message.ticket_id), event)
+        await layer.group_send(AGENTS_GROUP, {**event, "type": "ticket.updated"})
+
     try:
-        async_to_sync(layer.group_send)(ticket_group(message.ticket_id), event)
-        async_to_sync(layer.group_send)(AGENTS_GROUP, {**event, "type": "ticket.updated"})
+        async_to_sync(send_both)()
     except Exception:
         # Storage, not the layer, guarantees delivery: viewers catch up with `resume`.
         logger.warning("live broadcast of message %s failed", message.pk, exc_info=True)

@@ -206,7 +206,13 @@ class Message(models.Model):
                 name="unique_message_external_id_per_channel",
             )
         ]
-        indexes = [models.Index(fields=["ticket", "created_at"], name="message_ticket_time")]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="message_ticket_time"),
+            # The unique constraint above is partial, and SQLite cannot use a partial index
+            # for "external_id = %s" (it cannot prove the value is not ''): lookups by id
+            # (duplicates, threading) need this plain one.
+            models.Index(fields=["channel", "external_id"], name="message_channel_external_id"),
+        ]
 
     def __str__(self):
         return f"{self.get_direction_display()} #{self.pk}"

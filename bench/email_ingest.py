@@ -1,0 +1,206 @@
+#!/usr/bin/env python
+"""How fast email becomes tickets, against the standard library's own parsing rate.
+
+    .venv/bin/python bench/email_ingest.py [N] [--postgres URL]
+
+Generates N varied messages (plain, HTML with inline images, attachments, GBK and
+RFC 2047 Chinese, threaded replies, automatic mail, a few malformed ones) as files in a
+temporary folder, then, on the same files and in the same run:
+  - baseline: the standard library parses each message with policy.default and decodes
+    every part (the least any parser must do);
+  - ours: `manage.py ingest_email --dir` into a fresh SQLite database (and PostgreSQL
+    with --postgres), in a subprocess, timed without its start-up (measured separately
+    on an empty folder), with its peak memory;
+and prints messages per second, the ratio to the baseline, and checks that every message
+ended processed, duplicate or quarantined (nothing lost, nothing pending).
+"""
+
+import argparse
+import email
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_KEY = "YmVuY2gtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleS0="
+
+SUBJECTS_ZH = [
+    "支付失败了",
+    "忘记支付密码",
+    "账户被锁定怎么办",
+    "如何更换绑定手机号",
+    "建议增加夜间模式",
+]
+SUBJECTS_EN = ["Payment failed", "Forgot my payment password", "Account locked", "Change my phone"]
+BODY_ZH = "您好，我今天在美团外卖付款时提示支付失败，余额是够的，请帮忙查一下原因。谢谢！\n"
+BODY_EN = "Hello, my payment at Starbucks failed this morning although my balance is fine.\n"
+
+
+def generate(folder: Path, count: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    senders = [f"customer{i}@example.com" for i in range(max(1, count // 5))]
+    sent: list[tuple[str, str]] = []  # (message id, subject) to reply to
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    for i in range(count):
+        kind = rng.choices(
+            ["plain", "html", "attachment", "gbk", "reply", "auto", "bad"],
+            weights=[30, 20, 10, 15, 20, 3, 2],
+        )[0]
+        message = EmailMessage()
+        sender = rng.choice(senders)
+        message["From"] = f"Customer {sender.split('@')[0]} <{sender}>" if kind != "bad" else ""
+        message["To"] = rng.choice(["support@mywallet.example", "security@mywallet.example"])
+        message["Date"] = format_datetime(start + timedelta(minutes=i))
+        message_id = make_msgid(domain="mail.example.com")
+        message["Message-ID"] = message_id
+        chinese = kind == "gbk" or rng.random() < 0.5
+        subject = rng.choice(SUBJECTS_ZH if chinese else SUBJECTS_EN)
+        body = (BODY_ZH if chinese else BODY_EN) * rng.randint(1, 6)
+        if kind == "reply" and sent:
+            parent_id, parent_subject = rng.choice(sent)
+            message["In-Reply-To"] = parent_id
+            message["References"] = parent_id
+            subject = f"Re: {parent_subject}"
+        if kind == "auto":
+            message["Auto-Submitted"] = "auto-replied"
+            subject = "Out of office / 自动回复"
+        message["Subject"] = subject
+        if kind == "gbk":
+            message.set_content(body, charset="gb18030")
+            raw = message.as_bytes().replace(b'charset="gb18030"', b'charset="gbk"')
+        else:
+            message.set_content(body)
+            if kind == "html":
+                message.add_alternative(
+                    f"<html><body><p>{body}</p><img src='cid:logo'></body></html>", subtype="html"
+                )
+                message.get_payload()[1].add_related(
+                    b"\x89PNG" + bytes(rng.randbytes(2000)), "image", "png", cid="<logo>"
+                )
+            if kind == "attachment":
+                message.add_attachment(
+                    rng.randbytes(rng.randint(5_000, 60_000)),
+                    "application",
+                    "pdf",
+                    filename="账单.pdf",
+                )
+                message.add_attachment(
+                    b"date,amount\n2026-11-01,128.00\n",
+                    "text",
+                    "csv",
+                    filename="records.csv",
+                )
+            raw = message.as_bytes()
+        sent.append((message_id, subject))
+        (folder / f"{i:06d}.eml").write_bytes(raw)
+
+
+def stdlib_rate(folder: Path) -> tuple[float, int]:
+    files = sorted(folder.iterdir())
+    started = time.perf_counter()
+    parts = 0
+    for path in files:
+        message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        for part in message.walk():
+            if not part.is_multipart():
+                part.get_content()
+                parts += 1
+    return len(files) / (time.perf_counter() - started), parts
+
+
+def run_ingest(folder: Path, database_url: str) -> tuple[float, int, str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
+        "FIELD_ENCRYPTION_KEYS": TEST_KEY,
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_MEDIA_ROOT": str(folder.parent / "media"),
+    }
+    env.pop("REDIS_URL", None)
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=ROOT)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    result = subprocess.run(
+        [*manage, "ingest_email", "--dir", str(folder)],
+        env=env,
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    elapsed = time.perf_counter() - started
+    peak_kib = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before)
+    return elapsed, peak_kib, result.stdout.strip()
+
+
+def startup_time(empty: Path, database_url: str) -> float:
+    elapsed, _peak, _out = run_ingest(empty, database_url)
+    return elapsed
+
+
+def fresh_postgres(url: str) -> str:
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("count", nargs="?", type=int, default=2000)
+    parser.add_argument(
+        "--postgres", metavar="URL", help="also on PostgreSQL (scratch database, recreated)"
+    )
+    args = parser.parse_args()
+
+    scratch = Path(tempfile.mkdtemp(prefix="email-ingest-"))
+    folder, empty = scratch / "mail", scratch / "empty"
+    folder.mkdir()
+    empty.mkdir()
+    generate(folder, args.count)
+    size = sum(p.stat().st_size for p in folder.iterdir())
+    print(f"{args.count} messages, {size / 1e6:.1f} MB, in {folder}")
+
+    baseline, parts = stdlib_rate(folder)
+    print(f"standard library, parse + decode {parts} parts: {baseline:8.0f} messages/s")
+
+    targets = [("SQLite", lambda: f"sqlite:///{scratch}/bench-{time.monotonic_ns()}.sqlite3")]
+    if args.postgres:
+        targets.append(("PostgreSQL", lambda: fresh_postgres(args.postgres)))
+    for name, database in targets:
+        startup = startup_time(empty, database())
+        elapsed, peak_kib, summary = run_ingest(folder, database())
+        rate = args.count / max(elapsed - startup, 1e-9)
+        print(
+            f"ingest_email --dir on {name:<10}: {rate:8.0f} messages/s "
+            f"(x{rate / baseline:.2f} of the standard library), peak {peak_kib / 1024:.0f} MiB, "
+            f"{elapsed:.1f} s incl. {startup:.1f} s start-up\n    {summary}"
+        )
+        counts = dict(
+            (status, int(n)) for n, status in (item.split() for item in summary.split(", "))
+        )
+        if (
+            counts.get("pending", 0)
+            or counts.get("failed", 0)
+            or sum(counts.values()) != args.count
+        ):
+            raise SystemExit(f"LOST OR FAILED MESSAGES on {name}: {counts}")
+    print("nothing lost: every message processed, duplicate or quarantined")
+
+
+if __name__ == "__main__":
+    main()
