@@ -117,7 +117,7 @@ def _receive(inbound: Inbound) -> Received:
         InboundMessage.objects.filter(pk=inbound.raw_id).update(
             status=InboundMessage.Status.PROCESSED, message=message, processed_at=now, reason=""
         )
-    transaction.on_commit(lambda: live.broadcast_message(message), robust=True)
+    live.broadcast_on_commit(message)
     return Received(message=message, ticket=ticket, opened=opened, duplicate=False)
 
 
@@ -199,7 +199,7 @@ def open_ticket(
     follows_up: Ticket | None = None,
 ) -> Ticket:
     """Create a ticket with its reference. Runs inside the caller's transaction or its own."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         now = timezone.now()
         first_response, resolution = _sla_due(now, priority)
         ticket = Ticket.objects.create(
@@ -303,7 +303,7 @@ def reply(ticket: Ticket, *, acting_user, body: str, internal: bool = False) -> 
         ticket.assignee = acting_user
         fields.append("assignee")
     ticket.save(update_fields=fields)
-    transaction.on_commit(lambda: live.broadcast_message(message), robust=True)
+    live.broadcast_on_commit(message)
     if not internal:
         transaction.on_commit(lambda: _enqueue_delivery(message.pk), robust=True)
     return message

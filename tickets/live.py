@@ -1,38 +1,80 @@
-"""Live fan-out to websocket viewers. Called from `transaction.on_commit` only."""
+"""Live fan-out to websocket viewers, after the data is committed.
+
+Storage, not the layer, guarantees delivery: a viewer that misses an event catches up with
+`resume`. So a failed broadcast is logged and dropped, never raised into the caller.
+"""
 
 import logging
+import threading
+from contextlib import contextmanager
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db import transaction
 
 logger = logging.getLogger(__name__)
+
+AGENTS_GROUP = "agents"
+
+_collector = threading.local()
 
 
 def ticket_group(ticket_id: int) -> str:
     return f"ticket_{ticket_id}"
 
 
-AGENTS_GROUP = "agents"
+def broadcast_on_commit(message) -> None:
+    """Announce ``message`` once the current transaction commits (never if it rolls back)."""
+    event = _event(message)
+    transaction.on_commit(lambda: _publish(event), robust=True)
+
+
+@contextmanager
+def collected():
+    """Hold the announcements committed inside the block and send them together at its end:
+    a batch of imported mail takes one trip through the layer, not one per message."""
+    previous = getattr(_collector, "events", None)
+    events = _collector.events = []
+    try:
+        yield
+    finally:
+        _collector.events = previous
+        _send(events)
+
+
+def _publish(event: dict) -> None:
+    events = getattr(_collector, "events", None)
+    if events is not None:
+        events.append(event)
+    else:
+        _send([event])
 
 
 def broadcast_message(message) -> None:
-    """Tell everyone watching the ticket, and the agents' lists, that a message was stored."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    event = {
+    """Announce ``message`` now (outside a transaction, e.g. a delivery status change)."""
+    _send([_event(message)])
+
+
+def _event(message) -> dict:
+    return {
         "type": "ticket.message",
         "ticket": message.ticket_id,
         "message": message.pk,
         "direction": message.direction,
     }
 
-    async def send_both():
-        await layer.group_send(ticket_group(message.ticket_id), event)
-        await layer.group_send(AGENTS_GROUP, {**event, "type": "ticket.updated"})
+
+def _send(events: list[dict]) -> None:
+    layer = get_channel_layer()
+    if layer is None or not events:
+        return
+
+    async def send_all():
+        for event in events:
+            await layer.group_send(ticket_group(event["ticket"]), event)
+            await layer.group_send(AGENTS_GROUP, {**event, "type": "ticket.updated"})
 
     try:
-        async_to_sync(send_both)()
+        async_to_sync(send_all)()
     except Exception:
-        # Storage, not the layer, guarantees delivery: viewers catch up with `resume`.
-        logger.warning("live broadcast of message %s failed", message.pk, exc_info=True)
+        logger.warning("live broadcast of %s events failed", len(events), exc_info=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, transaction
 
+from tickets import live
 from tickets.models import InboundMessage
 from tickets.sources.email import intake
 
@@ -70,7 +71,7 @@ class Command(BaseCommand):
         messages = list(messages)  # (source, read) pairs: the bytes are read one at a time
         total = len(messages)
         for start in range(0, total, BATCH):
-            with transaction.atomic():
+            with live.collected(), transaction.atomic():
                 for source, read in messages[start : start + BATCH]:
                     raw = read()
                     if intake.already_stored(raw):

@@ -28,14 +28,17 @@ logger = logging.getLogger(__name__)
 
 
 def store(raw: bytes, *, source: str) -> InboundMessage:
-    """Commit the bytes exactly as received, before anything reads them."""
-    with transaction.atomic():
-        return InboundMessage.objects.create(
-            channel=Channel.EMAIL,
-            raw=raw,
-            sha256=hashlib.sha256(raw).hexdigest(),
-            source=source[:255],
-        )
+    """Store the bytes exactly as received, before anything reads them.
+
+    One INSERT: committed at once in autocommit (the pipe, SMTP, IMAP), or with its batch
+    when the caller holds a transaction over messages whose source stays on disk.
+    """
+    return InboundMessage.objects.create(
+        channel=Channel.EMAIL,
+        raw=raw,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        source=source[:255],
+    )
 
 
 def already_stored(raw: bytes) -> bool:
@@ -72,7 +75,9 @@ def process(stored: InboundMessage) -> str:
         return _finish(stored, InboundMessage.Status.FAILED, f"{type(exc).__name__}: {exc}")
     if not received.duplicate and not parsed.auto_submitted:
         _notify_sender(received.ticket, parsed, opened=received.opened)
-    stored.refresh_from_db(fields=["status"])
+    stored.status = (
+        InboundMessage.Status.DUPLICATE if received.duplicate else InboundMessage.Status.PROCESSED
+    )
     logger.info("email %s from %s: %s", stored.pk, mask_email(parsed.from_address), stored.status)
     return stored.status
 
