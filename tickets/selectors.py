@@ -18,6 +18,7 @@ from accounts.models import BankCard, Customer, CustomerIdentity, Transaction, W
 
 from .html import sanitise_html
 from .models import Channel, Message, Ticket, TicketEvent
+from .sources.email.parsing import quoted_split
 
 RECENT_TRANSACTIONS = 10
 EARLIER_TICKETS = 10
@@ -40,6 +41,12 @@ def ticket_thread(ticket: Ticket) -> list[Message]:
     )
     for message in messages:
         message.body_html = _safe_html(message.html)
+        # Customers' mail carries the whole earlier conversation: agents see what is new,
+        # with the quoted part and the signature one click away.
+        if message.direction == Message.Direction.INBOUND:
+            message.text_new, message.text_quoted = quoted_split(message.text)
+        else:
+            message.text_new, message.text_quoted = message.text, ""
     return messages
 
 

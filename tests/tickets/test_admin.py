@@ -575,3 +575,27 @@ def test_signed_out_users_are_sent_to_the_login(client, ticket):
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
     assert not ticket.messages.filter(text="hi").exists()
+
+
+def test_quoted_earlier_mail_is_folded_away_with_the_full_text_one_click_away(agent_client):
+    from tickets import actions
+    from tickets.inbound import Inbound
+
+    received = actions.receive(
+        Inbound(
+            channel="email",
+            sender_kind="email",
+            sender="li.wei@example.com",
+            subject="Re: Payment failed",
+            external_id="quoted@example.com",
+            text=(
+                "It worked, thank you!\n\n"
+                "在 2026年11月20日 写道：\n> Please try again.\n> MY Wallet"
+            ),
+        )
+    )
+    response = agent_client.get(f"/admin/tickets/ticket/{received.ticket.pk}/change/")
+    page = response.text
+    new_at = page.index("It worked, thank you!")
+    details_at = page.index('<details class="mw-quoted">')
+    assert new_at < details_at < page.index("Please try again.")
