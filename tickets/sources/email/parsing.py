@@ -124,6 +124,7 @@ def parse_email(
     header_bytes = end.start() if end else len(raw)
     if header_bytes > max_header_bytes:
         raise EmailRejected(f"The message headers are larger than {max_header_bytes} bytes.")
+    _check_mime_headers(raw)
     try:
         message = email.message_from_bytes(raw, policy=email.policy.default)
         return _Parser(
@@ -141,6 +142,27 @@ def parse_email(
         raise EmailRejected(
             f"The message could not be read ({type(exc).__name__}: {str(exc)[:200]})."
         ) from exc
+
+
+_MAX_ADDRESS_HEADER = 16 * 1024
+
+
+_MIME_HEADER = re.compile(
+    rb"^content-(?:type|disposition)[ \t]*:[^\n]*(?:\n[ \t][^\n]*)*", re.IGNORECASE | re.MULTILINE
+)
+_MAX_MIME_HEADER = 8 * 1024
+_MAX_MIME_PARAMETERS = 100
+
+
+def _check_mime_headers(raw: bytes) -> None:
+    """The standard library's parameter parsing takes seconds on a few kilobytes of
+    parameters (and runs while the message is split into parts), so refuse those first.
+    Real ones, even with a 255-character Chinese file name, stay well under the limits."""
+    for match in _MIME_HEADER.finditer(raw):
+        header = match.group(0)
+        if len(header) > _MAX_MIME_HEADER or header.count(b";") > _MAX_MIME_PARAMETERS:
+            name = header.split(b":", 1)[0].decode("ascii", "replace").strip()
+            raise EmailRejected(f"A {name} header is too large to be read safely.")
 
 
 class _Parser:
@@ -182,7 +204,7 @@ class _Parser:
             bounce=bounce,
             charset_warnings=tuple(dict.fromkeys(self.charset_warnings)),
             oversized=bool(body.dropped),
-            language=detect_language(subject + "\n" + quoted_split(text)[0]),
+            language=detect_language(subject + "\n" + quoted_split(text[:20_000])[0]),
             warnings=tuple(dict.fromkeys(self.warnings)),
             dropped_attachments=tuple(body.dropped),
             delivered_to=tuple(
@@ -217,6 +239,8 @@ class _Parser:
             raise EmailRejected("The message has no From address.")
         if len({_unfold(value).strip() for value in values}) > 1:
             raise EmailRejected("The message has more than one From header.")
+        if len(values[0]) > _MAX_ADDRESS_HEADER:
+            raise EmailRejected("The From header is too long to be read safely.")
         value = self._unbyte(_unfold(values[0]), "the From header")
         mailboxes, defective = _mailboxes(value)
         if defective or not mailboxes:
@@ -239,6 +263,13 @@ class _Parser:
     def _addresses(self, headers: dict[str, list[str]], name: str) -> tuple[str, ...]:
         found: list[str] = []
         for value in headers.get(name, []):
+            if len(value) > _MAX_ADDRESS_HEADER:
+                # The standard library takes seconds over thousands of addresses; a
+                # message to that many is not a customer writing to us.
+                value = value[:_MAX_ADDRESS_HEADER].rpartition(",")[0]
+                self.warnings.append(
+                    f"the {name.title()} header is too long; only its start was read"
+                )
             value = self._unbyte(_unfold(value), f"the {name.title()} header")
             mailboxes, defective = _mailboxes(value)
             if defective:
@@ -869,7 +900,8 @@ _LATIN_WORD = re.compile(r"[A-Za-z]+")
 
 def detect_language(text: str) -> str:
     """ "zh-hans" when Chinese characters outnumber Latin words, else "en"."""
-    text = re.sub(r"\S+@\S+|https?://\S+", " ", text)
+    # A sample is enough, and keeps the work bounded on megabyte bodies.
+    text = re.sub(r"[^\s@]+@[^\s@]+|https?://\S+", " ", text[:20_000])
     cjk = len(_CJK.findall(text))
     return "zh-hans" if cjk and cjk >= len(_LATIN_WORD.findall(text)) else "en"
 

@@ -329,6 +329,16 @@ def test_headers_over_the_limit_are_rejected_before_parsing():
         parse_email(message.as_bytes(), max_header_bytes=4000)
 
 
+def test_pathological_headers_are_refused_or_cut_short_instead_of_taking_seconds():
+    raw = b"From: a@example.com\r\nContent-Type: text/plain; " + b"a=b; " * 5000 + b"\r\n\r\nx"
+    with pytest.raises(EmailRejected, match="A Content-Type header is too large"):
+        parse_email(raw)
+    raw = b"From: a@example.com\r\nTo: " + b"x@example.com, " * 10000 + b"\r\n\r\nx"
+    parsed = parse_email(raw)
+    assert parsed.to == ("x@example.com",)
+    assert parsed.warnings == ("the To header is too long; only its start was read",)
+
+
 @pytest.mark.parametrize(
     "sender",
     [
