@@ -125,6 +125,7 @@ def to_inbound(parsed: ParsedEmail, stored: InboundMessage) -> Inbound:
             "date": parsed.date.isoformat() if parsed.date else "",
             "auto_submitted": parsed.auto_submitted,
             "charset_warnings": list(parsed.charset_warnings),
+            "warnings": list(parsed.warnings),
             "oversized": parsed.oversized,
         },
         raw_id=stored.pk,
@@ -147,7 +148,8 @@ def _notify_sender(ticket, parsed: ParsedEmail, *, opened: bool) -> None:
 def _route(parsed: ParsedEmail) -> tuple[str, str]:
     """(queue slug, category) of the first support address the mail was sent to."""
     routes = settings.SUPPORT_ADDRESSES
-    for address in (*parsed.to, *parsed.cc):
+    # Delivered-To first: it names the address that really received a Bcc'd copy.
+    for address in (*parsed.delivered_to, *parsed.to, *parsed.cc):
         if address in routes:
             return routes[address]
     return next(iter(routes.values()), ("", ""))
@@ -170,6 +172,11 @@ def _record_bounce(stored: InboundMessage, parsed: ParsedEmail) -> str:
                 external_id=bounce.original_message_id,
             )
             .first()
+        )
+    if bounce.action != "failed" and not bounce.permanent:
+        # "delayed" or "relayed": the server is still trying; nothing failed yet.
+        return _finish(
+            stored, InboundMessage.Status.PROCESSED, f"Delivery report: {bounce.action}."
         )
     if original is None:
         return _finish(

@@ -269,3 +269,27 @@ def test_the_quarantine_list_shows_the_reason_without_loading_raw_bytes(supervis
     response = supervisor_client.get("/admin/tickets/inboundmessage/?status__exact=quarantined")
     assert response.status_code == 200
     assert InboundMessage.objects.get().reason in response.text
+
+
+def test_a_delay_report_fails_nothing(agent):
+    ingest(mail())
+    ticket = Ticket.objects.get()
+    reply = actions.reply(ticket, acting_user=agent, body="Please try again.")
+    Message.objects.filter(pk=reply.pk).update(
+        external_id="out-1@mywallet.example", delivery_status=Message.Delivery.SENT
+    )
+    delayed = (
+        BOUNCE.replace(b"Action: failed", b"Action: delayed")
+        .replace(b"Status: 5.1.1", b"Status: 4.4.1")
+        .replace(b"550 5.1.1", b"451 4.4.1")
+    )
+    assert ingest(delayed) == InboundMessage.Status.PROCESSED
+    reply.refresh_from_db()
+    assert reply.delivery_status == Message.Delivery.SENT
+    assert not CustomerIdentity.objects.get(value="li.wei@example.com").undeliverable
+
+
+def test_a_bcc_copy_is_routed_by_its_delivered_to_address():
+    Queue.objects.create(name="Feedback", slug="feedback")
+    ingest(mail(to="friends@example.org", Delivered_To="feedback@mywallet.example"))
+    assert Ticket.objects.get().queue.slug == "feedback"
