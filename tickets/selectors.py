@@ -18,7 +18,7 @@ from accounts.models import BankCard, Customer, CustomerIdentity, Transaction, W
 
 from .html import sanitise_html
 from .models import Channel, Message, Ticket, TicketEvent
-from .sources.email.parsing import quoted_split
+from .sources.email.text import quoted_split
 
 RECENT_TRANSACTIONS = 10
 EARLIER_TICKETS = 10
