@@ -454,3 +454,25 @@ def test_a_15_mb_attachment_is_dropped_and_the_sender_told_but_the_message_is_fi
         [ticket.pk, "ruth.tan@example.com", 10 * 1024 * 1024, "en"]
     ]
     assert enqueued("send_acknowledgement") == [[ticket.pk, "ruth.tan@example.com", "en"]]
+
+
+@pytest.mark.xfail(
+    strict=True, reason="known bug: raw 8-bit GBK file names become U+FFFD, unflagged"
+)
+def test_a_raw_8bit_gbk_file_name_is_decoded():
+    """Older Foxmail and Outlook Express put the GBK bytes of a name in the header as is."""
+    name = "账单.pdf".encode("gbk")
+    raw = (
+        b"From: Zhou Peng <zhou.peng@shop-cn.example>\r\n"
+        b"To: support@mywallet.example\r\n"
+        b"Subject: statement\r\n"
+        b"Message-ID: <raw-gbk-name-1@shop-cn.example>\r\n"
+        b"MIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+        b"--b1\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nSee attached.\r\n"
+        b'--b1\r\nContent-Type: application/pdf; name="' + name + b'"\r\n'
+        b'Content-Disposition: attachment; filename="' + name + b'"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b1--\r\n"
+    )
+    message = the_message(ingest(raw))
+    assert [attachment.name for attachment in message.attachments.all()] == ["账单.pdf"]
