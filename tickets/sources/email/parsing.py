@@ -416,7 +416,7 @@ def _disposition(part: Message) -> str:
 
 def _content_id(part: Message) -> str:
     value = _unfold(str(_raw_headers(part).get("content-id", [""])[0]))
-    return value.strip().strip("<>").strip()
+    return _ascii_id(value).strip().strip("<>").strip()
 
 
 _RAW_FILENAME = re.compile(r'(?:file)?name\*?=\s*"?([^";]+)', re.IGNORECASE)
@@ -426,11 +426,15 @@ def _filename(part: Message) -> str:
     try:
         name = part.get_filename() or ""
     except Exception:
+        name = ""
+    if not name or "\ufffd" in name:
+        # Unreadable, or raw 8-bit bytes (old Foxmail, Outlook Express send GBK names
+        # unencoded) that the standard library turned into U+FFFD: read the raw header.
         raw = " ".join(
             _header(_raw_headers(part), key) for key in ("content-disposition", "content-type")
         )
         found = _RAW_FILENAME.search(raw)
-        name = found.group(1) if found else ""
+        name = found.group(1) if found else name
     if _has_surrogates(name):
         name = _guess(name.encode("utf-8", "surrogateescape"))[0]
     if "=?" in name:  # RFC 2047 inside a parameter: wrong, and what Outlook and QQ Mail send
@@ -614,6 +618,7 @@ _MSG_ID = re.compile(r"<([^<>\s]{1,995})>")
 
 def _ids(value: str) -> tuple[str, ...]:
     """Message ids without <>, in order, once each; bare ids from sloppy clients too."""
+    value = _ascii_id(value)
     found = _MSG_ID.findall(value)
     if not found and "<" not in value:
         found = [word for word in value.split() if "@" in word and len(word) <= 995]
@@ -625,7 +630,16 @@ def _first_id(headers: dict[str, list[str]], name: str) -> str:
     ids = _ids(value)
     if ids:
         return ids[0]
-    return "".join(value.split()).strip("<>")[:995]
+    return "".join(_ascii_id(value).split()).strip("<>")[:995]
+
+
+def _ascii_id(value: str) -> str:
+    """Ids are ASCII by definition: raw 8-bit bytes in one (surrogate-escaped by the parser)
+    are written as %XX, so the id stays distinct, stable and storable."""
+    if not _has_surrogates(value):
+        return value
+    data = value.encode("utf-8", "surrogateescape")
+    return "".join(chr(byte) if byte < 0x80 else f"%{byte:02X}" for byte in data)
 
 
 def _date(headers: dict[str, list[str]]) -> datetime | None:

@@ -456,9 +456,6 @@ def test_a_15_mb_attachment_is_dropped_and_the_sender_told_but_the_message_is_fi
     assert enqueued("send_acknowledgement") == [[ticket.pk, "ruth.tan@example.com", "en"]]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="known bug: raw 8-bit GBK file names become U+FFFD, unflagged"
-)
 def test_a_raw_8bit_gbk_file_name_is_decoded():
     """Older Foxmail and Outlook Express put the GBK bytes of a name in the header as is."""
     name = "账单.pdf".encode("gbk")

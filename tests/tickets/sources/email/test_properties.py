@@ -13,7 +13,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tickets.models import InboundMessage
@@ -131,12 +131,11 @@ def mutated_fixture(draw) -> bytes:
     return bytes(raw)
 
 
-# --- the known bug ---------------------------------------------------------------------------
-# Raw 8-bit bytes in Message-ID, In-Reply-To, References or Content-ID come out of parse_email
-# as lone surrogates ("\udc80"); the first database query with one raises UnicodeEncodeError
-# and the message ends "failed". Found by the intake property below. Once fixed, the strict
-# xfails turn into failures: remove them, KNOWN_SURROGATE_FIELDS and `known_bug`.
-KNOWN_SURROGATE_FIELDS = {"message_id", "in_reply_to", "references", "attachments.content_id"}
+# --- raw 8-bit bytes in ids ------------------------------------------------------------------
+# Found by the intake property below: raw 8-bit bytes in Message-ID, In-Reply-To, References
+# or Content-ID came out of parse_email as lone surrogates ("\udc80"), the first database
+# query raised UnicodeEncodeError and the message ended "failed". Ids now keep such bytes
+# as %XX.
 EIGHT_BIT_IDS = {
     "message_id": b"From: a@example.com\nTo: support@mywallet.example\n"
     b"Message-ID: <\x80x@example.com>\n\nhi",
@@ -150,12 +149,6 @@ EIGHT_BIT_IDS = {
     b"--b\nContent-Type: image/png\nContent-ID: <\x80img@x>\n"
     b"Content-Transfer-Encoding: base64\n\naGk=\n--b--\n",
 }
-
-
-def known_bug(stored: InboundMessage) -> bool:
-    return stored.status == InboundMessage.Status.FAILED and (
-        "surrogates not allowed" in stored.reason
-    )
 
 
 def _has_surrogates(value: str) -> bool:
@@ -191,7 +184,7 @@ def parses_or_is_rejected(raw: bytes, **limits) -> ParsedEmail | None:
         return None
     assert isinstance(parsed, ParsedEmail)
     assert parsed.from_address
-    assert unencodable_fields(parsed) <= KNOWN_SURROGATE_FIELDS
+    assert unencodable_fields(parsed) == set()
     return parsed
 
 
@@ -226,7 +219,6 @@ def test_tight_limits_reject_or_drop_but_never_crash(raw, limit):
         assert sum(len(attachment.content) for attachment in parsed.attachments) <= limit
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: raw 8-bit bytes in ids parse to surrogates")
 @pytest.mark.parametrize("name", sorted(EIGHT_BIT_IDS))
 def test_raw_8bit_bytes_in_message_ids_parse_to_storable_text(name):
     parsed = parse_email(EIGHT_BIT_IDS[name])
@@ -267,11 +259,9 @@ def assert_filed_or_quarantined(stored: InboundMessage) -> None:
 def test_every_message_ends_filed_or_quarantined_with_a_reason(intake_db, raw):
     stored = ends_filed_or_quarantined(raw)
     assert bytes(stored.raw) == raw
-    assume(not known_bug(stored))  # tested on its own, strictly, below
     assert_filed_or_quarantined(stored)
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: raw 8-bit bytes in ids end the message failed")
 @pytest.mark.parametrize("name", sorted(EIGHT_BIT_IDS))
 def test_raw_8bit_bytes_in_message_ids_do_not_fail_the_message(intake_db, name):
     assert_filed_or_quarantined(ends_filed_or_quarantined(EIGHT_BIT_IDS[name]))
