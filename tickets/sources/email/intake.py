@@ -173,16 +173,19 @@ def _record_bounce(stored: InboundMessage, parsed: ParsedEmail) -> str:
             )
             .first()
         )
-    if bounce.action != "failed" and not bounce.permanent:
-        # "delayed" or "relayed": the server is still trying; nothing failed yet.
-        return _finish(
-            stored, InboundMessage.Status.PROCESSED, f"Delivery report: {bounce.action}."
-        )
     if original is None:
         return _finish(
             stored,
             InboundMessage.Status.QUARANTINED,
             "Delivery report for a message we did not send.",
+        )
+    if bounce.action != "failed" and not bounce.permanent:
+        # "delayed" or "relayed": the server is still trying; nothing failed yet.
+        return _finish(
+            stored,
+            InboundMessage.Status.PROCESSED,
+            f"Delivery report: {bounce.action or 'not a failure'}.",
+            message=original,
         )
     with transaction.atomic():
         Message.objects.filter(pk=original.pk).update(

@@ -293,3 +293,12 @@ def test_a_bcc_copy_is_routed_by_its_delivered_to_address():
     Queue.objects.create(name="Feedback", slug="feedback")
     ingest(mail(to="friends@example.org", Delivered_To="feedback@mywallet.example"))
     assert Ticket.objects.get().queue.slug == "feedback"
+
+
+def test_a_delay_report_about_mail_we_did_not_send_is_quarantined():
+    """Found by the property test: it used to end processed with no message."""
+    delayed = BOUNCE.replace(b"Action: failed", b"Action; delayed").replace(
+        b"Status: 5.1.1", b"Status: 4.4.1"
+    )
+    assert ingest(delayed) == InboundMessage.Status.QUARANTINED
+    assert InboundMessage.objects.get().reason == "Delivery report for a message we did not send."
