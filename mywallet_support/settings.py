@@ -230,6 +230,8 @@ IMAP_MAILBOXES = env_list("IMAP_MAILBOXES", "INBOX")
 # Where a message goes on the server once committed here; empty: flag it \Seen and keep it.
 IMAP_PROCESSED_FOLDER = env_str("IMAP_PROCESSED_FOLDER", "")
 IMAP_POLL_SECONDS = env_int("IMAP_POLL_SECONDS", 60)
+# PEM file of the CA(s) the IMAP server's certificate must chain to; empty: the system's.
+IMAP_SSL_CA_FILE = env_str("IMAP_SSL_CA_FILE", "")
 
 # SMTP intake (`manage.py smtp_inbound`), for mail delivered straight to us.
 SMTP_INBOUND_HOST = env_str("SMTP_INBOUND_HOST", "127.0.0.1")

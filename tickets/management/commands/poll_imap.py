@@ -7,6 +7,7 @@ polling, waiting with IDLE where the server offers it, until SIGTERM or SIGINT.
 
 import imaplib
 import signal
+import ssl
 import threading
 
 from django.core.management.base import BaseCommand, CommandError
@@ -40,6 +41,10 @@ class Command(BaseCommand):
                 self.stdout.write(", ".join(f"{counts.get(name, 0)} {name}" for name in order))
             else:
                 poller.run()
+        except ssl.SSLCertVerificationError as exc:
+            raise CommandError(
+                f"IMAP server certificate not trusted (see IMAP_SSL_CA_FILE): {exc}"
+            ) from exc
         except TRANSIENT as exc:
             raise CommandError(f"IMAP poll failed, try again later: {exc}") from exc
         except imaplib.IMAP4.error as exc:  # refused login, for one

@@ -52,6 +52,7 @@ class ImapAccount:
     processed_folder: str = ""
     poll_seconds: int = 60
     timeout: float = 60
+    ca_file: str = ""  # PEM CA(s) for the server's certificate; empty: the system's CAs
 
     @classmethod
     def from_settings(cls) -> "ImapAccount":
@@ -64,7 +65,12 @@ class ImapAccount:
             mailboxes=tuple(settings.IMAP_MAILBOXES),
             processed_folder=settings.IMAP_PROCESSED_FOLDER,
             poll_seconds=settings.IMAP_POLL_SECONDS,
+            ca_file=settings.IMAP_SSL_CA_FILE,
         )
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """Certificate and host name always verified, against ``ca_file`` or the system."""
+        return ssl.create_default_context(cafile=self.ca_file or None)
 
 
 class ImapPoller:
@@ -130,6 +136,10 @@ class ImapPoller:
             try:
                 work()
                 return
+            except ssl.SSLCertVerificationError:
+                # An untrusted certificate is not fixed by waiting: no retry.
+                self.close()
+                raise
             except TRANSIENT as exc:
                 failures += 1
                 self.close()
@@ -268,13 +278,14 @@ class ImapPoller:
             conn = imaplib.IMAP4_SSL(
                 account.host,
                 account.port,
-                ssl_context=ssl.create_default_context(),
+                ssl_context=account.ssl_context(),
                 timeout=account.timeout,
             )
         else:
             conn = imaplib.IMAP4(account.host, account.port, timeout=account.timeout)
+            self._conn = conn  # so that close() ends it when STARTTLS fails
             if account.security == "starttls":
-                conn.starttls(ssl.create_default_context())
+                conn.starttls(account.ssl_context())
         self._conn = conn
         conn.login(account.user, account.password)
         if folder := account.processed_folder:

@@ -5,6 +5,10 @@
         ... poll it ...
         server.restart()  # same port, same mail: a server restart in the middle of a poll
 
+    with running_dovecot(tls=True) as server:
+        # server.port offers STARTTLS, server.tls_port is implicit TLS (IMAPS); the
+        # certificate is self-signed for 127.0.0.1 and localhost, server.ca_file trusts it.
+
 Everything lives in its own temporary folder (configuration, runtime sockets, maildirs,
 log) and the server runs in the foreground as our child process, so nothing touches a
 system Dovecot. Bounded: a server that does not answer within ``startup_timeout`` is killed
@@ -13,8 +17,11 @@ fails under CI=true): `apt-get install dovecot-imapd`.
 """
 
 import contextlib
+import datetime
+import functools
 import grp
 import imaplib
+import ipaddress
 import os
 import pwd
 import shutil
@@ -25,6 +32,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
 from tests.conftest import need_server
 from tests.e2e.servers import HOST, free_port
 
@@ -32,10 +44,50 @@ USER = "support"
 PASSWORD = "imap-test-password"
 
 
+@functools.cache
+def self_signed_certificate() -> tuple[bytes, bytes]:
+    """(certificate, key) in PEM: self-signed for 127.0.0.1 and localhost, valid one day.
+
+    Made once per test session; the certificate is its own CA, so it is also the CA file.
+    """
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Throwaway test Dovecot")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address(HOST)), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return (
+        certificate.public_bytes(serialization.Encoding.PEM),
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )
+
+
 class Dovecot:
-    def __init__(self, directory: Path, port: int, extra_config: str = ""):
+    def __init__(
+        self, directory: Path, port: int, extra_config: str = "", tls_port: int | None = None
+    ):
         self.host = HOST
         self.port = port
+        self.tls_port = tls_port  # implicit TLS (IMAPS); None: no TLS at all
+        self.ca_file = str(directory / "cert.pem") if tls_port else ""
         self.user = USER
         self.password = PASSWORD
         self.directory = directory
@@ -58,11 +110,22 @@ class Dovecot:
         else:
             mail_user = internal_user = login_user = pwd.getpwuid(os.geteuid()).pw_name
         (d / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::{d}/mail/{USER}\n")
+        if self.tls_port:
+            # With ssl = yes the plain listener offers STARTTLS (plain login still allowed,
+            # for the test's own client), and the imaps one speaks TLS from the start.
+            certificate, key = self_signed_certificate()
+            (d / "cert.pem").write_bytes(certificate)
+            (d / "key.pem").write_bytes(key)
+            (d / "key.pem").chmod(0o600)
+            ssl_config = f"ssl = yes\nssl_cert = <{d}/cert.pem\nssl_key = <{d}/key.pem"
+            imaps = f"address = {HOST}\n    port = {self.tls_port}\n    ssl = yes"
+        else:
+            ssl_config, imaps = "ssl = no", "port = 0"
         self.config.write_text(
             f"""\
 protocols = imap
 listen = {HOST}
-ssl = no
+{ssl_config}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 base_dir = {d}/run
@@ -90,7 +153,7 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    {imaps}
   }}
 }}
 {extra_config}
@@ -184,15 +247,22 @@ service imap-login {{
 
 
 @contextlib.contextmanager
-def running_dovecot(*, extra_config: str = "") -> Iterator[Dovecot]:
-    """Start a throwaway Dovecot; stop it and remove its folder when the block ends."""
+def running_dovecot(*, extra_config: str = "", tls: bool = False) -> Iterator[Dovecot]:
+    """Start a throwaway Dovecot; stop it and remove its folder when the block ends.
+
+    ``tls``: a self-signed certificate, STARTTLS on ``port`` and IMAPS on ``tls_port``.
+    """
     if shutil.which("dovecot") is None:
         need_server("Dovecot is not installed (apt-get install dovecot-imapd)")
     # Its own folder under /tmp, not pytest's tmp_path: Dovecot's processes run as other
     # users that must reach it, and unix socket paths must stay short.
     directory = Path(tempfile.mkdtemp(prefix="dovecot-", dir="/tmp"))
     directory.chmod(0o755)
-    server = Dovecot(directory, free_port(), extra_config)
+    port = free_port()
+    tls_port = None
+    while tls and tls_port in (None, port):
+        tls_port = free_port()
+    server = Dovecot(directory, port, extra_config, tls_port)
     try:
         server.start()
         yield server

@@ -5,6 +5,7 @@ database outage in the middle loses nothing and files nothing twice."""
 import io
 import os
 import sqlite3
+import ssl
 import subprocess
 import sys
 import threading
@@ -13,7 +14,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connections
 
 from tests.e2e.servers import ROOT, migrated_database
@@ -324,3 +325,82 @@ def test_the_polling_command_runs_until_sigterm(dovecot, tmp_path):
         assert len(dovecot.messages(PROCESSED)) == 1
         with sqlite3.connect(tmp_path / "e2e.sqlite3") as db:
             assert db.execute("select count(*) from tickets_ticket").fetchone() == (1,)
+
+
+# -- TLS: the certificate is always verified --------------------------------------------
+
+
+@pytest.fixture
+def tls_dovecot():
+    with running_dovecot(tls=True) as server:
+        yield server
+
+
+def test_imaps_with_the_ca_file_files_a_message(tls_dovecot, settings):
+    settings.IMAP_SECURITY = "ssl"
+    settings.IMAP_PORT = tls_dovecot.tls_port
+    settings.IMAP_SSL_CA_FILE = tls_dovecot.ca_file
+    for name in ("HOST", "USER", "PASSWORD"):
+        setattr(settings, f"IMAP_{name}", getattr(tls_dovecot, name.lower()))
+    settings.IMAP_PROCESSED_FOLDER = PROCESSED
+    raw = mail("Over IMAPS")
+    tls_dovecot.append("INBOX", raw)
+    imap = ImapPoller(ImapAccount.from_settings())
+    try:
+        assert imap.poll() == {"processed": 1}
+        assert isinstance(imap._conn.socket(), ssl.SSLSocket)
+    finally:
+        imap.close()
+
+    assert tls_dovecot.messages("INBOX") == {}
+    assert [raw for _, raw in tls_dovecot.messages(PROCESSED).values()] == [raw]
+    assert Ticket.objects.get().subject == "Over IMAPS"
+
+
+def test_starttls_with_the_ca_file_files_a_message(tls_dovecot):
+    raw = mail("Over STARTTLS")
+    tls_dovecot.append("INBOX", raw)
+    imap = poller(tls_dovecot, security="starttls", ca_file=tls_dovecot.ca_file)
+    try:
+        assert imap.poll() == {"processed": 1}
+        assert isinstance(imap._conn.socket(), ssl.SSLSocket)
+    finally:
+        imap.close()
+
+    assert tls_dovecot.messages("INBOX") == {}
+    assert [raw for _, raw in tls_dovecot.messages(PROCESSED).values()] == [raw]
+    assert Ticket.objects.get().subject == "Over STARTTLS"
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_a_self_signed_server_is_refused_without_the_ca_file(tls_dovecot, security):
+    """System CAs only: the handshake fails, no retries, nothing filed or marked."""
+    tls_dovecot.append("INBOX", mail("Not over an untrusted link"))
+    port = tls_dovecot.tls_port if security == "ssl" else tls_dovecot.port
+    imap = poller(tls_dovecot, security=security, port=port, retries=5)
+    attempts = []
+    imap._connect = lambda connect=imap._connect: attempts.append(1) or connect()
+    try:
+        with pytest.raises(ssl.SSLCertVerificationError, match="self-signed certificate"):
+            imap.poll()
+    finally:
+        imap.close()
+
+    assert len(attempts) == 1  # not retried: waiting does not make a certificate trusted
+    assert InboundMessage.objects.count() == Ticket.objects.count() == 0
+    inbox = tls_dovecot.messages("INBOX")
+    assert len(inbox) == 1
+    assert all("\\Seen" not in flags for flags, _ in inbox.values())
+    assert tls_dovecot.messages(PROCESSED) == {}
+
+
+def test_the_command_names_an_untrusted_certificate(tls_dovecot, settings):
+    settings.IMAP_HOST = tls_dovecot.host
+    settings.IMAP_PORT = tls_dovecot.tls_port
+    settings.IMAP_SECURITY = "ssl"
+    settings.IMAP_SSL_CA_FILE = ""
+    settings.IMAP_USER = tls_dovecot.user
+    settings.IMAP_PASSWORD = tls_dovecot.password
+
+    with pytest.raises(CommandError, match=r"certificate not trusted \(see IMAP_SSL_CA_FILE\)"):
+        call_command("poll_imap", "--once", stdout=io.StringIO())
