@@ -264,8 +264,19 @@ def _store_attachment(message: Message, attachment) -> Attachment:
 
 
 @transaction.atomic
-def reply(ticket: Ticket, *, acting_user, body: str, internal: bool = False) -> Message:
-    """An agent answers the customer (queued for delivery) or, with ``internal``, adds a note."""
+def reply(
+    ticket: Ticket,
+    *,
+    acting_user,
+    body: str,
+    internal: bool = False,
+    then_status: str = "",
+) -> Message:
+    """An agent answers the customer (queued for delivery) or, with ``internal``, adds a note.
+
+    ``then_status`` moves the ticket on in the same transaction (e.g. "pending" after asking
+    the customer something): the message and the status change happen both or neither.
+    """
     require_permission(acting_user, "tickets.change_ticket")
     body = (body or "").strip()
     if not body:
@@ -306,12 +317,14 @@ def reply(ticket: Ticket, *, acting_user, body: str, internal: bool = False) -> 
     live.broadcast_on_commit(message)
     if not internal:
         transaction.on_commit(lambda: _enqueue_delivery(message.pk), robust=True)
+    if then_status:
+        change_status(ticket, acting_user=acting_user, status=then_status)
     return message
 
 
-def add_note(ticket: Ticket, *, acting_user, body: str) -> Message:
+def add_note(ticket: Ticket, *, acting_user, body: str, then_status: str = "") -> Message:
     """An internal note: seen by agents only, never sent."""
-    return reply(ticket, acting_user=acting_user, body=body, internal=True)
+    return reply(ticket, acting_user=acting_user, body=body, internal=True, then_status=then_status)
 
 
 @transaction.atomic

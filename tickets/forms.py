@@ -2,7 +2,6 @@
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -72,14 +71,13 @@ class ReplyForm(forms.Form):
     def save(self, ticket: Ticket, *, acting_user) -> Message:
         """Write the reply or note and, if asked, move the status: both or neither."""
         data = self.cleaned_data
-        with transaction.atomic():
-            if data["kind"] == self.NOTE:
-                message = actions.add_note(ticket, acting_user=acting_user, body=data["body"])
-            else:
-                message = actions.reply(ticket, acting_user=acting_user, body=data["body"])
-            if data["then_status"]:
-                actions.change_status(ticket, acting_user=acting_user, status=data["then_status"])
-        return message
+        return actions.reply(
+            ticket,
+            acting_user=acting_user,
+            body=data["body"],
+            internal=data["kind"] == self.NOTE,
+            then_status=data["then_status"],
+        )
 
 
 class StatusForm(forms.Form):

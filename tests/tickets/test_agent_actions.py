@@ -119,3 +119,16 @@ def test_a_closed_ticket_stays_closed(ticket, agent):
 def test_an_unknown_status_is_refused(ticket, agent):
     with pytest.raises(ValidationError):
         actions.change_status(ticket, acting_user=agent, status="deleted")
+
+
+def test_a_reply_can_move_the_ticket_on_in_the_same_transaction(ticket, agent):
+    actions.reply(ticket, acting_user=agent, body="Did that work?", then_status="pending")
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.PENDING
+
+
+def test_a_reply_with_an_impossible_status_is_not_written_at_all(ticket, agent):
+    with pytest.raises(ValidationError):
+        actions.reply(ticket, acting_user=agent, body="Hello", then_status="deleted")
+    assert ticket.messages.count() == 1
+    assert not DBTaskResult.objects.exists()
