@@ -1,0 +1,75 @@
+"""The chat protocol: JSON text frames on /ws/chat/ (customers) and /ws/agent/ (agents).
+
+This docstring is the contract between the consumers, the customer page (static/chat/) and
+the agent console (static/chat/console.*); DESIGN.md's "Chat protocol" is its summary.
+
+HTTP first (it sets the session and CSRF cookies):
+- GET  /chat/                   the customer page.
+- POST /chat/start/             form fields name, contact (phone or email), queue (slug),
+                                all optional; CSRF. Opens the conversation (a Ticket on the
+                                chat channel), remembers it in the session, answers JSON
+                                {"conversation": id, "reference": "MW-000123", "state": ...,
+                                "agents_online": bool}. A session with a conversation not
+                                ended gets that one back (a reload resumes, opens nothing).
+- POST /chat/upload/            multipart "image" (+ "client_id"); CSRF; the session's own
+                                conversation only. Stores an Attachment on a new Message and
+                                answers the same JSON as an "ack" frame; the message frame
+                                reaches both sides through the socket.
+- POST /chat/leave-message/     offline form: contact (phone or email, required), name,
+                                text; CSRF. Files a ticket; the answer reaches the customer
+                                by email (or on their next visit).
+- GET  /admin/chat/console/     the agent console (two-factor admin session).
+
+Customer socket /ws/chat/ (session cookie; joins only the session's own conversation; no
+conversation in the session: closed with 4403):
+client -> server
+  {"type": "message", "text": "...", "client_id": "<uuid>"}
+  {"type": "typing"}
+  {"type": "resume", "after": <last message id seen, 0 for all>}
+  {"type": "close"}
+  {"type": "rating", "score": 1-5, "comment": "..."}
+server -> client
+  {"type": "ack", "client_id": "...", "id": <message id>}          once committed
+  {"type": "message", "id": n, "author": "customer"|"agent"|"system", "name": "...",
+   "text": "...", "sent_at": "<ISO 8601>", "attachments": [{"name", "url",
+   "content_type"}]}                                                 internal notes never
+  {"type": "typing", "author": "agent"}
+  {"type": "status", "state": "waiting", "position": n}              queue position
+  {"type": "status", "state": "offline"}                             no agent online
+  {"type": "status", "state": "active", "agent": "<display name>"}   agent joined
+  {"type": "status", "state": "left", "agent": "..."}                agent left/transferred
+  {"type": "status", "state": "closed"}                              ask for the rating
+  {"type": "error", "code": "...", "detail": "..."}
+On connect the server sends the current status; the client then sends resume.
+
+Agent socket /ws/agent/ (staff session verified with two factors, else closed with 4403).
+Every frame about one chat carries "conversation": <id>.
+client -> server
+  {"type": "presence", "status": "online"|"away"|"offline"}
+  {"type": "accept", "conversation": id}
+  {"type": "message", "conversation": id, "text": "...", "client_id": "<uuid>"}
+  {"type": "note", "conversation": id, "text": "...", "client_id": "<uuid>"}   internal
+  {"type": "typing", "conversation": id}
+  {"type": "resume", "conversation": id, "after": n}
+  {"type": "transfer", "conversation": id, "agent": <user id>} or "queue": "<slug>"
+  {"type": "close", "conversation": id}
+server -> client
+  {"type": "hello", "agent": {"id", "name", "presence", "max_chats"},
+   "queues": [{"slug", "name"}], "agents": [{"id", "name", "presence"}],
+   "canned": [{"title", "text"}]}
+  {"type": "waiting", "chats": [{"conversation", "reference", "customer", "queue",
+   "waiting_since": ISO, "preview"}]}            the whole list, sent on every change
+  {"type": "chat", "conversation", "reference", "ticket_url", "customer": {...panel...},
+   "state"}                                      a chat this agent now holds (accept,
+                                                 auto-assign, transfer in, reconnect)
+  {"type": "ack", "conversation", "client_id", "id"}
+  {"type": "message", "conversation", "id", "author": "customer"|"agent"|"system"|"note",
+   "name", "text", "sent_at", "attachments": [...]}
+  {"type": "typing", "conversation", "author": "customer"}
+  {"type": "status", "conversation", "state": "closed"|"transferred"|"left", ...}
+  {"type": "new_chat", "conversation", "reference"}   for the sound / title badge
+  {"type": "error", "code": "...", "detail": "...", "conversation"?: id}
+
+Limits (both sockets): a text frame over 16 KB closes with 1009; more than 5 frames a second
+(bursts of 20) gets {"type": "error", "code": "rate_limited"} and then close 4429.
+"""
