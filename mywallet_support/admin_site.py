@@ -27,6 +27,8 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.qr import write_qrcode_image
 
+from chat.console import console_view
+
 BACKUP_CODE_COUNT = 10
 
 
@@ -106,6 +108,7 @@ class AgentAdminSite(OTPAdminSite):
                 self.admin_view(self.backup_codes_view),
                 name="otp_backup_codes",
             ),
+            path("chat/console/", self.admin_view(self.chat_console_view), name="chat_console"),
             *super().get_urls(),
         ]
 
@@ -120,6 +123,9 @@ class AgentAdminSite(OTPAdminSite):
 
     def enrol_view(self, request):
         return enrol(request, site=self)
+
+    def chat_console_view(self, request):
+        return console_view(request, site=self)
 
     def backup_codes_view(self, request):
         codes = None

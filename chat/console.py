@@ -1,0 +1,65 @@
+"""The agent console: a page of the two-factor admin; the chats themselves run over /ws/agent/.
+
+mywallet_support.admin_site hooks ``console_view`` in at /admin/chat/console/ through the
+site's admin_view, so only a staff session verified with two factors reaches it. Like the
+customer page, the script gets its strings as JSON (json_script), translated here.
+"""
+
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+
+CONSOLE_STRINGS = {
+    "connecting": _("Connecting to the chat server…"),
+    "reconnecting": _("Connection lost. Reconnecting…"),
+    "sessionEnded": _("Your session has ended. Sign in again to take chats."),
+    "signIn": _("Sign in again"),
+    "noWaiting": _("No customer is waiting."),
+    "noChats": _("No chats yet. Go online and accept a waiting chat."),
+    "pickChat": _("Choose a chat in the list, or accept a waiting one."),
+    "accept": _("Accept"),
+    "accepting": _("Accepting…"),
+    "waitingFor": _("waiting %(time)s"),
+    "anonymous": _("Visitor"),
+    "customer": _("Customer"),
+    "agent": _("Agent"),
+    "system": _("System"),
+    "note": _("Internal note"),
+    "you": _("You"),
+    "sending": _("Sending…"),
+    "sent": _("Sent"),
+    "customerTyping": _("The customer is typing…"),
+    "newChat": _("New chat waiting: %(reference)s"),
+    "newMessage": _("%(reference)s: new message from %(name)s"),
+    "chatAssigned": _("Chat %(reference)s is now yours."),
+    "closed": _("This chat is closed."),
+    "closedList": _("closed"),
+    "transferred": _("This chat was transferred."),
+    "left": _("This chat is no longer yours."),
+    "confirmClose": _("Close this chat? The customer will be asked to rate it."),
+    "confirmTransfer": _("Transfer this chat?"),
+    "chooseTransfer": _("Choose an agent or a queue."),
+    "openTicket": _("Open ticket %(reference)s"),
+    "unread": _("%(count)s unread"),
+    "error": _("Error: %(detail)s"),
+    "rateLimited": _("Too many actions at once. Wait a moment."),
+    "presence_online": _("Online"),
+    "presence_away": _("Away"),
+    "presence_offline": _("Offline"),
+    "walletStatus": _("Wallet status"),
+    "balance": _("Balance"),
+    "failedTransactions": _("Recent failed transactions"),
+    "noFailed": _("No failed transactions."),
+    "identities": _("Contacts"),
+    "noCustomer": _("Not linked to a customer yet."),
+    "customerRecord": _("Customer record"),
+    "queue": _("Queue"),
+    "lockReason": _("Lock reason"),
+    "earlierTickets": _("Earlier tickets"),
+    "removeChat": _("Remove from the list"),
+}
+
+
+def console_view(request, *, site):
+    config = {"socketPath": "/ws/agent/", "strings": CONSOLE_STRINGS}
+    context = {**site.each_context(request), "title": _("Live chat"), "config": config}
+    return TemplateResponse(request, "chat/console.html", context)
