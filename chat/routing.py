@@ -1,3 +1,10 @@
-"""Websocket routes. The chat consumers (/ws/chat/, /ws/agent/) arrive with the live-chat work."""
+"""Websocket routes (asgi.py wraps them in origin checks and the session/auth middleware)."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from . import consumers
+
+websocket_urlpatterns = [
+    path("ws/chat/", consumers.CustomerConsumer.as_asgi()),
+    path("ws/agent/", consumers.AgentConsumer.as_asgi()),
+]

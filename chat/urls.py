@@ -9,4 +9,5 @@ urlpatterns = [
     path("start/", api.start, name="start"),
     path("upload/", api.upload, name="upload"),
     path("leave-message/", api.leave_message, name="leave_message"),
+    path("attachment/<int:pk>/", api.attachment, name="attachment"),
 ]

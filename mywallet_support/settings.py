@@ -272,3 +272,22 @@ TICKET_SLA_HOURS = {
     "normal": (8, 72),
     "low": (24, 168),
 }
+
+# Live chat. An agent holds at most CHAT_MAX_CHATS chats at once unless their presence row
+# says otherwise; with CHAT_AUTO_ASSIGN a waiting chat goes to the least-busy online agent.
+CHAT_MAX_CHATS = env_int("CHAT_MAX_CHATS", 3)
+CHAT_AUTO_ASSIGN = env_bool("CHAT_AUTO_ASSIGN", default=True)
+# Websocket limits: a text frame over CHAT_MAX_FRAME_BYTES closes the socket (1009); a
+# client sending more than CHAT_RATE_PER_SECOND frames a second (bursts of CHAT_RATE_BURST)
+# is told so and disconnected.
+CHAT_MAX_FRAME_BYTES = env_int("CHAT_MAX_FRAME_BYTES", 16 * 1024)
+CHAT_RATE_PER_SECOND = env_int("CHAT_RATE_PER_SECOND", 5)
+CHAT_RATE_BURST = env_int("CHAT_RATE_BURST", 20)
+CHAT_MAX_MESSAGE_CHARS = env_int("CHAT_MAX_MESSAGE_CHARS", 4000)
+CHAT_MAX_UPLOAD_BYTES = env_int("CHAT_MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
+# Chat messages are stored in batches: the writer waits this long for more before it
+# commits (milliseconds), and commits at most CHAT_BATCH_MAX at once.
+CHAT_BATCH_WINDOW_MS = env_int("CHAT_BATCH_WINDOW_MS", 2)
+CHAT_BATCH_MAX = env_int("CHAT_BATCH_MAX", 200)
+# POSTs to /chat/start/ and /chat/leave-message/ per client address and minute.
+CHAT_HTTP_PER_MINUTE = env_int("CHAT_HTTP_PER_MINUTE", 20)

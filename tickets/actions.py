@@ -404,6 +404,11 @@ def reprocess_inbound(stored: InboundMessage, *, acting_user) -> str:
 # --- delivery -------------------------------------------------------------------------------
 
 
+def enqueue_delivery(message_id: int) -> None:
+    """Queue the delivery of a stored outbound message (chat's batched writer calls it)."""
+    _enqueue_delivery(message_id)
+
+
 def _enqueue_delivery(message_id: int, *, delay: timedelta | None = None) -> None:
     from .tasks import deliver_message
 
@@ -428,7 +433,7 @@ def deliver(message_id: int) -> str:
         )
     attempts = message.metadata.get("delivery_attempts", 0) + 1
     try:
-        send(message)
+        outcome = send(message)
     except DeliveryError as exc:
         if exc.permanent or attempts >= MAX_DELIVERY_ATTEMPTS:
             return _mark_delivery(message, Message.Delivery.FAILED, str(exc))
@@ -437,6 +442,10 @@ def deliver(message_id: int) -> str:
         )
         _enqueue_delivery(message.pk, delay=timedelta(seconds=30 * 2**attempts))
         logger.info("delivery of message %s failed (attempt %s), retrying", message.pk, attempts)
+        return Message.Delivery.QUEUED
+    if outcome == Message.Delivery.QUEUED:
+        # The channel holds it for the customer's return (web chat without an email
+        # address): it stays queued, and is marked sent once they have seen it.
         return Message.Delivery.QUEUED
     return _mark_delivery(message, Message.Delivery.SENT, "")
 

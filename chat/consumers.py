@@ -1,0 +1,496 @@
+"""The chat sockets: /ws/chat/ (customers) and /ws/agent/ (agents). Frames: chat/protocol.py.
+
+Thin: each frame is checked here (size, rate, shape) and handed to chat.actions, through the
+batched writer (chat.writer) for messages and `database_sync_to_async` for the rest.
+Delivery rests on storage: a frame the layer loses is found again by ``resume``.
+"""
+
+import json
+import logging
+from collections import OrderedDict
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.models import Device
+
+from tickets.models import Queue
+
+from . import actions, live, selectors
+from .actions import Pending, Stored
+from .throttle import socket_bucket
+from .writer import writer
+
+logger = logging.getLogger(__name__)
+
+SESSION_KEY = "chat_conversation"  # the session's conversation id (set by /chat/start/)
+CLOSE_FORBIDDEN = 4403
+CLOSE_TOO_BIG = 1009
+CLOSE_RATE_LIMITED = 4429
+MAX_CLIENT_ID = 100
+SHOWN_MEMORY = 2000  # message ids a socket remembers having sent, so none goes twice
+
+ERRORS = {
+    "bad_frame": _("That frame is not understood."),
+    "empty": _("The message is empty."),
+    "too_long": _("The message is too long."),
+    "rate_limited": _("Too many messages at once; slow down."),
+    "binary": _("Only text frames are understood."),
+}
+
+
+def _language(scope) -> str:
+    """The socket's language: the language cookie, else Accept-Language, else the default."""
+    from django.utils.translation.trans_real import (
+        get_supported_language_variant,
+        parse_accept_lang_header,
+    )
+
+    candidates = [scope.get("cookies", {}).get(settings.LANGUAGE_COOKIE_NAME, "")]
+    for name, value in scope.get("headers", ()):
+        if name == b"accept-language":
+            candidates += [code for code, _q in parse_accept_lang_header(value.decode("latin-1"))]
+    for code in candidates:
+        if code and code != "*":
+            try:
+                return get_supported_language_variant(code)
+            except LookupError:
+                continue
+    return settings.LANGUAGE_CODE
+
+
+class ChatSocket(AsyncJsonWebsocketConsumer):
+    """What both sockets share: the limits, the error frames and the message memory."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.bucket = socket_bucket()
+        self.closing = False
+        self.shown: OrderedDict[int, None] = OrderedDict()
+        self.language = settings.LANGUAGE_CODE
+
+    async def websocket_connect(self, message):
+        self.language = _language(self.scope)
+        await super().websocket_connect(message)
+
+    async def websocket_receive(self, message):
+        if self.closing:
+            return
+        text = message.get("text")
+        if text is None:
+            await self.error("binary")
+            return
+        # Measured before any decoding: a huge frame costs nothing more than its length.
+        limit = settings.CHAT_MAX_FRAME_BYTES
+        if len(text) > limit or (len(text) * 4 > limit and len(text.encode()) > limit):
+            self.closing = True
+            await self.close(code=CLOSE_TOO_BIG)
+            return
+        if not self.bucket.take():
+            self.closing = True
+            await self.error("rate_limited")
+            await self.close(code=CLOSE_RATE_LIMITED)
+            return
+        try:
+            content = json.loads(text)
+        except ValueError:
+            await self.error("bad_frame")
+            return
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            await self.error("bad_frame")
+            return
+        try:
+            await self.receive_json(content)
+        except ValidationError as exc:
+            await self.error("invalid", " ".join(str(m) for m in exc.messages), content=content)
+        except PermissionDenied as exc:
+            await self.error("forbidden", str(exc), content=content)
+
+    async def error(self, code: str, detail: str = "", *, content=None, **extra) -> None:
+        with translation.override(self.language):
+            frame = {"type": "error", "code": code, "detail": str(detail or ERRORS.get(code, ""))}
+        if isinstance(content, dict) and isinstance(content.get("conversation"), int):
+            frame["conversation"] = content["conversation"]
+        frame.update(extra)
+        await self.send_json(frame)
+
+    async def send_json(self, content, close=False):
+        try:
+            await super().send_json(content, close=close)
+        except Exception:  # the socket went away meanwhile
+            logger.debug("send on a closed chat socket dropped", exc_info=True)
+
+    def remember(self, message_id: int) -> bool:
+        """True the first time this socket sends message ``message_id``."""
+        if message_id in self.shown:
+            return False
+        self.shown[message_id] = None
+        if len(self.shown) > SHOWN_MEMORY:
+            self.shown.popitem(last=False)
+        return True
+
+    def message_fields(self, content) -> tuple[str, str]:
+        text, client_id = content.get("text"), content.get("client_id")
+        if not isinstance(client_id, str) or not 0 < len(client_id) <= MAX_CLIENT_ID:
+            raise ValidationError(str(ERRORS["bad_frame"]))
+        if not isinstance(text, str) or not text.strip():
+            raise ValidationError(str(ERRORS["empty"]))
+        if len(text) > settings.CHAT_MAX_MESSAGE_CHARS:
+            raise ValidationError(str(ERRORS["too_long"]))
+        return text.strip(), client_id
+
+    async def stored(self, result: Stored) -> None:
+        """The writer's callback: ack the sender (or tell it why not), then broadcast."""
+        conversation = result.pending.conversation_id
+        if result.frame is None:
+            with translation.override(self.language):
+                detail = str(result.detail)
+            frame = {"type": "error", "code": result.code, "detail": detail}
+            frame["client_id"] = result.pending.client_id
+            await self.send_json(self.for_me(frame, conversation))
+            return
+        ack = {"type": "ack", "client_id": result.pending.client_id, "id": result.message_id}
+        self.remember(result.message_id)
+        await self.send_json(self.for_me(ack, conversation))
+        if result.duplicate:
+            return  # announced when it was first stored; resume covers a lost announcement
+        try:
+            await self.channel_layer.group_send(
+                live.ticket_group(result.ticket_id),
+                {
+                    "type": "chat.message",
+                    "conversation": conversation,
+                    "frame": result.frame,
+                    "internal": result.internal,
+                    "exclude": self.channel_name,
+                },
+            )
+        except Exception:
+            logger.warning("chat broadcast failed; receivers catch up by resume", exc_info=True)
+
+    def for_me(self, frame: dict, conversation: int) -> dict:
+        return frame
+
+    async def group_add(self, group: str) -> None:
+        try:
+            await self.channel_layer.group_add(group, self.channel_name)
+        except Exception:
+            logger.warning("joining %s failed; resume still works", group, exc_info=True)
+
+    async def group_discard(self, group: str) -> None:
+        try:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        except Exception:
+            logger.info("leaving %s failed", group, exc_info=True)
+
+
+class CustomerConsumer(ChatSocket):
+    conversation_id = None
+    ticket_id = None
+
+    async def connect(self):
+        await self.accept()
+        session = self.scope.get("session")
+        conversation_id = session.get(SESSION_KEY) if session is not None else None
+        conversation = None
+        if isinstance(conversation_id, int):
+            conversation = await database_sync_to_async(actions.customer_connected)(conversation_id)
+        if conversation is None:
+            self.closing = True
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.conversation = conversation
+        self.conversation_id = conversation.pk
+        self.ticket_id = conversation.ticket_id
+        self.customer_name = conversation.ticket.customer.name
+        await self.group_add(live.ticket_group(self.ticket_id))
+        status = await database_sync_to_async(selectors.customer_status)(conversation)
+        await self.send_json(status)
+
+    async def disconnect(self, code):
+        if self.conversation_id is not None:
+            await self.group_discard(live.ticket_group(self.ticket_id))
+            await database_sync_to_async(actions.customer_disconnected)(self.conversation_id)
+
+    async def receive_json(self, content, **kwargs):
+        kind = content["type"]
+        if kind == "message":
+            text, client_id = self.message_fields(content)
+            pending = Pending(
+                conversation_id=self.conversation_id,
+                client_id=client_id,
+                text=text,
+                kind="customer",
+                name=self.customer_name,
+            )
+            writer().submit(pending, self.stored)
+        elif kind == "typing":
+            await self.relay_typing()
+        elif kind == "resume":
+            await self.resume(content.get("after"))
+        elif kind == "close":
+            await database_sync_to_async(actions.close)(self.conversation)
+        elif kind == "rating":
+            await database_sync_to_async(actions.rate)(
+                self.conversation,
+                score=content.get("score"),
+                comment=str(content.get("comment") or ""),
+            )
+        else:
+            await self.error("bad_frame")
+
+    async def relay_typing(self):
+        try:
+            await self.channel_layer.group_send(
+                live.ticket_group(self.ticket_id),
+                {
+                    "type": "chat.typing",
+                    "conversation": self.conversation_id,
+                    "author": "customer",
+                    "exclude": self.channel_name,
+                },
+            )
+        except Exception:
+            logger.info("typing relay failed", exc_info=True)
+
+    async def resume(self, after):
+        if isinstance(after, bool) or not isinstance(after, int):
+            raise ValidationError(str(ERRORS["bad_frame"]))
+
+        def load():
+            frames = selectors.transcript(self.conversation, after=after, internal=False)
+            actions.mark_seen([f["id"] for f in frames if f["author"] == "agent"])
+            return frames
+
+        for frame in await database_sync_to_async(load)():
+            if self.remember(frame["id"]):
+                await self.send_json(frame)
+
+    # --- group events ---
+
+    async def chat_message(self, event):
+        if event.get("exclude") == self.channel_name or event.get("internal"):
+            return
+        if self.remember(event["frame"]["id"]):
+            await self.send_json(event["frame"])
+
+    async def ticket_message(self, event):
+        """A message stored elsewhere (an upload, a reply from the ticket page)."""
+        if event.get("direction") == "note" or event["message"] in self.shown:
+            return
+        found = await database_sync_to_async(selectors.stored_frame)(event["message"])
+        if found is not None and not found[1] and self.remember(event["message"]):
+            await self.send_json(found[0])
+
+    async def chat_typing(self, event):
+        if event.get("exclude") != self.channel_name and event.get("author") != "customer":
+            await self.send_json({"type": "typing", "author": event["author"]})
+
+    async def chat_status(self, event):
+        await self.send_json(event["frame"])
+
+
+def agent_allowed(user, session) -> bool:
+    """Staff with a session verified by a confirmed device of theirs, as the admin demands
+    (django_otp's OTPMiddleware does the same check for HTTP requests)."""
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return False
+    persistent_id = session.get(DEVICE_ID_SESSION_KEY) if session is not None else None
+    if not persistent_id:
+        return False
+    device = Device.from_persistent_id(persistent_id)
+    if device is None or device.user_id != user.pk or not device.confirmed:
+        return False
+    return user.has_perm("tickets.change_ticket")
+
+
+class AgentConsumer(ChatSocket):
+    user = None
+
+    async def connect(self):
+        await self.accept()
+        user = self.scope.get("user")
+        allowed = user is not None and await database_sync_to_async(agent_allowed)(
+            user, self.scope.get("session")
+        )
+        if not allowed:
+            self.closing = True
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.user = user
+        self.name = selectors.agent_name(user)
+        self.tickets: dict[int, int] = {}  # ticket id -> conversation id, of chats held
+        await database_sync_to_async(actions.agent_connected)(user)
+        await self.group_add(live.AGENTS_GROUP)
+        await self.group_add(live.agent_group(user.pk))
+        hello, waiting, held = await database_sync_to_async(self.opening)()
+        await self.send_json(hello)
+        await self.send_json({"type": "waiting", "chats": waiting})
+        for frame in held:
+            await self.hold(frame)
+
+    def opening(self):
+        with translation.override(self.language):
+            held = [
+                selectors.chat_frame(conversation)
+                for conversation in selectors.held_conversations(self.user)
+            ]
+            return selectors.hello_frame(self.user), selectors.waiting_list(), held
+
+    async def hold(self, frame: dict) -> None:
+        conversation = frame["conversation"]
+        ticket_id = await database_sync_to_async(self.ticket_of)(conversation)
+        self.tickets[ticket_id] = conversation
+        await self.group_add(live.ticket_group(ticket_id))
+        await self.send_json(frame)
+
+    @staticmethod
+    def ticket_of(conversation_id: int) -> int:
+        return actions.Conversation.objects.values_list("ticket_id", flat=True).get(
+            pk=conversation_id
+        )
+
+    async def disconnect(self, code):
+        if self.user is None:
+            return
+        for ticket_id in list(self.tickets):
+            await self.group_discard(live.ticket_group(ticket_id))
+        await self.group_discard(live.AGENTS_GROUP)
+        await self.group_discard(live.agent_group(self.user.pk))
+        await database_sync_to_async(actions.agent_disconnected)(self.user)
+
+    def for_me(self, frame: dict, conversation: int) -> dict:
+        return {**frame, "conversation": conversation}
+
+    async def receive_json(self, content, **kwargs):
+        kind = content["type"]
+        db = database_sync_to_async
+        if kind == "presence":
+            await db(actions.set_presence)(self.user, status=str(content.get("status")))
+            return
+        if kind not in ("accept", "message", "note", "typing", "resume", "transfer", "close"):
+            await self.error("bad_frame")
+            return
+        conversation = await db(actions.conversation_for_agent)(
+            content.get("conversation"), user=self.user
+        )
+        if kind in ("message", "note"):
+            text, client_id = self.message_fields(content)
+            pending = Pending(
+                conversation_id=conversation.pk,
+                client_id=client_id,
+                text=text,
+                kind="agent" if kind == "message" else "note",
+                author_id=self.user.pk,
+                name=self.name,
+            )
+            writer().submit(pending, self.stored)
+        elif kind == "accept":
+            await db(actions.accept)(conversation, acting_user=self.user)
+        elif kind == "typing":
+            if conversation.ticket_id in self.tickets:
+                await self.channel_layer.group_send(
+                    live.ticket_group(conversation.ticket_id),
+                    {
+                        "type": "chat.typing",
+                        "conversation": conversation.pk,
+                        "author": "agent",
+                        "exclude": self.channel_name,
+                    },
+                )
+        elif kind == "resume":
+            await self.resume(conversation, content.get("after"))
+        elif kind == "transfer":
+            await db(self.transfer)(conversation, content)
+        elif kind == "close":
+            await db(actions.close)(conversation, acting_user=self.user)
+
+    def transfer(self, conversation, content) -> None:
+        to_agent = to_queue = None
+        if content.get("agent") is not None:
+            to_agent = get_user_model().objects.filter(pk=content.get("agent")).first()
+            if to_agent is None or not isinstance(content.get("agent"), int):
+                raise ValidationError(_("No such agent."))
+        if content.get("queue") is not None:
+            to_queue = Queue.objects.filter(slug=str(content.get("queue"))).first()
+            if to_queue is None:
+                raise ValidationError(_("No such queue."))
+        actions.transfer(conversation, acting_user=self.user, to_agent=to_agent, to_queue=to_queue)
+
+    async def resume(self, conversation, after):
+        if isinstance(after, bool) or not isinstance(after, int):
+            raise ValidationError(str(ERRORS["bad_frame"]))
+        frames = await database_sync_to_async(selectors.transcript)(
+            conversation, after=after, internal=True
+        )
+        for frame in frames:
+            await self.send_json({**frame, "conversation": conversation.pk})
+
+    # --- group events ---
+
+    async def chat_message(self, event):
+        if event.get("exclude") == self.channel_name:
+            return
+        await self.send_json({**event["frame"], "conversation": event["conversation"]})
+
+    async def ticket_message(self, event):
+        conversation = self.tickets.get(event["ticket"])
+        if conversation is None:
+            return
+        found = await database_sync_to_async(selectors.stored_frame)(event["message"])
+        if found is not None:
+            await self.send_json({**found[0], "conversation": conversation})
+
+    async def chat_typing(self, event):
+        if event.get("exclude") != self.channel_name and event.get("author") == "customer":
+            await self.send_json(
+                {"type": "typing", "conversation": event["conversation"], "author": "customer"}
+            )
+
+    async def chat_status(self, event):
+        if not event.get("ended"):
+            return  # the customer's own status frames (queue position, agent joined)
+        await self.send_json(
+            {"type": "status", "conversation": event["conversation"], "state": "closed"}
+        )
+        for ticket_id, conversation in list(self.tickets.items()):
+            if conversation == event["conversation"]:
+                del self.tickets[ticket_id]
+                await self.group_discard(live.ticket_group(ticket_id))
+
+    async def chat_waiting(self, event):
+        await self.send_json({"type": "waiting", "chats": event["chats"]})
+
+    async def chat_new(self, event):
+        await self.send_json(
+            {
+                "type": "new_chat",
+                "conversation": event["conversation"],
+                "reference": event.get("reference", ""),
+            }
+        )
+
+    async def chat_assigned(self, event):
+        conversation = await database_sync_to_async(actions.conversation_for_agent)(
+            event["conversation"], user=self.user
+        )
+
+        def build():
+            with translation.override(self.language):
+                return selectors.chat_frame(conversation)
+
+        await self.hold(await database_sync_to_async(build)())
+
+    async def chat_released(self, event):
+        for ticket_id, conversation in list(self.tickets.items()):
+            if conversation == event["conversation"]:
+                del self.tickets[ticket_id]
+                await self.group_discard(live.ticket_group(ticket_id))
+        await self.send_json(
+            {"type": "status", "conversation": event["conversation"], "state": event["state"]}
+        )

@@ -1,0 +1,287 @@
+"""Reads of the live chat and the frames built from them (see chat/protocol.py).
+
+Every function issues a fixed number of queries, whatever the number of chats or messages.
+"""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.urls import reverse
+
+from tickets.models import Message, Queue
+from tickets.selectors import customer_panel
+
+from .models import AgentPresence, CannedReply, Conversation
+
+PREVIEW_CHARS = 140
+
+
+# --- names and frames -----------------------------------------------------------------------
+
+
+def agent_name(user) -> str:
+    if user is None:
+        return ""
+    return user.first_name or user.get_full_name() or user.get_username()
+
+
+def author_of(direction: str, has_author: bool) -> str:
+    if direction == Message.Direction.INBOUND:
+        return "customer"
+    if direction == Message.Direction.NOTE:
+        return "note"
+    return "agent" if has_author else "system"
+
+
+def message_frame(message: Message, *, name: str = "", attachments=()) -> dict:
+    """The "message" frame of a stored message (customer sockets never get notes)."""
+    return {
+        "type": "message",
+        "id": message.pk,
+        "author": author_of(message.direction, message.author_id is not None),
+        "name": name,
+        "text": message.text,
+        "sent_at": message.created_at.isoformat(),
+        "attachments": [
+            {
+                "name": attachment.name,
+                "url": reverse("chat:attachment", args=[attachment.pk]),
+                "content_type": attachment.content_type,
+            }
+            for attachment in attachments
+        ],
+    }
+
+
+def customer_status(conversation: Conversation, *, position: int | None = None) -> dict:
+    """The "status" frame that tells the customer where their chat stands."""
+    state = conversation.state
+    if state == Conversation.State.WAITING:
+        if position is None:
+            position = queue_positions(conversation.queue_id).get(conversation.pk, 1)
+        return {"type": "status", "state": "waiting", "position": position}
+    if state == Conversation.State.ACTIVE:
+        return {"type": "status", "state": "active", "agent": agent_name(conversation.agent)}
+    if state == Conversation.State.OFFLINE:
+        return {"type": "status", "state": "offline"}
+    return {"type": "status", "state": "closed"}
+
+
+# --- the transcript -------------------------------------------------------------------------
+
+
+def transcript(conversation: Conversation, *, after: int, internal: bool) -> list[dict]:
+    """Every stored message of the conversation after id ``after``, as frames (two queries).
+
+    Customers (``internal=False``) never get notes.
+    """
+    messages = (
+        Message.objects.filter(ticket_id=conversation.ticket_id, pk__gt=max(after, 0))
+        .select_related("author", "sender")
+        .prefetch_related("attachments")
+        .order_by("pk")
+    )
+    if not internal:
+        messages = messages.exclude(direction=Message.Direction.NOTE)
+    customer_name = conversation.ticket.customer.name
+    return [
+        message_frame(
+            message,
+            name=customer_name
+            if message.direction == Message.Direction.INBOUND
+            else agent_name(message.author),
+            attachments=message.attachments.all(),
+        )
+        for message in messages
+    ]
+
+
+def stored_frame(message_id: int) -> tuple[dict, bool] | None:
+    """(frame, internal) of one stored message, for announcements made by tickets.live."""
+    message = (
+        Message.objects.select_related("author", "ticket__customer")
+        .prefetch_related("attachments")
+        .filter(pk=message_id)
+        .first()
+    )
+    if message is None:
+        return None
+    name = (
+        message.ticket.customer.name
+        if message.direction == Message.Direction.INBOUND
+        else agent_name(message.author)
+    )
+    frame = message_frame(message, name=name, attachments=message.attachments.all())
+    return frame, message.direction == Message.Direction.NOTE
+
+
+# --- the queue ------------------------------------------------------------------------------
+
+
+def queue_positions(queue_id: int | None) -> dict[int, int]:
+    """{conversation id: 1-based position} of the chats waiting in one queue."""
+    ids = Conversation.objects.filter(state=Conversation.State.WAITING, queue_id=queue_id).order_by(
+        "started_at", "pk"
+    )
+    return {pk: position for position, pk in enumerate(ids.values_list("pk", flat=True), 1)}
+
+
+def waiting_positions(queue_id: int | None) -> list[tuple[int, int, int]]:
+    """(conversation id, ticket id, 1-based position) of the chats waiting in one queue."""
+    rows = (
+        Conversation.objects.filter(state=Conversation.State.WAITING, queue_id=queue_id)
+        .order_by("started_at", "pk")
+        .values_list("pk", "ticket_id")
+    )
+    return [(pk, ticket_id, position) for position, (pk, ticket_id) in enumerate(rows, 1)]
+
+
+def waiting_list() -> list[dict]:
+    """The "chats" of the agents' "waiting" frame: every chat waiting, oldest first."""
+    first_text = (
+        Message.objects.filter(ticket_id=OuterRef("ticket_id"), direction="inbound")
+        .order_by("pk")
+        .values("text")[:1]
+    )
+    conversations = (
+        Conversation.objects.filter(state=Conversation.State.WAITING)
+        .select_related("ticket__customer", "queue")
+        .annotate(preview=Subquery(first_text))
+        .order_by("started_at", "pk")
+    )
+    return [
+        {
+            "conversation": conversation.pk,
+            "reference": conversation.ticket.reference,
+            "customer": conversation.ticket.customer.name,
+            "queue": conversation.queue.slug if conversation.queue else "",
+            "waiting_since": conversation.started_at.isoformat(),
+            "preview": (conversation.preview or "")[:PREVIEW_CHARS],
+        }
+        for conversation in conversations
+    ]
+
+
+# --- agents ---------------------------------------------------------------------------------
+
+
+def available_agents(queue: Queue | None):
+    """Staff online in the console for ``queue`` (its members; every agent when it has
+    none, or for chats without a queue), each annotated with ``active_chats``."""
+    users = get_user_model().objects.filter(
+        is_staff=True,
+        is_active=True,
+        chat_presence__status=AgentPresence.Status.ONLINE,
+        chat_presence__sockets__gt=0,
+    )
+    if queue is not None and queue.agents.exists():
+        users = users.filter(queues=queue)
+    return users.select_related("chat_presence").annotate(
+        active_chats=Count(
+            "chat_conversations",
+            filter=Q(chat_conversations__state=Conversation.State.ACTIVE),
+        )
+    )
+
+
+def agents_online(queue: Queue | None) -> bool:
+    return available_agents(queue).exists()
+
+
+def chat_frame(conversation: Conversation) -> dict:
+    """The "chat" frame: a conversation an agent holds, with the customer panel."""
+    ticket = conversation.ticket
+    panel = customer_panel(ticket.customer, exclude_ticket=ticket)
+    return {
+        "type": "chat",
+        "conversation": conversation.pk,
+        "reference": ticket.reference,
+        "ticket_url": reverse("admin:tickets_ticket_change", args=[ticket.pk]),
+        "state": conversation.state,
+        "customer": {
+            "name": ticket.customer.name,
+            "contact": conversation.contact,
+            "identities": [
+                {"kind": identity.kind, "value": identity.masked_value}
+                for identity in panel.identities
+                if identity.kind != "web"
+            ],
+            "wallets": [
+                {
+                    "number": wallet.number,
+                    "status": wallet.status,
+                    "status_label": str(wallet.get_status_display()),
+                    "lock_reason": wallet.lock_reason,
+                    "recent_failed": [
+                        {
+                            "reference": txn.reference,
+                            "amount": str(txn.amount),
+                            "currency": txn.currency,
+                            "merchant": txn.merchant,
+                            "failure_reason": txn.failure_reason,
+                            "failure_label": str(txn.get_failure_reason_display()),
+                            "occurred_at": txn.occurred_at.isoformat(),
+                        }
+                        for txn in wallet.recent_transactions
+                        if txn.status == "failed"
+                    ],
+                }
+                for wallet in panel.wallets
+            ],
+            "earlier_tickets": [
+                {"reference": earlier.reference, "subject": earlier.subject}
+                for earlier in panel.earlier_tickets
+            ],
+        },
+    }
+
+
+def held_conversations(user) -> list[Conversation]:
+    return list(
+        Conversation.objects.filter(agent=user, state=Conversation.State.ACTIVE)
+        .select_related("ticket__customer", "agent", "queue")
+        .order_by("accepted_at", "pk")
+    )
+
+
+def hello_frame(user) -> dict:
+    presence = AgentPresence.objects.filter(user=user).first()
+    agents = (
+        get_user_model()
+        .objects.filter(is_staff=True, is_active=True)
+        .select_related("chat_presence")
+        .order_by("username")
+    )
+    return {
+        "type": "hello",
+        "agent": {
+            "id": user.pk,
+            "name": agent_name(user),
+            "presence": presence.status if presence else AgentPresence.Status.OFFLINE,
+            "max_chats": presence.limit if presence else settings.CHAT_MAX_CHATS,
+        },
+        "queues": [{"slug": queue.slug, "name": queue.name} for queue in Queue.objects.all()],
+        "agents": [
+            {
+                "id": agent.pk,
+                "name": agent_name(agent),
+                "presence": _presence_of(agent),
+            }
+            for agent in agents
+        ],
+        "canned": [
+            {
+                "title": reply.title,
+                "text": reply.text,
+                "queue": reply.queue.slug if reply.queue else "",
+            }
+            for reply in CannedReply.objects.select_related("queue")
+        ],
+    }
+
+
+def _presence_of(user) -> str:
+    try:
+        return user.chat_presence.status
+    except AgentPresence.DoesNotExist:
+        return AgentPresence.Status.OFFLINE
