@@ -55,17 +55,16 @@ async def receive_until(communicator, predicate, *, limit: int = 50) -> dict:
 
 
 async def drain(communicator, wait: float = 0.2) -> list[dict]:
-    """Every frame that arrives within ``wait`` seconds of the last one."""
+    """Every frame that arrives within ``wait`` seconds of the last one (a timeout of
+    receive_output would cancel the application, receive_nothing does not)."""
     frames = []
-    while True:
-        try:
-            output = await communicator.receive_output(wait)
-        except TimeoutError:
-            return frames
+    while not await communicator.receive_nothing(wait):
+        output = await communicator.receive_output(TIMEOUT)
         if output["type"] != "websocket.send":
             frames.append(output)
             return frames
         frames.append(json.loads(output["text"]))
+    return frames
 
 
 async def closed_with(communicator) -> int:

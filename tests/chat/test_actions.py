@@ -1,0 +1,250 @@
+"""The chat's rules, through chat.actions: who gets a chat, limits, transfer, closing,
+rating, the batched store (idempotent, bounded queries) and the offline form."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import CustomerIdentity
+from chat import actions
+from chat.actions import Pending
+from chat.models import AgentPresence, Conversation
+from tests.conftest import make_staff
+from tickets.models import Message, Queue, Ticket, TicketEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def online(user, *, max_chats=None):
+    AgentPresence.objects.update_or_create(
+        user=user, defaults={"status": "online", "sockets": 1, "max_chats": max_chats}
+    )
+    return user
+
+
+def start(**kwargs) -> Conversation:
+    kwargs.setdefault("session_key", "s")
+    return actions.start_conversation(**kwargs)
+
+
+def test_a_chat_with_nobody_online_is_offline(customer):
+    conversation = start()
+    assert conversation.state == Conversation.State.OFFLINE
+    assert conversation.ticket.channel == "chat"
+    assert conversation.identity.kind == CustomerIdentity.Kind.WEB
+
+
+def test_a_given_email_links_the_chat_to_the_existing_customer(customer):
+    conversation = start(name="Li", contact="LI.WEI@example.com")
+    assert conversation.ticket.customer == customer
+    assert conversation.identity.value == "li.wei@example.com"
+
+
+def test_a_given_phone_links_the_chat_to_the_existing_customer(customer):
+    conversation = start(contact="138 0013 8000")
+    assert conversation.ticket.customer == customer
+
+
+def test_a_signed_in_wallet_user_is_linked_automatically(customer, django_user_model):
+    user = django_user_model.objects.create_user(username="liwei", password="x" * 20)
+    customer.user = user
+    customer.save()
+    assert start(user=user).ticket.customer == customer
+
+
+def test_a_bad_contact_is_refused(db):
+    with pytest.raises(ValidationError):
+        start(contact="not an address@")
+
+
+def test_auto_assign_gives_a_new_chat_to_the_least_busy_online_agent(settings, agent, other_agent):
+    settings.CHAT_AUTO_ASSIGN = True
+    online(agent)
+    online(other_agent)
+    first = start()
+    second = start()
+    third = start()
+    assert {first.agent, second.agent} == {agent, other_agent}
+    assert third.agent in (agent, other_agent)
+    assert first.state == Conversation.State.ACTIVE
+    assert first.ticket.assignee == first.agent
+
+
+def test_auto_assign_respects_each_agents_limit_and_leaves_the_rest_waiting(settings, agent):
+    settings.CHAT_AUTO_ASSIGN = True
+    online(agent, max_chats=2)
+    chats = [start() for _ in range(3)]
+    assert [c.state for c in chats] == ["active", "active", "waiting"]
+
+
+def test_auto_assign_only_picks_agents_of_the_chats_queue(settings, agent, other_agent):
+    settings.CHAT_AUTO_ASSIGN = True
+    security = Queue.objects.create(name="Security", slug="security")
+    security.agents.add(other_agent)
+    online(agent)
+    online(other_agent)
+    assert start(queue=security).agent == other_agent
+
+
+def test_an_agent_away_gets_nothing(settings, agent):
+    settings.CHAT_AUTO_ASSIGN = True
+    AgentPresence.objects.create(user=agent, status="away", sockets=1)
+    assert start().state == Conversation.State.OFFLINE
+
+
+def test_accept_is_refused_beyond_the_agents_limit(settings, agent):
+    settings.CHAT_AUTO_ASSIGN = False
+    settings.CHAT_MAX_CHATS = 1
+    online(agent)
+    one, two = start(), start()
+    actions.accept(one, acting_user=agent)
+    with pytest.raises(ValidationError):
+        actions.accept(two, acting_user=agent)
+
+
+def test_a_customer_cannot_accept(customer, django_user_model):
+    user = django_user_model.objects.create_user(username="someone", password="x" * 20)
+    with pytest.raises(Exception, match="agent"):
+        actions.accept(start(), acting_user=user)
+
+
+def test_transfer_to_an_agent_and_to_a_queue(settings, agent, other_agent):
+    settings.CHAT_AUTO_ASSIGN = False
+    online(agent)
+    conversation = start()
+    actions.accept(conversation, acting_user=agent)
+    moved = actions.transfer(conversation, acting_user=agent, to_agent=other_agent)
+    assert moved.agent == other_agent
+    assert Ticket.objects.get(pk=conversation.ticket_id).assignee == other_agent
+    queue = Queue.objects.create(name="Security", slug="security")
+    back = actions.transfer(conversation, acting_user=other_agent, to_queue=queue)
+    assert back.agent is None
+    assert back.state == Conversation.State.WAITING  # agent is online and the queue is open
+    assert Ticket.objects.get(pk=conversation.ticket_id).queue == queue
+
+
+def test_closing_by_the_agent_solves_the_ticket_and_the_customer_rates(settings, agent):
+    online(agent)
+    conversation = start()
+    actions.accept(conversation, acting_user=agent)
+    actions.close(conversation, acting_user=agent)
+    conversation.refresh_from_db()
+    assert conversation.state == Conversation.State.ENDED
+    assert conversation.ticket.status == Ticket.Status.SOLVED
+    ticket = actions.rate(conversation, score=5, comment="快 fast")
+    assert (ticket.satisfaction_score, ticket.satisfaction_comment) == (5, "快 fast")
+    with pytest.raises(ValidationError):
+        actions.rate(conversation, score=6)
+
+
+def test_rating_a_live_chat_ends_it(db):
+    conversation = start()
+    actions.rate(conversation, score=3)
+    conversation.refresh_from_db()
+    assert conversation.state == Conversation.State.ENDED
+
+
+# --- the batched store ---------------------------------------------------------------------
+
+
+def test_a_batch_is_stored_with_a_bounded_number_of_queries(settings, agent):
+    settings.CHAT_AUTO_ASSIGN = False
+    online(agent)
+    conversations = [start() for _ in range(5)]
+    for conversation in conversations[:3]:
+        actions.accept(conversation, acting_user=agent)
+    batch = [
+        Pending(conversation_id=c.pk, client_id=f"c{i}", text=f"hi {i}", kind="customer")
+        for c in conversations
+        for i in range(10)
+    ] + [
+        Pending(
+            conversation_id=c.pk, client_id=f"a{i}", text="ok", kind="agent", author_id=agent.pk
+        )
+        for c in conversations[:3]
+        for i in range(10)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        results = actions.store_messages(batch)
+    assert all(r.frame and not r.duplicate for r in results), [r.code for r in results]
+    # read conversations, read existing ids, insert messages, insert events, touch
+    # tickets, first responses; plus the transaction's own statements
+    assert len(queries) <= 9, [q["sql"][:80] for q in queries]
+    assert Message.objects.filter(channel="chat").count() == 80
+    ids = [r.message_id for r in results]
+    assert ids == sorted(ids)  # stored in the order handed over
+
+
+def test_a_client_id_is_stored_once_within_and_across_batches(db):
+    conversation = start()
+    one = Pending(conversation_id=conversation.pk, client_id="x", text="hi", kind="customer")
+    first, again = actions.store_messages([one, one])
+    assert not first.duplicate and again.duplicate
+    assert again.message_id == first.message_id
+    [later] = actions.store_messages([one])
+    assert later.duplicate and later.message_id == first.message_id
+    assert conversation.ticket.messages.count() == 1
+
+
+def test_the_same_client_id_in_two_conversations_is_two_messages(db):
+    one, two = start(), start()
+    results = actions.store_messages(
+        [
+            Pending(conversation_id=one.pk, client_id="x", text="a", kind="customer"),
+            Pending(conversation_id=two.pk, client_id="x", text="b", kind="customer"),
+        ]
+    )
+    assert len({r.message_id for r in results}) == 2
+
+
+def test_an_agent_writes_only_in_a_chat_they_hold_and_nobody_in_an_ended_one(agent):
+    conversation = start()
+    refused, note = actions.store_messages(
+        [
+            Pending(conversation.pk, "a", "hi", "agent", author_id=agent.pk),
+            Pending(conversation.pk, "n", "internal", "note", author_id=agent.pk),
+        ]
+    )
+    assert refused.code == "not_yours"
+    assert note.frame["author"] == "note"
+    actions.close(conversation)
+    [late] = actions.store_messages([Pending(conversation.pk, "c", "hello?", "customer")])
+    assert late.code == "closed"
+
+
+def test_stored_messages_record_ticket_events_and_the_first_response(agent):
+    online(agent)
+    conversation = start()
+    actions.accept(conversation, acting_user=agent)
+    actions.store_messages(
+        [
+            Pending(conversation.pk, "c", "hi", "customer"),
+            Pending(conversation.pk, "a", "hello", "agent", author_id=agent.pk),
+        ]
+    )
+    ticket = Ticket.objects.get(pk=conversation.ticket_id)
+    assert ticket.first_responded_at is not None
+    kinds = list(ticket.events.values_list("kind", flat=True))
+    assert TicketEvent.Kind.MESSAGE in kinds and TicketEvent.Kind.REPLY in kinds
+    reply = ticket.messages.get(direction="outbound")
+    # the customer had no socket open: the reply waits for the chat channel's sender
+    assert reply.delivery_status == Message.Delivery.QUEUED
+
+
+def test_leave_message_files_a_ticket_for_the_contact(customer):
+    received = actions.leave_message(contact="li.wei@example.com", name="Li", text="请回电")
+    assert received.ticket.customer == customer
+    assert received.ticket.conversation.state == Conversation.State.OFFLINE
+
+
+def test_leave_message_needs_text_and_a_contact(db):
+    with pytest.raises(ValidationError):
+        actions.leave_message(contact="a@example.com", text=" ")
+    with pytest.raises(ValidationError):
+        actions.leave_message(contact="", text="hello")
+
+
+def test_make_staff_agents_are_not_online_until_they_say_so(django_user_model):
+    user = make_staff(django_user_model, "third", "Agents")
+    assert not AgentPresence.objects.filter(user=user).exists()
