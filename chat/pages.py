@@ -4,6 +4,7 @@ The page's script gets its strings and URLs as JSON (json_script), never as HTML
 strings are translated here with gettext like every other string of the project.
 """
 
+from django.conf import settings
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -12,6 +13,9 @@ from django.views.decorators.http import require_GET
 
 from tickets.models import Queue
 
+from .actions import session_conversation
+from .consumers import SESSION_KEY
+
 CUSTOMER_STRINGS = {
     "connecting": _("Connecting…"),
     "reconnecting": _("Connection lost. Reconnecting…"),
@@ -19,7 +23,7 @@ CUSTOMER_STRINGS = {
     "sessionEnded": _("This chat is no longer available. You can start a new one."),
     "waiting": _("Waiting for an agent. You are number %(position)s in the queue."),
     "waitingNoPosition": _("Waiting for an agent…"),
-    "offline": _("No agent is online right now. Leave us a message and we will answer you."),
+    "offlineShort": _("No agent online"),
     "agentJoined": _("%(agent)s joined the chat."),
     "agentLeft": _("%(agent)s left the chat."),
     "chattingWith": _("Chatting with %(agent)s"),
@@ -54,20 +58,30 @@ CUSTOMER_STRINGS = {
     "reference": _("Reference %(reference)s"),
 }
 
-# Images larger than this are refused on the page before uploading (the server checks too).
-MAX_IMAGE_MB = 10
-
 
 @require_GET
 @ensure_csrf_cookie
 def chat_page(request):
-    queues = list(Queue.objects.values("slug", "name"))
     config = {
         "startUrl": reverse("chat:start"),
         "uploadUrl": reverse("chat:upload"),
         "leaveMessageUrl": reverse("chat:leave_message"),
         "socketPath": "/ws/chat/",
-        "maxImageMb": MAX_IMAGE_MB,
+        "maxImageMb": settings.CHAT_MAX_UPLOAD_BYTES // (1024 * 1024),
         "strings": CUSTOMER_STRINGS,
+        # A reload resumes the conversation this session already has.
+        "conversation": _live_conversation(request),
     }
+    queues = list(Queue.objects.values("slug", "name"))
     return TemplateResponse(request, "chat/page.html", {"queues": queues, "config": config})
+
+
+def _live_conversation(request) -> dict | None:
+    conversation = session_conversation(request.session.get(SESSION_KEY))
+    if conversation is None:
+        return None
+    return {
+        "conversation": conversation.pk,
+        "reference": conversation.ticket.reference,
+        "state": conversation.state,
+    }

@@ -37,6 +37,7 @@
     text: $("composer-text"),
     image: $("composer-image"),
     announcer: $("announcer"),
+    language: document.querySelector(".chat-lang"),
   };
 
   const state = {
@@ -230,11 +231,8 @@
       onAck({ client_id: clientId, id: result.data.id });
     } else {
       state.pending.delete(clientId);
-      li.classList.remove("msg-pending");
-      li.classList.add("msg-failed");
-      const label = li.querySelector(".msg-state");
-      if (label) label.textContent = t.failed;
-      const detail = result.data && (result.data.detail || result.data.error);
+      markFailed(li);
+      const detail = firstError(result.data);
       systemLine(detail ? `${t.uploadFailed} ${detail}` : t.uploadFailed);
     }
   }
@@ -268,6 +266,8 @@
     ui.offline.hidden = !offline;
     ui.rating.hidden = !closed;
     ui.composer.hidden = closed || status === "offline";
+    // With nobody online and nothing said yet, the card goes to the top of the screen.
+    ui.messages.hidden = status === "offline" && ui.messages.children.length === 0;
     ui.endButton.hidden = closed || status === "offline";
   }
 
@@ -283,9 +283,10 @@
         setView("waiting");
         break;
       case "offline":
-        ui.notice.textContent = t.offline;
-        ui.notice.hidden = false;
-        ui.subtitle.textContent = t.offline;
+        // The leave-a-message card says it all; the notice would only repeat it.
+        ui.notice.textContent = "";
+        ui.notice.hidden = true;
+        ui.subtitle.textContent = t.offlineShort;
         setView("offline");
         prefillLeaveForm();
         break;
@@ -327,7 +328,19 @@
     }
   }
 
+  function markFailed(li) {
+    li.classList.remove("msg-pending");
+    li.classList.add("msg-failed");
+    const label = li.querySelector(".msg-state");
+    if (label) label.textContent = t.failed;
+  }
+
   function onError(frame) {
+    if (frame.client_id && state.pending.has(frame.client_id)) {
+      // The server refused this message (it will not be stored): stop re-sending it.
+      markFailed(state.pending.get(frame.client_id).li);
+      state.pending.delete(frame.client_id);
+    }
     if (frame.code === "rate_limited") {
       showBanner(t.rateLimited, "warning");
       return;
@@ -368,8 +381,10 @@
       },
       onclose(code, willRetry) {
         if (code === 4403) {
-          // The session has no conversation (any more): start afresh.
-          endConversation(t.sessionEnded);
+          // The session has no conversation (any more). After the end of a chat the page
+          // stays as it is (rating, thanks); otherwise the customer starts afresh.
+          if (state.status === "closed") state.socket.stop();
+          else endConversation(t.sessionEnded);
           return;
         }
         if (willRetry) showBanner(t.reconnecting, "warning");
@@ -386,6 +401,7 @@
     ui.conversation.hidden = true;
     ui.endButton.hidden = true;
     ui.startView.hidden = false;
+    ui.language.hidden = false;
     ui.startError.textContent = message || "";
     ui.subtitle.textContent = "";
   }
@@ -407,6 +423,7 @@
     ui.leaveThanks.hidden = true;
     ui.startView.hidden = true;
     ui.conversation.hidden = false;
+    ui.language.hidden = true; // room in the header for "End chat"
     ui.notice.textContent = "";
     if (data.reference) ui.messages.setAttribute("aria-description", format(t.reference, { reference: data.reference }));
     if (data.state === "offline" || data.agents_online === false) onStatus({ state: "offline" });
@@ -436,6 +453,7 @@
 
   function firstError(data) {
     if (!data) return "";
+    if (typeof data.error === "string" && data.error) return data.error;
     if (typeof data.detail === "string") return data.detail;
     if (data.errors && typeof data.errors === "object") {
       for (const value of Object.values(data.errors)) {

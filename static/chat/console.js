@@ -536,12 +536,20 @@
     link.textContent = chat.reference ? format(t.openTicket, { reference: chat.reference }) : "";
     const badge = panel.querySelector(".cc-state");
     const closed = chat.closed;
-    badge.textContent = closed ? t.closedList : chat.state || "";
+    badge.textContent = closed ? t.closedList : t.stateActive;
     badge.className = `mw-status cc-state mw-status-${closed ? "closed" : "active"}`;
+  }
+
+  function updateLimit() {
+    let held = 0;
+    for (const chat of state.chats.values()) if (!chat.closed) held += 1;
+    ui.limit.textContent =
+      state.me && state.me.max_chats ? format(t.chatLimit, { held, max: state.me.max_chats }) : "";
   }
 
   /* ---- tabs ---- */
   function renderTabs() {
+    updateLimit();
     const tabs = [];
     for (const chat of state.chats.values()) {
       const selected = state.current === chat.id;
@@ -620,7 +628,7 @@
     const customerUrl = c.url || c.admin_url;
     heading.append(customerUrl ? el("a", { href: customerUrl, text: customerName(c) }) : customerName(c));
     card.append(heading);
-    if (c.linked === false || c.id === null) card.append(el("p", { className: "mw-muted", text: t.noCustomer }));
+    if (c.contact) card.append(el("p", { className: "cc-contact", text: format(t.contactGiven, { contact: c.contact }) }));
     const identities = c.identities || c.contacts || [];
     if (identities.length) {
       card.append(
@@ -676,12 +684,12 @@
         {},
         wallet.url ? el("a", { href: wallet.url, text: wallet.number || "" }) : wallet.number || "",
         " ",
-        el("span", { className: `mw-status mw-status-${status}`, text: wallet.status_display || status }),
+        el("span", { className: `mw-status mw-status-${status}`, text: wallet.status_label || wallet.status_display || status }),
       ),
     );
     const rows = [];
-    if (wallet.lock_reason || wallet.lock_reason_display) {
-      rows.push([t.lockReason, wallet.lock_reason_display || wallet.lock_reason]);
+    if (wallet.lock_reason || wallet.lock_reason_label) {
+      rows.push([t.lockReason, wallet.lock_reason_label || wallet.lock_reason_display || wallet.lock_reason]);
     }
     if (wallet.balance !== undefined) rows.push([t.balance, `${wallet.balance} ${wallet.currency || ""}`.trim()]);
     if (rows.length) {
@@ -708,8 +716,8 @@
             { className: "mw-failed" },
             el("td", { text: txn.occurred_at ? shortDate(txn.occurred_at) : "" }),
             el("td", { text: txn.merchant || txn.kind_display || txn.kind || "" }),
-            el("td", { className: "mw-num", text: txn.amount === undefined ? "" : String(txn.amount) }),
-            el("td", { className: "mw-failed-text", text: txn.failure_reason_display || txn.failure_reason || "" }),
+            el("td", { className: "mw-num", text: txn.amount === undefined ? "" : `${txn.amount} ${txn.currency || ""}`.trim() }),
+            el("td", { className: "mw-failed-text", text: txn.failure_label || txn.failure_reason_display || txn.failure_reason || "" }),
           ),
         ),
       ),
@@ -725,6 +733,7 @@
       day: "2-digit",
       hour: "2-digit",
       minute: "2-digit",
+      hourCycle: "h23",
     });
   }
 
@@ -736,8 +745,8 @@
     state.canned = frame.canned || [];
     if (state.me) {
       setPresence(state.me.presence || "offline");
-      ui.limit.textContent = state.me.max_chats ? `${state.chats.size} / ${state.me.max_chats}` : "";
     }
+    updateLimit();
     for (const chat of state.chats.values()) {
       fillCanned(chat);
       fillTransfer(chat);
@@ -754,6 +763,16 @@
 
   function onError(frame) {
     if (frame.conversation !== undefined) state.accepting.delete(Number(frame.conversation));
+    const refused = frame.client_id ? chatFor(frame.conversation) : null;
+    if (refused && refused.pending.has(frame.client_id)) {
+      // Not stored and never will be: mark it and stop re-sending it.
+      const entry = refused.pending.get(frame.client_id);
+      refused.pending.delete(frame.client_id);
+      entry.li.classList.remove("cc-pending");
+      entry.li.classList.add("cc-failed");
+      const label = entry.li.querySelector(".cc-msg-state");
+      if (label) label.textContent = t.failed;
+    }
     renderWaiting();
     const text = frame.code === "rate_limited" ? t.rateLimited : format(t.error, { detail: frame.detail || frame.code || "" });
     const chat = frame.conversation !== undefined ? chatFor(frame.conversation) : null;
@@ -772,7 +791,6 @@
         break;
       case "chat":
         openChat(frame);
-        if (state.me && state.me.max_chats) ui.limit.textContent = `${state.chats.size} / ${state.me.max_chats}`;
         break;
       case "message":
         onMessage(frame);

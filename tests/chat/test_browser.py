@@ -1,0 +1,172 @@
+"""The live chat in a real browser: headless Debian chromium (Playwright) against real daphne.
+
+A customer opens /chat/ on a phone-sized screen and writes; an agent signs in to the
+two-factor admin, opens the console, goes online, accepts and answers; the customer sees the
+answer. A message carrying HTML and script shows as text on both sides. Screenshots of each
+side go to test-output/chat-browser/ (not committed).
+
+Playwright's own browser downloads are never used: the test drives /usr/bin/chromium. Without
+it (or without the playwright package) the test is skipped locally and fails under CI=true.
+"""
+
+import base64
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from django_otp.oath import totp
+
+from tests.conftest import need_server
+from tests.e2e.servers import ROOT, manage, migrated_database, running_daphne
+
+pytestmark = pytest.mark.e2e
+
+OUTPUT = ROOT / "test-output" / "chat-browser"
+# The demo agent seed_demo creates (README: fixed, public demo values).
+AGENT_USERNAME = "agent"
+AGENT_PASSWORD = "agent-demo-2026"
+AGENT_TOTP_KEY = "MYWALLETDEMOAGENTTOTPKEYSECRETAA"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1400, "height": 900}
+TIMEOUT_MS = 10_000
+XSS = '<script>window.__xss = 1</script><img src="x" onerror="window.__xss = 2">'
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        need_server("Debian's chromium is not installed (apt-get install chromium fonts-noto-cjk)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = chromium_path()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        need_server("the playwright package is not installed (requirements-dev.txt)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, timeout=TIMEOUT_MS * 3)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    # Auto-assign off: the agent accepts the chat from the waiting list, as the test means to.
+    with migrated_database(
+        tmp_path_factory.mktemp("chat-browser"), CHAT_AUTO_ASSIGN="false"
+    ) as env:
+        manage("seed_demo", env=env)
+        with running_daphne(env=env) as server:
+            yield server
+
+
+@pytest.fixture(scope="module")
+def output():
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    return OUTPUT
+
+
+def new_page(browser, *, viewport: dict, locale: str, mobile: bool = False):
+    context = browser.new_context(
+        viewport=viewport,
+        locale=locale,
+        is_mobile=mobile,
+        has_touch=mobile,
+        extra_http_headers={"Accept-Language": locale},
+    )
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("dialog", lambda dialog: dialog.accept())
+    return page, errors
+
+
+def totp_code(key: str) -> str:
+    return f"{totp(base64.b32decode(key)):06d}"
+
+
+def sign_in_agent(page, server):
+    page.goto(server.url("/admin/login/?next=/admin/chat/console/"))
+    page.fill("#id_username", AGENT_USERNAME)
+    page.fill("#id_password", AGENT_PASSWORD)
+    page.fill("#id_otp_token", totp_code(AGENT_TOTP_KEY))
+    page.click("#login-form [type=submit]")
+    page.wait_for_url(re.compile(r"/admin/chat/console/$"))
+
+
+def start_chat(page, server, *, name: str, contact: str):
+    page.goto(server.url("/chat/"))
+    page.fill("#start-name", name)
+    page.fill("#start-contact", contact)
+    page.click("#start-button")
+    page.locator("#conversation-view").wait_for(state="visible")
+
+
+def test_with_no_agent_online_the_customer_can_leave_a_message(browser, server, output):
+    page, errors = new_page(browser, viewport=PHONE, locale="en-US", mobile=True)
+    start_chat(page, server, name="Zhou Min", contact="")
+
+    page.locator("#offline-view").wait_for(state="visible")
+    assert "No agent is online" in page.inner_text("#offline-view")
+    page.fill("#leave-text", "Please call me about my locked wallet.")
+    page.click("#leave-form [type=submit]")
+    assert "phone number or email" in page.inner_text("#leave-error")  # contact required
+
+    page.fill("#leave-contact", "zhou.min@example.com")
+    page.click("#leave-form [type=submit]")
+    page.locator("#leave-thanks").wait_for(state="visible")
+    page.screenshot(path=str(output / "customer-offline-en.png"))
+    assert errors == []
+    page.context.close()
+
+
+def test_a_customer_and_an_agent_hold_a_conversation(browser, server, output):
+    agent, agent_errors = new_page(browser, viewport=DESKTOP, locale="en-US")
+    sign_in_agent(agent, server)
+    agent.locator("#presence").wait_for()
+    agent.check("#presence input[value=online]")
+    agent.wait_for_function("document.querySelector('#presence').dataset.status === 'online'")
+
+    customer, customer_errors = new_page(browser, viewport=PHONE, locale="zh-CN", mobile=True)
+    start_chat(customer, server, name="Li Wei", contact="li.wei@example.com")
+    customer.locator("#chat-notice").wait_for(state="visible")
+    customer.fill("#composer-text", "My payment failed. " + XSS)
+    customer.press("#composer-text", "Enter")
+    sent = customer.locator(".msg-customer").last
+    sent.locator(".msg-state").wait_for()
+    customer.wait_for_function(
+        "!document.querySelector('.msg-customer:last-child').classList.contains('msg-pending')"
+    )
+    assert XSS in sent.locator(".msg-text").inner_text()
+
+    waiting = agent.locator(".cc-waiting-item", has_text="Li Wei").first
+    waiting.wait_for()
+    waiting.locator(".cc-accept").click()
+    panel = agent.locator(".cc-panel:not([hidden])")
+    panel.wait_for()
+    customer_line = panel.locator(".cc-msg-customer .cc-msg-text", has_text="My payment failed")
+    customer_line.wait_for()
+    assert XSS in customer_line.inner_text()
+    panel.locator(".cc-text").fill("Your balance was too low. Top up and try again, please.")
+    panel.locator(".cc-text").press("Enter")
+
+    answer = customer.locator(".msg-agent .msg-text", has_text="Top up and try again")
+    answer.wait_for()
+    assert customer.locator("#messages img[src='x'], #messages script").count() == 0
+    assert agent.locator(".cc-thread img[src='x'], .cc-thread script").count() == 0
+    assert customer.evaluate("window.__xss") is None
+    assert agent.evaluate("window.__xss") is None
+
+    customer.screenshot(path=str(output / "customer-zh.png"))
+    agent.screenshot(path=str(output / "agent-console.png"))
+    assert customer_errors == []
+    assert agent_errors == []
+    customer.context.close()
+    agent.context.close()
