@@ -1,0 +1,130 @@
+"""The chat's HTTP endpoints: CSRF, the session's own conversation, uploads, the offline
+form, translated errors and the per-address limit."""
+
+import pytest
+from django.test import Client
+
+from chat.models import Conversation
+from tickets.models import Attachment, Message
+
+pytestmark = pytest.mark.django_db
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def csrf_client() -> Client:
+    client = Client(enforce_csrf_checks=True)
+    client.get("/chat/")
+    return client
+
+
+def post(client: Client, path: str, data=None, **extra):
+    token = client.cookies["csrftoken"].value
+    return client.post(path, data or {}, HTTP_X_CSRFTOKEN=token, **extra)
+
+
+def test_start_needs_the_csrf_token():
+    client = csrf_client()
+    assert client.post("/chat/start/", {}).status_code == 403
+    response = post(client, "/chat/start/", {"name": "Emily"})
+    assert response.status_code == 200
+    data = response.json()
+    assert data["state"] == "offline" and data["agents_online"] is False
+    assert data["reference"].startswith("MW-")
+
+
+def test_a_session_gets_its_live_conversation_back_instead_of_a_new_one():
+    client = csrf_client()
+    first = post(client, "/chat/start/").json()
+    again = post(client, "/chat/start/").json()
+    assert again["conversation"] == first["conversation"]
+    Conversation.objects.filter(pk=first["conversation"]).update(state="ended")
+    assert post(client, "/chat/start/").json()["conversation"] != first["conversation"]
+
+
+def test_start_errors_come_in_the_visitors_language():
+    client = csrf_client()
+    response = post(client, "/chat/start/", {"contact": "nobody@"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 400
+    assert "不是有效的邮箱地址" in response.json()["error"]
+    response = post(client, "/chat/start/", {"contact": "nobody@"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert "is not a valid email address" in response.json()["error"]
+
+
+def test_an_unknown_queue_is_refused():
+    response = post(csrf_client(), "/chat/start/", {"queue": "nope"})
+    assert response.status_code == 400
+
+
+def test_upload_stores_an_image_in_the_sessions_own_conversation():
+    client = csrf_client()
+    conversation = post(client, "/chat/start/").json()["conversation"]
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    image = SimpleUploadedFile("shot.png", PNG, content_type="image/png")
+    response = post(client, "/chat/upload/", {"image": image, "client_id": "u1"})
+    assert response.status_code == 200, response.content
+    ack = response.json()
+    assert ack["type"] == "ack" and ack["client_id"] == "u1"
+    message = Message.objects.get(pk=ack["id"])
+    assert message.ticket.conversation.pk == conversation
+    attachment = Attachment.objects.get(message=message)
+    assert attachment.content_type == "image/png"
+
+    own = client.get(f"/chat/attachment/{attachment.pk}/")
+    assert own.status_code == 200 and own["Content-Type"] == "image/png"
+    assert b"".join(own.streaming_content) == PNG
+    stranger = csrf_client()
+    assert stranger.get(f"/chat/attachment/{attachment.pk}/").status_code == 404
+
+    # the same client_id again is the same message
+    again = SimpleUploadedFile("shot.png", PNG, content_type="image/png")
+    response = post(client, "/chat/upload/", {"image": again, "client_id": "u1"})
+    assert response.json()["id"] == ack["id"]
+
+
+def test_upload_refuses_what_is_not_an_image_and_sessions_without_a_chat():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = csrf_client()
+    fake = SimpleUploadedFile("x.png", b"<script>alert(1)</script>", content_type="image/png")
+    assert post(client, "/chat/upload/", {"image": fake}).status_code == 403
+    post(client, "/chat/start/")
+    fake.seek(0)
+    assert post(client, "/chat/upload/", {"image": fake}).status_code == 400
+
+
+def test_leave_message_files_a_ticket(customer):
+    client = csrf_client()
+    assert client.post("/chat/leave-message/", {}).status_code == 403  # no CSRF token
+    response = post(
+        client,
+        "/chat/leave-message/",
+        {"contact": "li.wei@example.com", "name": "Li", "text": "请回复我"},
+    )
+    assert response.status_code == 200
+    reference = response.json()["reference"]
+    message = Message.objects.get(ticket__reference=reference)
+    assert message.ticket.customer == customer and message.text == "请回复我"
+
+
+def test_leave_message_needs_a_contact_and_text():
+    client = csrf_client()
+    response = post(client, "/chat/leave-message/", {"text": "hi"})
+    assert response.status_code == 400 and response.json()["field"] == "contact"
+    response = post(client, "/chat/leave-message/", {"contact": "a@example.com"})
+    assert response.status_code == 400 and response.json()["field"] == "text"
+
+
+def test_too_many_posts_from_one_address_are_refused(settings):
+    settings.CHAT_HTTP_PER_MINUTE = 2
+    from django.core.cache import cache
+
+    cache.clear()
+    statuses = [
+        post(
+            csrf_client(), "/chat/leave-message/", {"contact": "a@example.com", "text": "x"}
+        ).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [200, 200, 429]
