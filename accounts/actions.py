@@ -8,6 +8,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from .identities import normalise_identity
@@ -29,6 +30,32 @@ def record_event(
     details: dict | None = None,
 ) -> AccountEvent:
     """Append one audit row. Call it inside the transaction of the change it records."""
+    event = _event(
+        customer=customer,
+        action=action,
+        acting_user=acting_user,
+        account=account,
+        ticket=ticket,
+        reason=reason,
+        verification=verification,
+        details=details,
+    )
+    event.save()
+    return event
+
+
+def _event(
+    *,
+    customer: Customer,
+    action: str,
+    acting_user=None,
+    account=None,
+    ticket=None,
+    reason: str = "",
+    verification: dict | None = None,
+    details: dict | None = None,
+) -> AccountEvent:
+    """An unsaved audit row (saved by `record_event`, or in bulk)."""
     if acting_user is not None and acting_user.is_authenticated:
         actor_kind = (
             AccountEvent.ActorKind.AGENT
@@ -38,7 +65,7 @@ def record_event(
         actor = acting_user
     else:
         actor_kind, actor = AccountEvent.ActorKind.SYSTEM, None
-    return AccountEvent.objects.create(
+    return AccountEvent(
         customer=customer,
         account=account,
         ticket=ticket,
@@ -55,36 +82,87 @@ def resolve_identity(*, kind: str, value: str, display_name: str = "") -> Custom
     """The identity for (kind, value), creating its customer the first time we hear from it.
 
     Raises ValidationError when the value cannot be normalised (a bad address or number).
+    """
+    key = (kind, normalise_identity(kind, value))
+    return resolve_identities({key: display_name})[key]
+
+
+def resolve_identities(
+    wanted: dict[tuple[str, str], str],
+) -> dict[tuple[str, str], CustomerIdentity]:
+    """The identities for already normalised (kind, value) keys, each with the display name
+    heard with it, creating customers for the ones we have never heard from.
+
+    One query for those we know, whatever their number (a batch of imported mail).
     Safe when two channels see a new sender at the same moment: the loser of the race
     reads the winner's row.
     """
-    normalised = normalise_identity(kind, value)
-    identity = (
-        CustomerIdentity.objects.select_related("customer")
-        .filter(kind=kind, value=normalised)
-        .first()
-    )
-    if identity is not None:
-        if display_name and not identity.display_name:
+    found: dict[tuple[str, str], CustomerIdentity] = {}
+    by_kind: dict[str, list[str]] = {}
+    for kind, value in wanted:
+        by_kind.setdefault(kind, []).append(value)
+    if by_kind:
+        matches = Q()
+        for kind, values in by_kind.items():
+            matches |= Q(kind=kind, value__in=values)
+        for identity in CustomerIdentity.objects.select_related("customer").filter(matches):
+            found[identity.kind, identity.value] = identity
+    for key, display_name in wanted.items():
+        identity = found.get(key)
+        if identity is not None and display_name and not identity.display_name:
             identity.display_name = display_name[:200]
             identity.save(update_fields=["display_name"])
-        return identity
+    missing = {key: name for key, name in wanted.items() if key not in found}
+    if missing:
+        try:
+            found.update(_create_identities(missing))
+        except IntegrityError:
+            # Another process created one of them first: one at a time, reading theirs.
+            for key, display_name in missing.items():
+                found[key] = _create_identities({key: display_name}).get(key) or (
+                    CustomerIdentity.objects.select_related("customer").get(
+                        kind=key[0], value=key[1]
+                    )
+                )
+    return found
+
+
+def _create_identities(wanted: dict[tuple[str, str], str]) -> dict:
+    """A new customer for each (kind, value), with its identity and audit row, in bulk.
+    Empty when one of them exists already (the savepoint is rolled back)."""
     try:
         with transaction.atomic():
-            customer = Customer.objects.create(name=display_name[:200])
-            identity = CustomerIdentity.objects.create(
-                customer=customer, kind=kind, value=normalised, display_name=display_name[:200]
+            customers = Customer.objects.bulk_create(
+                [Customer(name=name[:200]) for name in wanted.values()]
             )
-            record_event(
-                customer=customer,
-                action=AccountEvent.Action.CUSTOMER_CREATED,
-                details={"kind": kind, "value": mask_identity(kind, normalised)},
+            identities = CustomerIdentity.objects.bulk_create(
+                [
+                    CustomerIdentity(
+                        customer=customer, kind=kind, value=value, display_name=name[:200]
+                    )
+                    for customer, ((kind, value), name) in zip(
+                        customers, wanted.items(), strict=True
+                    )
+                ]
+            )
+            AccountEvent.objects.bulk_create(
+                [
+                    _event(
+                        customer=identity.customer,
+                        action=AccountEvent.Action.CUSTOMER_CREATED,
+                        details={
+                            "kind": identity.kind,
+                            "value": mask_identity(identity.kind, identity.value),
+                        },
+                    )
+                    for identity in identities
+                ]
             )
     except IntegrityError:
-        identity = CustomerIdentity.objects.select_related("customer").get(
-            kind=kind, value=normalised
-        )
-    return identity
+        if len(wanted) > 1:
+            raise
+        return {}
+    return {(identity.kind, identity.value): identity for identity in identities}
 
 
 @transaction.atomic

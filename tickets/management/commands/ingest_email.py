@@ -5,19 +5,27 @@ quarantined alike), 75 (EX_TEMPFAIL) when it could not be stored, so the MTA ret
 """
 
 import mailbox
+import multiprocessing
+import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from functools import partial
+from itertools import repeat
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, transaction
 
 from tickets import live
 from tickets.models import InboundMessage
 from tickets.sources.email import intake
+from tickets.sources.email.parsing import parse_or_rejection
 
 EX_TEMPFAIL = 75
 BATCH = 100  # messages committed together by --dir and --mbox
+BATCH_BYTES = 64 * 1024 * 1024  # ... or fewer, so that a batch holds at most this much mail
 
 
 class Command(BaseCommand):
@@ -32,19 +40,26 @@ class Command(BaseCommand):
             "--dir", dest="folder", type=Path, help="every message file in a folder or Maildir"
         )
         source.add_argument("--mbox", type=Path, help="every message in an mbox file")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=min(os.cpu_count() or 1, 4),
+            help="processes parsing ahead for --dir and --mbox (0: parse in this one; "
+            "default: one per CPU, at most 4)",
+        )
         source.add_argument(
             "--pending",
             action="store_true",
             help="retry stored messages that were not processed (after a crash or outage)",
         )
 
-    def handle(self, *args, folder=None, mbox=None, pending=False, **options):
+    def handle(self, *args, folder=None, mbox=None, pending=False, workers=0, **options):
         if pending:
             self._summary(intake.process_pending())
         elif folder is not None:
-            self._many(_folder_messages(folder))
+            self._many(_folder_messages(folder), workers=workers)
         elif mbox is not None:
-            self._many(_mbox_messages(mbox))
+            self._many(_mbox_messages(mbox), workers=workers)
         else:
             self._pipe()
 
@@ -63,30 +78,73 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"#{stored.pk} {status}")
 
-    def _many(self, messages):
-        """Files and mbox entries stay on disk until committed here, so they are committed
-        in batches: far fewer transactions, and a crash mid-batch rolls the batch back,
-        leaving its messages to be taken on the next run (never lost, never doubled)."""
+    def _many(self, messages, *, workers: int):
+        """Files and mbox entries stay on disk until committed here, so they are stored and
+        filed in batches: a few queries and one transaction per batch, and a crash mid-batch
+        rolls the batch back, leaving its messages to be taken on the next run (never lost,
+        never doubled). Worker processes parse the next batch while this one is filed."""
         counts: dict[str, int] = {}
-        messages = list(messages)  # (source, read) pairs: the bytes are read one at a time
-        total = len(messages)
-        for start in range(0, total, BATCH):
-            with live.collected(), transaction.atomic():
-                for source, read in messages[start : start + BATCH]:
-                    raw = read()
-                    if intake.already_stored(raw):
-                        status = InboundMessage.Status.DUPLICATE
-                    else:
-                        status = intake.process(intake.store(raw, source=source))
-                    counts[status] = counts.get(status, 0) + 1
-            done = min(start + BATCH, total)
-            if self.stderr.isatty() or done == total:
-                self.stderr.write(_progress(done, total), ending="\r" if done < total else "\n")
+        messages = list(messages)  # (source, read) pairs: the bytes are read batch by batch
+        total, done = len(messages), 0
+        with _parsers(workers) as parse_all:
+            ahead = None  # the batch read and being parsed, and its parse results to come
+            for batch in [*_batches(messages), None]:
+                parsing = parse_all([raw for raw, _source in batch]) if batch else None
+                if ahead is not None:
+                    done += self._file(*ahead, counts)
+                    if self.stderr.isatty() or done == total:
+                        ending = "\r" if done < total else "\n"
+                        self.stderr.write(_progress(done, total), ending=ending)
+                ahead = (batch, parsing) if batch else None
         self._summary(counts)
+
+    def _file(self, batch, parsing, counts: dict[str, int]) -> int:
+        with live.collected(), transaction.atomic():
+            stored = intake.store_new(batch)
+            parsed = list(parsing)  # the parse results, now that the raw bytes are stored
+            taken = [(item, result) for item, result in zip(stored, parsed, strict=True) if item]
+            statuses = iter(
+                intake.process_many(
+                    [item for item, _result in taken], parsed=[result for _item, result in taken]
+                )
+            )
+            for item in stored:
+                status = next(statuses) if item is not None else InboundMessage.Status.DUPLICATE
+                counts[status] = counts.get(status, 0) + 1
+        return len(batch)
 
     def _summary(self, counts: dict[str, int]):
         order = ["processed", "duplicate", "quarantined", "failed", "pending"]
         self.stdout.write(", ".join(f"{counts.get(name, 0)} {name}" for name in order))
+
+
+@contextmanager
+def _parsers(workers: int):
+    """A function starting the parse of a list of raw messages in ``workers`` processes
+    (in this one with 0) and returning an iterator of the results, in order."""
+    limit = settings.EMAIL_MAX_MESSAGE_BYTES
+    if workers < 1:
+        yield lambda raws: (parse_or_rejection(raw, limit) for raw in raws)
+        return
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield lambda raws: pool.map(
+            parse_or_rejection, raws, repeat(limit), chunksize=max(1, len(raws) // (4 * workers))
+        )
+
+
+def _batches(messages: list):
+    """Lists of (raw, source): BATCH messages, or fewer once BATCH_BYTES of mail are read."""
+    batch, size = [], 0
+    for source, read in messages:
+        raw = read()
+        batch.append((raw, source))
+        size += len(raw)
+        if len(batch) >= BATCH or size >= BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
 
 
 def _progress(done: int, total: int, width: int = 30) -> str:

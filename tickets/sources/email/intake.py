@@ -11,6 +11,7 @@ A crash at any point leaves each message stored and either processed or pending.
 
 import hashlib
 import logging
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -22,7 +23,7 @@ from tickets import actions
 from tickets.inbound import Inbound
 from tickets.models import Channel, InboundMessage, Message
 
-from .parsing import EmailRejected, ParsedEmail, parse_email
+from .parsing import EmailRejected, ParsedEmail, parse_or_rejection
 
 logger = logging.getLogger(__name__)
 
@@ -30,56 +31,140 @@ logger = logging.getLogger(__name__)
 def store(raw: bytes, *, source: str) -> InboundMessage:
     """Store the bytes exactly as received, before anything reads them.
 
-    One INSERT: committed at once in autocommit (the pipe, SMTP, IMAP), or with its batch
-    when the caller holds a transaction over messages whose source stays on disk.
+    One INSERT, committed at once in autocommit (the pipe, SMTP, IMAP), so the sender may
+    be told the message is accepted.
     """
-    return InboundMessage.objects.create(
-        channel=Channel.EMAIL,
-        raw=raw,
-        sha256=hashlib.sha256(raw).hexdigest(),
-        source=source[:255],
+    return InboundMessage.objects.create(**_raw_fields(raw, source))
+
+
+def store_new(messages: Sequence[tuple[bytes, str]]) -> list[InboundMessage | None]:
+    """Store each (raw, source) whose exact bytes were never taken before, with one query
+    to look and one INSERT for all; None for those already taken (a file read twice).
+
+    For sources that stay on disk until the caller's transaction commits (a folder, an mbox).
+    """
+    fields = [_raw_fields(raw, source) for raw, source in messages]
+    taken = set(
+        InboundMessage.objects.filter(
+            channel=Channel.EMAIL, sha256__in={item["sha256"] for item in fields}
+        ).values_list("sha256", flat=True)
     )
+    new: dict[str, InboundMessage] = {}
+    for item in fields:
+        if item["sha256"] not in taken and item["sha256"] not in new:
+            new[item["sha256"]] = InboundMessage(**item)
+    InboundMessage.objects.bulk_create(new.values())
+    return [new.pop(item["sha256"], None) for item in fields]
 
 
 def already_stored(raw: bytes) -> bool:
-    """Whether these exact bytes were taken before (a file or mbox entry read twice)."""
+    """Whether these exact bytes were taken before (a message fetched twice)."""
     digest = hashlib.sha256(raw).hexdigest()
     return InboundMessage.objects.filter(channel=Channel.EMAIL, sha256=digest).exists()
 
 
+def _raw_fields(raw: bytes, source: str) -> dict:
+    return {
+        "channel": Channel.EMAIL,
+        "raw": raw,
+        "sha256": hashlib.sha256(raw).hexdigest(),
+        "source": source[:255],
+    }
+
+
 def process(stored: InboundMessage) -> str:
     """Parse and file one stored message; returns its final status. Safe to call twice."""
-    if stored.status != InboundMessage.Status.PENDING:
-        return stored.status
-    raw = bytes(stored.raw)
+    (status,) = process_many([stored])
+    return status
+
+
+def process_many(
+    batch: Sequence[InboundMessage], *, parsed: Sequence[ParsedEmail | EmailRejected] = ()
+) -> list[str]:
+    """Parse and file stored messages, in order; returns each one's final status.
+
+    ``parsed`` may hold each message's `parse_or_rejection` result, computed ahead from
+    the same bytes (by worker processes while the previous batch was being filed); it is
+    used only now that the raw bytes are stored.
+
+    The messages that become tickets are filed together by `receive_many` (a few queries
+    for the whole batch). If filing the batch fails for a reason that is not the database's,
+    each message is filed on its own, so one bad message fails alone.
+    """
+    statuses: dict[int, str] = {}
+    to_file: list[tuple[InboundMessage, ParsedEmail]] = []
+    for position, stored in enumerate(batch):
+        if stored.status != InboundMessage.Status.PENDING:
+            statuses[stored.pk] = stored.status
+            continue
+        parsed_or_status = _parse(stored, parsed[position] if parsed else None)
+        if isinstance(parsed_or_status, str):
+            statuses[stored.pk] = parsed_or_status
+        else:
+            to_file.append((stored, parsed_or_status))
+    if len(to_file) > 1:
+        try:
+            statuses.update(_file(to_file))
+        except DatabaseError:
+            raise  # ours: stays pending, retried
+        except Exception:
+            logger.warning("filing a batch of %s emails failed; one by one", len(to_file))
+            for stored, parsed in to_file:
+                statuses.update(_file([(stored, parsed)]))
+    elif to_file:
+        statuses.update(_file(to_file))
+    return [statuses[stored.pk] for stored in batch]
+
+
+def _parse(stored: InboundMessage, parsed: ParsedEmail | EmailRejected | None):
+    """The parsed message, or the final status of one that opens no ticket."""
+    if parsed is None:
+        parsed = parse_or_rejection(bytes(stored.raw), settings.EMAIL_MAX_MESSAGE_BYTES)
+    if isinstance(parsed, EmailRejected):
+        return _finish(stored, InboundMessage.Status.QUARANTINED, str(parsed))
+    if parsed.bounce is not None:
+        return _record_bounce(stored, parsed)
+    if _is_from_us(parsed):
+        return _finish(
+            stored,
+            InboundMessage.Status.QUARANTINED,
+            "Sent from one of our own support addresses (a loop?).",
+        )
+    return parsed
+
+
+def _file(to_file: list[tuple[InboundMessage, ParsedEmail]]) -> dict[int, str]:
     try:
-        parsed = parse_email(raw, max_attachment_bytes=settings.EMAIL_MAX_MESSAGE_BYTES)
-    except EmailRejected as exc:
-        return _finish(stored, InboundMessage.Status.QUARANTINED, str(exc))
-    try:
-        if parsed.bounce is not None:
-            return _record_bounce(stored, parsed)
-        if _is_from_us(parsed):
-            return _finish(
-                stored,
-                InboundMessage.Status.QUARANTINED,
-                "Sent from one of our own support addresses (a loop?).",
-            )
-        received = actions.receive(to_inbound(parsed, stored))
-    except ValidationError as exc:
-        return _finish(stored, InboundMessage.Status.QUARANTINED, " ".join(exc.messages))
+        results = actions.receive_many([to_inbound(parsed, stored) for stored, parsed in to_file])
     except DatabaseError:
-        raise  # ours: stays pending, retried
+        raise
     except Exception as exc:
+        if len(to_file) > 1:
+            raise
+        stored = to_file[0][0]
         logger.exception("email %s could not be filed", stored.pk)
-        return _finish(stored, InboundMessage.Status.FAILED, f"{type(exc).__name__}: {exc}")
-    if not received.duplicate and not parsed.auto_submitted:
-        _notify_sender(received.ticket, parsed, opened=received.opened)
-    stored.status = (
-        InboundMessage.Status.DUPLICATE if received.duplicate else InboundMessage.Status.PROCESSED
-    )
-    logger.info("email %s from %s: %s", stored.pk, mask_email(parsed.from_address), stored.status)
-    return stored.status
+        return {
+            stored.pk: _finish(stored, InboundMessage.Status.FAILED, f"{type(exc).__name__}: {exc}")
+        }
+    statuses = {}
+    for (stored, parsed), received in zip(to_file, results, strict=True):
+        if isinstance(received, ValidationError):
+            statuses[stored.pk] = _finish(
+                stored, InboundMessage.Status.QUARANTINED, " ".join(received.messages)
+            )
+            continue
+        if not received.duplicate and not parsed.auto_submitted:
+            _notify_sender(received.ticket, parsed, opened=received.opened)
+        stored.status = (
+            InboundMessage.Status.DUPLICATE
+            if received.duplicate
+            else InboundMessage.Status.PROCESSED
+        )
+        logger.info(
+            "email %s from %s: %s", stored.pk, mask_email(parsed.from_address), stored.status
+        )
+        statuses[stored.pk] = stored.status
+    return statuses
 
 
 def process_pending(*, limit: int = 1000) -> dict[str, int]:

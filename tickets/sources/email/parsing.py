@@ -109,6 +109,15 @@ def find_reference(subject: str, prefix: str = "MW") -> str:
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
+def parse_or_rejection(raw: bytes, max_attachment_bytes: int) -> "ParsedEmail | EmailRejected":
+    """`parse_email` with the rejection returned, not raised: for a pool of worker
+    processes, where a result travels back more simply than an exception."""
+    try:
+        return parse_email(raw, max_attachment_bytes=max_attachment_bytes)
+    except EmailRejected as exc:
+        return exc
+
+
 def parse_email(
     raw: bytes,
     *,
