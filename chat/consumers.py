@@ -5,6 +5,7 @@ batched writer (chat.writer) for messages and `database_sync_to_async` for the r
 Delivery rests on storage: a frame the layer loses is found again by ``resume``.
 """
 
+import asyncio
 import json
 import logging
 from collections import OrderedDict
@@ -19,10 +20,11 @@ from django.utils.translation import gettext_lazy as _
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
-from tickets.models import Queue
+from tickets.models import Message, Queue
 
 from . import actions, live, selectors
 from .actions import Pending, Stored
+from .recovery import watch
 from .throttle import socket_bucket
 from .writer import writer
 
@@ -72,6 +74,7 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
         self.bucket = socket_bucket()
         self.closing = False
         self.shown: OrderedDict[int, None] = OrderedDict()
+        self.high: dict[int, int] = {}  # conversation -> highest message id it has
         self.language = settings.LANGUAGE_CODE
 
     async def websocket_connect(self, message):
@@ -125,6 +128,12 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
         except Exception:  # the socket went away meanwhile
             logger.debug("send on a closed chat socket dropped", exc_info=True)
 
+    async def send_message(self, conversation: int, frame: dict) -> None:
+        """Send a message frame unless this socket sent that message already."""
+        if self.remember(frame["id"]):
+            self.high[conversation] = max(self.high.get(conversation, 0), frame["id"])
+            await self.send_json(frame)
+
     def remember(self, message_id: int) -> bool:
         """True the first time this socket sends message ``message_id``."""
         if message_id in self.shown:
@@ -156,6 +165,7 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
             return
         ack = {"type": "ack", "client_id": result.pending.client_id, "id": result.message_id}
         self.remember(result.message_id)
+        self.high[conversation] = max(self.high.get(conversation, 0), result.message_id)
         await self.send_json(self.for_me(ack, conversation))
         if result.duplicate:
             return  # announced when it was first stored; resume covers a lost announcement
@@ -171,7 +181,8 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
                 },
             )
         except Exception:
-            logger.warning("chat broadcast failed; receivers catch up by resume", exc_info=True)
+            watch().failed()
+            logger.warning("chat broadcast failed; receivers catch up from storage", exc_info=True)
 
     def for_me(self, frame: dict, conversation: int) -> dict:
         return frame
@@ -180,7 +191,20 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
         try:
             await self.channel_layer.group_add(group, self.channel_name)
         except Exception:
-            logger.warning("joining %s failed; resume still works", group, exc_info=True)
+            watch().failed()
+            logger.warning("joining %s failed; caught up once the layer is back", group)
+            asyncio.get_running_loop().create_task(self._join_later(group))
+
+    async def _join_later(self, group: str) -> None:
+        for _attempt in range(60):
+            await asyncio.sleep(1)
+            if self.closing:
+                return
+            try:
+                await self.channel_layer.group_add(group, self.channel_name)
+                return
+            except Exception:
+                logger.debug("joining %s failed again", group)
 
     async def group_discard(self, group: str) -> None:
         try:
@@ -211,6 +235,24 @@ class CustomerConsumer(ChatSocket):
         await self.group_add(live.ticket_group(self.ticket_id))
         status = await database_sync_to_async(selectors.customer_status)(conversation)
         await self.send_json(status)
+        watch().register(self)
+
+    async def catch_up(self):
+        """After a layer outage: the status now, and every message not sent yet."""
+        if self.conversation_id is None or self.closing:
+            return
+
+        def load():
+            conversation = actions.session_conversation(self.conversation_id)
+            after = self.high.get(self.conversation_id, 0)
+            frames = selectors.transcript(self.conversation, after=after, internal=False)
+            status = selectors.customer_status(conversation) if conversation else None
+            return status or {"type": "status", "state": "closed"}, frames
+
+        status, frames = await database_sync_to_async(load)()
+        await self.send_json(status)
+        for frame in frames:
+            await self.send_message(self.conversation_id, frame)
 
     async def disconnect(self, code):
         if self.conversation_id is not None:
@@ -256,11 +298,13 @@ class CustomerConsumer(ChatSocket):
                 },
             )
         except Exception:
+            watch().failed()
             logger.info("typing relay failed", exc_info=True)
 
     async def resume(self, after):
         if isinstance(after, bool) or not isinstance(after, int):
             raise ValidationError(str(ERRORS["bad_frame"]))
+        self.high[self.conversation_id] = max(self.high.get(self.conversation_id, 0), after)
 
         def load():
             frames = selectors.transcript(self.conversation, after=after, internal=False)
@@ -268,24 +312,22 @@ class CustomerConsumer(ChatSocket):
             return frames
 
         for frame in await database_sync_to_async(load)():
-            if self.remember(frame["id"]):
-                await self.send_json(frame)
+            await self.send_message(self.conversation_id, frame)
 
     # --- group events ---
 
     async def chat_message(self, event):
         if event.get("exclude") == self.channel_name or event.get("internal"):
             return
-        if self.remember(event["frame"]["id"]):
-            await self.send_json(event["frame"])
+        await self.send_message(self.conversation_id, event["frame"])
 
     async def ticket_message(self, event):
         """A message stored elsewhere (an upload, a reply from the ticket page)."""
         if event.get("direction") == "note" or event["message"] in self.shown:
             return
         found = await database_sync_to_async(selectors.stored_frame)(event["message"])
-        if found is not None and not found[1] and self.remember(event["message"]):
-            await self.send_json(found[0])
+        if found is not None and not found[1]:
+            await self.send_message(self.conversation_id, found[0])
 
     async def chat_typing(self, event):
         if event.get("exclude") != self.channel_name and event.get("author") != "customer":
@@ -333,6 +375,26 @@ class AgentConsumer(ChatSocket):
         await self.send_json({"type": "waiting", "chats": waiting})
         for frame in held:
             await self.hold(frame)
+        watch().register(self)
+
+    async def catch_up(self):
+        """After a layer outage: the waiting list, and every message of the held chats not
+        sent yet (notes included)."""
+        if self.user is None or self.closing:
+            return
+
+        def load():
+            frames = []
+            for conversation in selectors.held_conversations(self.user):
+                after = self.high.get(conversation.pk, 0)
+                for frame in selectors.transcript(conversation, after=after, internal=True):
+                    frames.append({**frame, "conversation": conversation.pk})
+            return selectors.waiting_list(), frames
+
+        waiting, frames = await database_sync_to_async(load)()
+        await self.send_json({"type": "waiting", "chats": waiting})
+        for frame in frames:
+            await self.send_message(frame["conversation"], frame)
 
     def opening(self):
         with translation.override(self.language):
@@ -344,16 +406,20 @@ class AgentConsumer(ChatSocket):
 
     async def hold(self, frame: dict) -> None:
         conversation = frame["conversation"]
-        ticket_id = await database_sync_to_async(self.ticket_of)(conversation)
+        ticket_id, last_id = await database_sync_to_async(self.ticket_of)(conversation)
         self.tickets[ticket_id] = conversation
+        self.high[conversation] = max(self.high.get(conversation, 0), last_id)
         await self.group_add(live.ticket_group(ticket_id))
         await self.send_json(frame)
 
     @staticmethod
-    def ticket_of(conversation_id: int) -> int:
-        return actions.Conversation.objects.values_list("ticket_id", flat=True).get(
+    def ticket_of(conversation_id: int) -> tuple[int, int]:
+        """The conversation's ticket id and its last message id (what the console has)."""
+        ticket_id = actions.Conversation.objects.values_list("ticket_id", flat=True).get(
             pk=conversation_id
         )
+        last = Message.objects.filter(ticket_id=ticket_id).order_by("-pk").first()
+        return ticket_id, last.pk if last else 0
 
     async def disconnect(self, code):
         if self.user is None:
@@ -428,15 +494,18 @@ class AgentConsumer(ChatSocket):
         frames = await database_sync_to_async(selectors.transcript)(
             conversation, after=after, internal=True
         )
+        self.high[conversation.pk] = max(self.high.get(conversation.pk, 0), after)
         for frame in frames:
             await self.send_json({**frame, "conversation": conversation.pk})
+            self.remember(frame["id"])
 
     # --- group events ---
 
     async def chat_message(self, event):
         if event.get("exclude") == self.channel_name:
             return
-        await self.send_json({**event["frame"], "conversation": event["conversation"]})
+        frame = {**event["frame"], "conversation": event["conversation"]}
+        await self.send_message(event["conversation"], frame)
 
     async def ticket_message(self, event):
         conversation = self.tickets.get(event["ticket"])
@@ -444,7 +513,7 @@ class AgentConsumer(ChatSocket):
             return
         found = await database_sync_to_async(selectors.stored_frame)(event["message"])
         if found is not None:
-            await self.send_json({**found[0], "conversation": conversation})
+            await self.send_message(conversation, {**found[0], "conversation": conversation})
 
     async def chat_typing(self, event):
         if event.get("exclude") != self.channel_name and event.get("author") == "customer":

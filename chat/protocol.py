@@ -40,7 +40,14 @@ server -> client
   {"type": "status", "state": "left", "agent": "..."}                agent left/transferred
   {"type": "status", "state": "closed"}                              ask for the rating
   {"type": "error", "code": "...", "detail": "..."}
+  {"type": "error", "code": "not_stored"|"closed", "detail", "client_id"}  a message that
+                                                 was not stored: send it again (same id)
 On connect the server sends the current status; the client then sends resume.
+The socket that sent a message gets its "ack", not the "message" frame (every other socket
+of the conversation gets that); a message frame may carry attachments served at
+/chat/attachment/<id>/ (the session's own conversation, or a verified agent).
+After the channel layer lost frames (a Redis restart), the server itself sends from storage
+what each open socket missed (and the current status): nothing twice.
 
 Agent socket /ws/agent/ (staff session verified with two factors, else closed with 4403).
 Every frame about one chat carries "conversation": <id>.
@@ -56,7 +63,7 @@ client -> server
 server -> client
   {"type": "hello", "agent": {"id", "name", "presence", "max_chats"},
    "queues": [{"slug", "name"}], "agents": [{"id", "name", "presence"}],
-   "canned": [{"title", "text"}]}
+   "canned": [{"title", "text", "queue"}]}
   {"type": "waiting", "chats": [{"conversation", "reference", "customer", "queue",
    "waiting_since": ISO, "preview"}]}            the whole list, sent on every change
   {"type": "chat", "conversation", "reference", "ticket_url", "customer": {...panel...},
@@ -68,7 +75,9 @@ server -> client
   {"type": "typing", "conversation", "author": "customer"}
   {"type": "status", "conversation", "state": "closed"|"transferred"|"left", ...}
   {"type": "new_chat", "conversation", "reference"}   for the sound / title badge
-  {"type": "error", "code": "...", "detail": "...", "conversation"?: id}
+  {"type": "error", "code": "...", "detail": "...", "conversation"?: id, "client_id"?}
+                                                 codes include not_yours (write only in a
+                                                 chat you hold), invalid, forbidden
 
 Limits (both sockets): a text frame over 16 KB closes with 1009; more than 5 frames a second
 (bursts of 20) gets {"type": "error", "code": "rate_limited"} and then close 4429.
