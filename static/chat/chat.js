@@ -120,7 +120,17 @@
 
   function appendItem(li) {
     const stick = nearBottom() || li.classList.contains("msg-customer");
-    ui.messages.append(li);
+    // Stored messages stay in id order: one that arrives late (resumed after a reconnect)
+    // goes before later ones and before messages still being sent.
+    const id = Number(li.dataset.id || 0);
+    let before = null;
+    if (id) {
+      for (let node = ui.messages.lastElementChild; node; node = node.previousElementSibling) {
+        if (!node.classList.contains("msg-pending") && !(Number(node.dataset.id || 0) > id)) break;
+        before = node;
+      }
+    }
+    ui.messages.insertBefore(li, before);
     if (stick) scrollToEnd();
   }
 

@@ -405,7 +405,16 @@
   function appendToThread(chat, li, force) {
     const list = chat.thread;
     const stick = force || list.scrollHeight - list.scrollTop - list.clientHeight < 80;
-    list.append(li);
+    // Stored messages stay in id order (see the customer page's appendItem).
+    const id = Number(li.dataset.id || 0);
+    let before = null;
+    if (id) {
+      for (let node = list.lastElementChild; node; node = node.previousElementSibling) {
+        if (!node.classList.contains("cc-pending") && !(Number(node.dataset.id || 0) > id)) break;
+        before = node;
+      }
+    }
+    list.insertBefore(li, before);
     if (stick) list.scrollTop = list.scrollHeight;
   }
 

@@ -10,9 +10,9 @@ it (or without the playwright package) the test is skipped locally and fails und
 """
 
 import base64
-import re
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django_otp.oath import totp
@@ -23,10 +23,10 @@ from tests.e2e.servers import ROOT, manage, migrated_database, running_daphne
 pytestmark = pytest.mark.e2e
 
 OUTPUT = ROOT / "test-output" / "chat-browser"
-# The demo agent seed_demo creates (README: fixed, public demo values).
-AGENT_USERNAME = "agent"
-AGENT_PASSWORD = "agent-demo-2026"
-AGENT_TOTP_KEY = "MYWALLETDEMOAGENTTOTPKEYSECRETAA"
+# Staff seed_demo creates (README: fixed, public demo values). Each test signs in a
+# different one: a TOTP code is good once, and two sign-ins may fall in one 30 s step.
+AGENT = ("agent", "agent-demo-2026", "MYWALLETDEMOAGENTTOTPKEYSECRETAA")
+SUPERVISOR = ("supervisor", "supervisor-demo-2026", "MYWALLETDEMOSUPERVISORTOTPKEYAAA")
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1400, "height": 900}
 TIMEOUT_MS = 10_000
@@ -92,13 +92,14 @@ def totp_code(key: str) -> str:
     return f"{totp(base64.b32decode(key)):06d}"
 
 
-def sign_in_agent(page, server):
+def sign_in(page, server, staff: tuple[str, str, str]):
+    username, password, key = staff
     page.goto(server.url("/admin/login/?next=/admin/chat/console/"))
-    page.fill("#id_username", AGENT_USERNAME)
-    page.fill("#id_password", AGENT_PASSWORD)
-    page.fill("#id_otp_token", totp_code(AGENT_TOTP_KEY))
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.fill("#id_otp_token", totp_code(key))
     page.click("#login-form [type=submit]")
-    page.wait_for_url(re.compile(r"/admin/chat/console/$"))
+    page.wait_for_url(lambda url: urlsplit(url).path == "/admin/chat/console/")
 
 
 def start_chat(page, server, *, name: str, contact: str):
@@ -129,7 +130,7 @@ def test_with_no_agent_online_the_customer_can_leave_a_message(browser, server, 
 
 def test_a_customer_and_an_agent_hold_a_conversation(browser, server, output):
     agent, agent_errors = new_page(browser, viewport=DESKTOP, locale="en-US")
-    sign_in_agent(agent, server)
+    sign_in(agent, server, AGENT)
     agent.locator("#presence").wait_for()
     agent.check("#presence input[value=online]")
     agent.wait_for_function("document.querySelector('#presence').dataset.status === 'online'")
@@ -166,6 +167,73 @@ def test_a_customer_and_an_agent_hold_a_conversation(browser, server, output):
 
     customer.screenshot(path=str(output / "customer-zh.png"))
     agent.screenshot(path=str(output / "agent-console.png"))
+    assert customer_errors == []
+    assert agent_errors == []
+    customer.context.close()
+    agent.context.close()
+
+
+# Lets a test cut the page's websocket and keep it from reconnecting until it says so.
+SOCKET_SWITCH = """
+(() => {
+  const Native = window.WebSocket;
+  window.__sockets = [];
+  window.__blockSockets = false;
+  window.WebSocket = function (url, protocols) {
+    const target = window.__blockSockets ? url.replace("/ws/", "/ws-blocked/") : url;
+    const socket = new Native(target, protocols);
+    window.__sockets.push(socket);
+    return socket;
+  };
+  window.WebSocket.prototype = Native.prototype;
+  Object.assign(window.WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+})();
+"""
+
+
+def test_after_a_lost_connection_the_customer_sees_every_message_once(browser, server, output):
+    agent, agent_errors = new_page(browser, viewport=DESKTOP, locale="en-US")
+    sign_in(agent, server, SUPERVISOR)
+    agent.check("#presence input[value=online]")
+    agent.wait_for_function("document.querySelector('#presence').dataset.status === 'online'")
+
+    customer, customer_errors = new_page(browser, viewport=PHONE, locale="en-US", mobile=True)
+    customer.add_init_script(SOCKET_SWITCH)
+    start_chat(customer, server, name="Wang Fang", contact="")
+    customer.fill("#composer-text", "Hello, is anyone there?")
+    customer.press("#composer-text", "Enter")
+    agent.locator(".cc-waiting-item", has_text="Wang Fang").first.locator(".cc-accept").click()
+    panel = agent.locator(".cc-panel:not([hidden])")
+    panel.locator(".cc-msg-customer", has_text="is anyone there").wait_for()
+    customer.locator(".msg-agent, .msg-system", has_text="joined").first.wait_for()
+
+    # The customer's connection drops and stays down while both sides keep writing.
+    customer.evaluate("window.__blockSockets = true; window.__sockets.forEach((s) => s.close())")
+    customer.locator("#connection").wait_for(state="visible")
+    for text in ("First answer while you were away.", "Second answer while you were away."):
+        panel.locator(".cc-text").fill(text)
+        panel.locator(".cc-text").press("Enter")
+    panel.locator(".cc-msg-agent:not(.cc-pending)", has_text="Second answer").wait_for()
+    customer.fill("#composer-text", "Written while offline.")
+    customer.press("#composer-text", "Enter")
+    assert customer.locator(".msg-pending", has_text="Written while offline").count() == 1
+
+    customer.evaluate("window.__blockSockets = false")
+    customer.locator(".msg-agent", has_text="Second answer").wait_for(timeout=TIMEOUT_MS * 2)
+    customer.locator(".msg-customer:not(.msg-pending)", has_text="Written while offline").wait_for()
+    panel.locator(".cc-msg-customer", has_text="Written while offline").wait_for()
+    customer.wait_for_timeout(500)  # anything doubled would have arrived by now
+
+    for text in ("First answer", "Second answer"):
+        assert customer.locator(".msg-agent", has_text=text).count() == 1
+    assert customer.locator(".msg-customer", has_text="Written while offline").count() == 1
+    assert customer.locator(".msg-customer", has_text="is anyone there").count() == 1
+    assert panel.locator(".cc-msg-customer", has_text="Written while offline").count() == 1
+    # Shown in the order stored: the answers came before the message written offline.
+    texts = customer.locator("#messages .msg-text").all_inner_texts()
+    assert texts.index("Second answer while you were away.") < texts.index("Written while offline.")
+    assert customer.locator("#connection").is_hidden()
+    customer.screenshot(path=str(output / "customer-after-reconnect-en.png"))
     assert customer_errors == []
     assert agent_errors == []
     customer.context.close()
