@@ -444,8 +444,7 @@ def _filename(part: Message) -> str:
         )
         found = _RAW_FILENAME.search(raw)
         name = found.group(1) if found else name
-    if _has_surrogates(name):
-        name = _guess(name.encode("utf-8", "surrogateescape"))[0]
+    name = _debyte(name)
     if "=?" in name:  # RFC 2047 inside a parameter: wrong, and what Outlook and QQ Mail send
         name = decode_words(name)
     return name
@@ -518,7 +517,7 @@ def _status_blocks(part: Message) -> list[dict[str, str]]:
     payload = part.get_payload()
     if isinstance(payload, list):
         texts = [
-            "\n".join(f"{k}: {v}" for k, v in block.raw_items())
+            "\n".join(f"{k}: {_debyte(v)}" for k, v in block.raw_items())
             for block in payload
             if isinstance(block, Message)
         ]
@@ -591,6 +590,13 @@ def _shorten(value: str, limit: int = 120) -> str:
 
 def _has_surrogates(value: str) -> bool:
     return any("\udc80" <= ch <= "\udcff" for ch in value)
+
+
+def _debyte(value: str) -> str:
+    """A header value with its raw 8-bit bytes (surrogate-escaped) decoded as best we can."""
+    if not _has_surrogates(value):
+        return value
+    return _guess(value.encode("utf-8", "surrogateescape"))[0]
 
 
 def _mailboxes(value: str) -> tuple[list[tuple[str, str]], bool]:

@@ -229,6 +229,20 @@ def test_raw_8bit_bytes_in_message_ids_parse_to_storable_text(name):
     assert unencodable_fields(parsed) == set()
 
 
+def test_a_raw_8bit_byte_in_a_bounce_diagnostic_parses_to_storable_text():
+    # Found by the property search: a Latin-1 byte in Diagnostic-Code left a surrogate in
+    # bounce.diagnostic, which PostgreSQL cannot store.
+    raw = (
+        (FIXTURES / "bounce_dsn.eml")
+        .read_bytes()
+        .replace(b"Diagnostic-Code: smtp;", b"Diagnostic-Code: smtp\xbb", 1)
+    )
+    assert b"smtp\xbb" in raw
+    parsed = parse_email(raw)
+    assert unencodable_fields(parsed) == set()
+    assert parsed.bounce.diagnostic.startswith("smtp\u00bb")
+
+
 # --- the intake, end to end ---------------------------------------------------------------
 
 
