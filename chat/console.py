@@ -53,7 +53,7 @@ CONSOLE_STRINGS = {
     "failedTransactions": _("Recent failed transactions"),
     "noFailed": _("No failed transactions."),
     "identities": _("Contacts"),
-    "noCustomer": _("Not linked to a customer yet."),
+    "noCustomer": _("No wallet or contact details known for this customer yet."),
     "contactGiven": _("Given in the chat: %(contact)s"),
     "customerRecord": _("Customer record"),
     "queue": _("Queue"),

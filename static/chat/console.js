@@ -179,9 +179,14 @@
   window.setInterval(tickWaitTimes, 1000);
 
   function accept(id) {
+    // Answered by a "chat" frame (ours now) or an error frame (someone was quicker); the
+    // new "waiting" list may come first, so only those two, or a timeout, end the wait.
     state.accepting.add(id);
     state.socket.send({ type: "accept", conversation: id });
     renderWaiting();
+    window.setTimeout(() => {
+      if (state.accepting.delete(id)) renderWaiting();
+    }, 15000);
   }
 
   /* ---- chats ---- */
@@ -659,6 +664,7 @@
       );
     }
     const wallets = c.wallets || (c.wallet ? [c.wallet] : []);
+    if (!identities.length && !wallets.length) card.append(el("p", { className: "mw-muted", text: t.noCustomer }));
     for (const wallet of wallets) card.append(walletNode(wallet, c));
     if (!wallets.length && c.failed_transactions) card.append(failedNode(c.failed_transactions));
     const earlier = c.earlier_tickets || c.tickets || [];
@@ -764,9 +770,6 @@
 
   function onWaiting(frame) {
     state.waiting = Array.isArray(frame.chats) ? frame.chats : [];
-    const waitingIds = new Set(state.waiting.map((chat) => Number(chat.conversation)));
-    // An accept that lost the race: the chat went to someone else.
-    for (const id of state.accepting) if (!waitingIds.has(id) && !state.chats.has(id)) state.accepting.delete(id);
     renderWaiting();
   }
 
