@@ -14,7 +14,9 @@ def send(message: Message) -> str | None:
     from chat.models import Conversation
 
     conversation = Conversation.objects.filter(ticket_id=message.ticket_id).first()
-    if conversation is not None and conversation.is_live and conversation.customer_sockets > 0:
+    if conversation is None:
+        return None  # a chat ticket from before live chat: nothing to reach the customer by
+    if conversation.is_live and conversation.customer_sockets > 0:
         return None  # the live broadcast delivered it
     has_email = CustomerIdentity.objects.filter(
         customer_id=message.ticket.customer_id,
