@@ -17,21 +17,34 @@ def deliver_message(message_id: int) -> str:
 
 
 @task(queue_name="default")
-def send_acknowledgement(ticket_id: int, to_address: str, language: str = "") -> str:
-    """Acknowledge a new email ticket to its sender (at most once an hour per address).
+def send_acknowledgements(notices: list[list]) -> list[str]:
+    """Acknowledge new email tickets to their senders: [ticket id, address, language] each,
+    one task for a whole batch of imported mail (at most once an hour per address).
 
-    ``language`` ("zh-hans" or "en") defaults to the customer's. Returns the notice's
-    delivery status, or "skipped" when none was due.
+    ``language`` ("zh-hans" or "en") defaults to the customer's. Returns each notice's
+    delivery status, or "skipped" when none was due; one that fails does not stop the rest.
     """
-    from .sources.email import notices
+    from .sources.email import notices as email_notices
 
-    ticket = Ticket.objects.select_related("customer").filter(pk=ticket_id).first()
-    if ticket is None:
-        return "missing"
-    notice = notices.acknowledge(
-        ticket, to_address=to_address, language=language or ticket.customer.language
+    tickets = Ticket.objects.select_related("customer").in_bulk(
+        [ticket_id for ticket_id, _address, _language in notices]
     )
-    return notice.delivery_status if notice else "skipped"
+    statuses = []
+    for ticket_id, address, language in notices:
+        ticket = tickets.get(ticket_id)
+        if ticket is None:
+            statuses.append("missing")
+            continue
+        try:
+            notice = email_notices.acknowledge(
+                ticket, to_address=address, language=language or ticket.customer.language
+            )
+        except Exception:
+            logger.exception("acknowledgement of ticket %s failed", ticket_id)
+            statuses.append("failed")
+            continue
+        statuses.append(notice.delivery_status if notice else "skipped")
+    return statuses
 
 
 @task(queue_name="default")

@@ -21,7 +21,7 @@ from django.utils import timezone
 from accounts.masking import mask_email
 from tickets import actions
 from tickets.inbound import Inbound
-from tickets.models import Channel, InboundMessage, Message
+from tickets.models import Channel, InboundMessage, Message, Ticket
 
 from .parsing import EmailRejected, ParsedEmail, parse_or_rejection
 
@@ -147,14 +147,15 @@ def _file(to_file: list[tuple[InboundMessage, ParsedEmail]]) -> dict[int, str]:
             stored.pk: _finish(stored, InboundMessage.Status.FAILED, f"{type(exc).__name__}: {exc}")
         }
     statuses = {}
+    filed = []
     for (stored, parsed), received in zip(to_file, results, strict=True):
         if isinstance(received, ValidationError):
             statuses[stored.pk] = _finish(
                 stored, InboundMessage.Status.QUARANTINED, " ".join(received.messages)
             )
             continue
-        if not received.duplicate and not parsed.auto_submitted:
-            _notify_sender(received.ticket, parsed, opened=received.opened)
+        if not received.duplicate:
+            filed.append((received.ticket, parsed, received.opened))
         stored.status = (
             InboundMessage.Status.DUPLICATE
             if received.duplicate
@@ -164,6 +165,7 @@ def _file(to_file: list[tuple[InboundMessage, ParsedEmail]]) -> dict[int, str]:
             "email %s from %s: %s", stored.pk, mask_email(parsed.from_address), stored.status
         )
         statuses[stored.pk] = stored.status
+    _notify_senders(filed)
     return statuses
 
 
@@ -217,17 +219,24 @@ def to_inbound(parsed: ParsedEmail, stored: InboundMessage) -> Inbound:
     )
 
 
-def _notify_sender(ticket, parsed: ParsedEmail, *, opened: bool) -> None:
-    """Queue the acknowledgement of a new ticket and the too-large notice (RFC 3834 both;
-    the tasks enforce once an hour per address and skip undeliverable addresses)."""
-    from tickets.tasks import send_acknowledgement, send_too_large_notice
+def _notify_senders(filed: list[tuple[Ticket, ParsedEmail, bool]]) -> None:
+    """Queue the acknowledgements of new tickets (one task for the batch) and the too-large
+    notices (RFC 3834 both; the tasks enforce once an hour per address and skip
+    undeliverable addresses). ``filed`` holds (ticket, parsed, opened) of new messages."""
+    from tickets.tasks import send_acknowledgements, send_too_large_notice
 
-    if opened:
-        send_acknowledgement.enqueue(ticket.pk, parsed.from_address, parsed.language)
-    if parsed.oversized:
-        send_too_large_notice.enqueue(
-            ticket.pk, parsed.from_address, settings.EMAIL_MAX_MESSAGE_BYTES, parsed.language
-        )
+    acknowledgements = [
+        [ticket.pk, parsed.from_address, parsed.language]
+        for ticket, parsed, opened in filed
+        if opened and not parsed.auto_submitted
+    ]
+    if acknowledgements:
+        send_acknowledgements.enqueue(acknowledgements)
+    for ticket, parsed, _opened in filed:
+        if parsed.oversized and not parsed.auto_submitted:
+            send_too_large_notice.enqueue(
+                ticket.pk, parsed.from_address, settings.EMAIL_MAX_MESSAGE_BYTES, parsed.language
+            )
 
 
 def _route(parsed: ParsedEmail) -> tuple[str, str]:

@@ -222,17 +222,22 @@ def task_args(name: str) -> list[list]:
     ]
 
 
+def acknowledgements() -> list[list]:
+    """[ticket id, address, language] of each acknowledgement queued, whatever the batch."""
+    return [item for args in task_args("send_acknowledgements") for item in args[0]]
+
+
 def test_a_new_ticket_is_acknowledged_and_a_follow_up_is_not():
     ingest(mail(message_id="<ack@mail.example.com>"))
     ingest(mail(In_Reply_To="<ack@mail.example.com>"))
     ticket = Ticket.objects.get()
-    assert task_args("send_acknowledgement") == [[ticket.pk, "li.wei@example.com", "en"]]
+    assert acknowledgements() == [[ticket.pk, "li.wei@example.com", "en"]]
 
 
 def test_automatic_mail_is_filed_but_never_answered():
     ingest(mail(Auto_Submitted="auto-replied", subject="Out of office"))
     assert Ticket.objects.count() == 1
-    assert task_args("send_acknowledgement") == []
+    assert acknowledgements() == []
 
 
 def test_quarantined_mail_can_be_reprocessed_from_the_admin(supervisor_client):
