@@ -551,7 +551,9 @@ def auto_assign(*, queue: Queue | None = None) -> list[Conversation]:
         return []
     handed = []
     with transaction.atomic():
-        waiting = Conversation.objects.select_for_update().filter(state=Conversation.State.WAITING)
+        waiting = Conversation.objects.select_for_update(of=("self",)).filter(
+            state=Conversation.State.WAITING
+        )
         if queue is not None:
             waiting = waiting.filter(queue=queue)
         for conversation in waiting.select_related("queue").order_by("started_at", "pk"):
@@ -581,7 +583,9 @@ def transfer(
     """Hand the chat to another agent, or back to a queue to wait for one of its agents."""
     _require_agent(acting_user)
     conversation = (
-        Conversation.objects.select_for_update().select_related("agent").get(pk=conversation.pk)
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("agent")
+        .get(pk=conversation.pk)
     )
     if conversation.state == Conversation.State.ENDED:
         raise ValidationError(_("This chat has ended."))
