@@ -119,49 +119,41 @@ def resolve_identities(
         except IntegrityError:
             # Another process created one of them first: one at a time, reading theirs.
             for key, display_name in missing.items():
-                found[key] = _create_identities({key: display_name}).get(key) or (
-                    CustomerIdentity.objects.select_related("customer").get(
+                try:
+                    found.update(_create_identities({key: display_name}))
+                except IntegrityError:
+                    found[key] = CustomerIdentity.objects.select_related("customer").get(
                         kind=key[0], value=key[1]
                     )
-                )
     return found
 
 
 def _create_identities(wanted: dict[tuple[str, str], str]) -> dict:
     """A new customer for each (kind, value), with its identity and audit row, in bulk.
-    Empty when one of them exists already (the savepoint is rolled back)."""
-    try:
-        with transaction.atomic():
-            customers = Customer.objects.bulk_create(
-                [Customer(name=name[:200]) for name in wanted.values()]
-            )
-            identities = CustomerIdentity.objects.bulk_create(
-                [
-                    CustomerIdentity(
-                        customer=customer, kind=kind, value=value, display_name=name[:200]
-                    )
-                    for customer, ((kind, value), name) in zip(
-                        customers, wanted.items(), strict=True
-                    )
-                ]
-            )
-            AccountEvent.objects.bulk_create(
-                [
-                    _event(
-                        customer=identity.customer,
-                        action=AccountEvent.Action.CUSTOMER_CREATED,
-                        details={
-                            "kind": identity.kind,
-                            "value": mask_identity(identity.kind, identity.value),
-                        },
-                    )
-                    for identity in identities
-                ]
-            )
-    except IntegrityError:
-        if len(wanted) > 1:
-            raise
-        return {}
+    Raises IntegrityError, with nothing written, when one of them exists already."""
+    with transaction.atomic():
+        customers = Customer.objects.bulk_create(
+            [Customer(name=name[:200]) for name in wanted.values()]
+        )
+        identities = CustomerIdentity.objects.bulk_create(
+            [
+                CustomerIdentity(customer=customer, kind=kind, value=value, display_name=name[:200])
+                for customer, ((kind, value), name) in zip(customers, wanted.items(), strict=True)
+            ]
+        )
+        AccountEvent.objects.bulk_create(
+            [
+                _event(
+                    customer=identity.customer,
+                    action=AccountEvent.Action.CUSTOMER_CREATED,
+                    details={
+                        "kind": identity.kind,
+                        "value": mask_identity(identity.kind, identity.value),
+                    },
+                )
+                for identity in identities
+            ]
+        )
     return {(identity.kind, identity.value): identity for identity in identities}
 
 

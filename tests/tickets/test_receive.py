@@ -5,6 +5,9 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.core.exceptions import ValidationError
+from django.core.management.color import no_style
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Customer, CustomerIdentity
 from tickets import actions
@@ -230,3 +233,73 @@ def test_people_copied_in_are_recorded_on_the_ticket(customer):
     )
     first.ticket.refresh_from_db()
     assert first.ticket.cc == ["wife@example.com", "bank@example.com"]
+
+
+# --- a batch: the same rules, a fixed number of queries --------------------------------------
+
+
+def test_a_batch_files_each_message_as_if_received_one_by_one(customer, agent):
+    solved = actions.receive(factories.email("li.wei@example.com", external_id="<old@x>"))
+    actions.change_status(solved.ticket, acting_user=agent, status=Ticket.Status.SOLVED)
+    results = actions.receive_many(
+        [
+            factories.email("new.person@example.com", external_id="<a@x>", sender_name="New"),
+            factories.email("not an address"),
+            factories.email("New.Person@example.com", thread_ids=("<a@x>",), cc=("cc@x.com",)),
+            factories.email("li.wei@example.com", thread_ids=("<old@x>",)),
+            factories.email("new.person@example.com", external_id="<a@x>"),  # sent twice
+            factories.wechat(text="你好"),
+            factories.wechat(text="在吗"),
+        ]
+    )
+    first, invalid, reply, reopening, again, chat_1, chat_2 = results
+    assert isinstance(invalid, ValidationError)
+    # A reply to a message filed earlier in the same batch continues its new ticket.
+    assert first.opened and not reply.opened
+    assert reply.ticket == first.ticket
+    assert first.ticket.reference == f"MW-{first.ticket.pk:06d}"
+    assert Ticket.objects.get(pk=first.ticket.pk).reference == first.ticket.reference
+    assert Ticket.objects.get(pk=first.ticket.pk).cc == ["cc@x.com"]
+    assert first.ticket.customer.name == "New"
+    assert again.duplicate and again.message == first.message
+    # The solved ticket reopens, with its event.
+    assert reopening.ticket == solved.ticket
+    assert Ticket.objects.get(pk=solved.ticket.pk).status == Ticket.Status.OPEN
+    assert solved.ticket.events.filter(kind=TicketEvent.Kind.REOPENED).count() == 1
+    # A conversational channel continues the ticket opened earlier in the batch.
+    assert chat_1.opened and chat_2.ticket == chat_1.ticket and not chat_2.opened
+    assert Message.objects.count() == 6
+    assert CustomerIdentity.objects.filter(value="new.person@example.com").count() == 1
+    assert list(first.ticket.events.order_by("pk").values_list("kind", "data__message")) == [
+        ("created", None),
+        ("message", reply.message.pk),
+    ]
+
+
+def test_a_batch_takes_the_same_number_of_queries_whatever_its_size(customer):
+    def batch(size, start):
+        return [
+            factories.email(f"sender{start + i}@example.com", cc=("cc@example.com",))
+            for i in range(size)
+        ]
+
+    # Measured on a warm batch so that both sizes do the same kinds of work.
+    actions.receive_many(batch(3, 0))
+    with CaptureQueriesContext(connection) as small:
+        actions.receive_many(batch(5, 100))
+    with CaptureQueriesContext(connection) as large:
+        actions.receive_many(batch(60, 200))
+    assert len(large.captured_queries) == len(small.captured_queries)
+    assert len(small.captured_queries) <= 16
+    assert Ticket.objects.count() == 68
+
+
+def test_a_ticket_past_a_million_keeps_its_whole_number_in_the_reference(customer):
+    Ticket.objects.create(pk=1_234_566, customer=customer, channel="email", subject="old")
+    with connection.cursor() as cursor:  # PostgreSQL's sequence follows explicit keys only so
+        for sql in connection.ops.sequence_reset_sql(no_style(), [Ticket]):
+            cursor.execute(sql)
+    [received] = actions.receive_many([factories.email("li.wei@example.com")])
+    assert received.ticket.pk == 1_234_567
+    assert received.ticket.reference == "MW-1234567"
+    assert Ticket.objects.get(pk=1_234_567).reference == "MW-1234567"
