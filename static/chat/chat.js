@@ -346,9 +346,19 @@
   }
 
   function onError(frame) {
-    if (frame.client_id && state.pending.has(frame.client_id)) {
-      // The server refused this message (it will not be stored): stop re-sending it.
-      markFailed(state.pending.get(frame.client_id).li);
+    const entry = frame.client_id ? state.pending.get(frame.client_id) : null;
+    if (entry && frame.code === "not_stored") {
+      // Not stored this time: send it again with the same client_id (stored once).
+      window.setTimeout(() => {
+        if (state.pending.get(frame.client_id) === entry && !entry.image) {
+          state.socket.send({ type: "message", text: entry.text, client_id: frame.client_id });
+        }
+      }, 1000);
+      return;
+    }
+    if (entry) {
+      // Refused for good (the chat is closed, the text invalid): stop re-sending it.
+      markFailed(entry.li);
       state.pending.delete(frame.client_id);
     }
     if (frame.code === "rate_limited") {

@@ -776,9 +776,18 @@
   function onError(frame) {
     if (frame.conversation !== undefined) state.accepting.delete(Number(frame.conversation));
     const refused = frame.client_id ? chatFor(frame.conversation) : null;
-    if (refused && refused.pending.has(frame.client_id)) {
-      // Not stored and never will be: mark it and stop re-sending it.
-      const entry = refused.pending.get(frame.client_id);
+    const entry = refused ? refused.pending.get(frame.client_id) : null;
+    if (entry && frame.code === "not_stored") {
+      // Not stored this time: send it again with the same client_id (stored once).
+      window.setTimeout(() => {
+        if (refused.pending.get(frame.client_id) === entry) {
+          state.socket.send({ type: entry.kind, conversation: refused.id, text: entry.text, client_id: frame.client_id });
+        }
+      }, 1000);
+      return;
+    }
+    if (entry) {
+      // Refused for good: mark it and stop re-sending it.
       refused.pending.delete(frame.client_id);
       entry.li.classList.remove("cc-pending");
       entry.li.classList.add("cc-failed");
