@@ -126,7 +126,9 @@ def _parsers(workers: int):
     if workers < 1:
         yield lambda raws: (parse_or_rejection(raw, limit) for raw in raws)
         return
-    context = multiprocessing.get_context("forkserver")
+    # spawn: the workers are this process's own children (their CPU time is counted with
+    # ours), and they import the parser alone, not Django.
+    context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         yield lambda raws: pool.map(
             parse_or_rejection, raws, repeat(limit), chunksize=max(1, len(raws) // (4 * workers))
