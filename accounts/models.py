@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import CooldownMixin, SideChannelDevice, ThrottlingMixin
 
 from .fields import EncryptedTextField
 from .masking import mask_email, mask_id_number, mask_identity, mask_phone
@@ -264,6 +265,19 @@ class AccountEvent(models.Model):
         CONTACT_CHANGED = "contact_changed", _("Contact details changed")
         NATIONAL_ID_CHANGED = "national_id_changed", _("National ID number changed")
         IDENTITY_VERIFIED = "identity_verified", _("Identity verified")
+        VERIFICATION_FAILED = "verification_failed", _("Identity verification failed")
+        CODE_SENT = "code_sent", _("One-time code sent")
+        CODE_FAILED = "code_failed", _("Wrong one-time code")
+        UNFREEZE_REQUESTED = "unfreeze_requested", _("Unfreeze requested")
+        APPROVAL_REJECTED = "approval_rejected", _("Request rejected")
+        NATIONAL_ID_CHANGE_REQUESTED = (
+            "national_id_change_requested",
+            _("National ID number change requested"),
+        )
+        PAYMENT_PASSWORD_FAILED = "payment_password_failed", _("Wrong payment password")
+        PAYMENT_FAILED = "payment_failed", _("Payment failed")
+        RISK_ALERT = "risk_alert", _("Risk alert")
+        CUSTOMER_NOTIFIED = "customer_notified", _("Customer notified")
 
     customer = models.ForeignKey(
         Customer, on_delete=models.PROTECT, related_name="events", verbose_name=_("customer")
@@ -298,6 +312,13 @@ class AccountEvent(models.Model):
     verification = models.JSONField(_("verification"), default=dict, blank=True)
     details = models.JSONField(_("details"), default=dict, blank=True)
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    # The hash chain (accounts.audit): each row's hash covers its content and the previous
+    # row's hash, so an edited or deleted row breaks the chain (`manage.py verify_audit`).
+    sequence = models.PositiveBigIntegerField(
+        _("sequence"), unique=True, null=True, blank=True, editable=False
+    )
+    previous_hash = models.CharField(_("previous hash"), max_length=64, blank=True, editable=False)
+    hash = models.CharField(_("hash"), max_length=64, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("account event")
@@ -315,3 +336,238 @@ class AccountEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("AccountEvent rows are append-only.")
+
+
+class Verification(models.Model):
+    """An agent's check of a caller's identity on a ticket: which checks passed, how strong
+    the result is, and until when it may authorise a security action. The customer's
+    answers are never stored in clear (only a keyed digest)."""
+
+    class Strength(models.TextChoices):
+        NONE = "none", _("Not verified")
+        WEAK = "weak", _("Weak (knowledge only)")
+        STRONG = "strong", _("Strong (one-time code)")
+
+    ticket = models.ForeignKey(
+        "tickets.Ticket",
+        on_delete=models.PROTECT,
+        related_name="verifications",
+        verbose_name=_("ticket"),
+    )
+    account = models.ForeignKey(
+        WalletAccount,
+        on_delete=models.PROTECT,
+        related_name="verifications",
+        verbose_name=_("wallet"),
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("agent"),
+    )
+    checks_passed = models.JSONField(_("checks passed"), default=list, blank=True)
+    checks_failed = models.JSONField(_("checks failed"), default=list, blank=True)
+    strength = models.CharField(
+        _("strength"), max_length=10, choices=Strength.choices, default=Strength.NONE
+    )
+    answers_digest = models.CharField(_("answers digest"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+
+    class Meta:
+        verbose_name = _("identity verification")
+        verbose_name_plural = _("identity verifications")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_strength_display()} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class CodeDevice(CooldownMixin, ThrottlingMixin, SideChannelDevice):
+    """A one-time code sent to a wallet's registered phone or email (or, for a contact
+    change, to the new one): django-otp's side-channel device with its cool-down (resend
+    after a minute) and throttling (back-off after wrong tries). The token is stored as a
+    keyed digest, never in clear. Devices belong to a wallet, not to a login, so ``user``
+    is optional here."""
+
+    class Channel(models.TextChoices):
+        PHONE = "phone", _("Phone (SMS)")
+        EMAIL = "email", _("Email")
+
+    class Purpose(models.TextChoices):
+        VERIFICATION = "verification", _("Identity verification")
+        PAYMENT_PASSWORD_RESET = "payment_password_reset", _("Payment password reset")
+        CONTACT_CHANGE_OLD = "contact_change_old", _("Contact change, old contact")
+        CONTACT_CHANGE_NEW = "contact_change_new", _("Contact change, new contact")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The customer's login, if any.",
+    )
+    # A digest, not the code; nullable as in django-otp, which clears it to None once used.
+    token = models.CharField(max_length=128, blank=True, null=True)  # noqa: DJ001
+    account = models.ForeignKey(
+        WalletAccount,
+        on_delete=models.CASCADE,
+        related_name="code_devices",
+        verbose_name=_("wallet"),
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    destination = models.CharField(_("sent to"), max_length=255)
+    purpose = models.CharField(_("purpose"), max_length=30, choices=Purpose.choices)
+    ticket = models.ForeignKey(
+        "tickets.Ticket",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("ticket"),
+    )
+    client_ip = models.GenericIPAddressField(_("client address"), null=True, blank=True)
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    class Meta(SideChannelDevice.Meta):
+        verbose_name = _("one-time code")
+        verbose_name_plural = _("one-time codes")
+
+
+class ApprovalRequest(models.Model):
+    """A change that needs a second person: unfreezing a wallet, or changing its national
+    ID number. Whoever requested it can never be the one who approves it."""
+
+    class Kind(models.TextChoices):
+        UNFREEZE = "unfreeze", _("Unfreeze")
+        NATIONAL_ID_CHANGE = "national_id_change", _("National ID number change")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    account = models.ForeignKey(
+        WalletAccount,
+        on_delete=models.PROTECT,
+        related_name="approval_requests",
+        verbose_name=_("wallet"),
+    )
+    ticket = models.ForeignKey(
+        "tickets.Ticket",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="approval_requests",
+        verbose_name=_("ticket"),
+    )
+    verification = models.ForeignKey(
+        Verification,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("verification"),
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    new_value = EncryptedTextField(_("new value"), blank=True, editable=False)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    created_at = models.DateTimeField(_("requested"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("approval request")
+        verbose_name_plural = _("approval requests")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One open request of each kind per wallet.
+            models.UniqueConstraint(
+                fields=["account", "kind"],
+                condition=models.Q(status="pending"),
+                name="one_pending_approval_per_kind",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.account} ({self.get_status_display()})"
+
+
+class WalletEvent(models.Model):
+    """An event from the wallet core (POST /api/wallet-events/), stored as received."""
+
+    class Status(models.TextChoices):
+        PROCESSED = "processed", _("Processed")
+        DUPLICATE = "duplicate", _("Duplicate")
+        REJECTED = "rejected", _("Rejected")
+        FAILED = "failed", _("Failed")
+
+    event_id = models.CharField(_("event id"), max_length=100, unique=True, null=True, blank=True)
+    kind = models.CharField(_("kind"), max_length=40, blank=True)
+    account = models.ForeignKey(
+        WalletAccount,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="wallet_events",
+        verbose_name=_("wallet"),
+    )
+    body = models.BinaryField(_("body as received"))
+    payload = models.JSONField(_("payload"), default=dict, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PROCESSED
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    received_at = models.DateTimeField(_("received"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("wallet event")
+        verbose_name_plural = _("wallet events")
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self):
+        return f"{self.kind or '?'} {self.event_id or ''}".strip()
+
+
+class KnownDevice(models.Model):
+    """A device the wallet core has seen this account use (risk rule: a new device with a
+    large amount). Only a digest of the device id is kept."""
+
+    account = models.ForeignKey(
+        WalletAccount,
+        on_delete=models.CASCADE,
+        related_name="known_devices",
+        verbose_name=_("wallet"),
+    )
+    device_digest = models.CharField(_("device digest"), max_length=64)
+    first_seen_at = models.DateTimeField(_("first seen"), auto_now_add=True)
+    last_seen_at = models.DateTimeField(_("last seen"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("known device")
+        verbose_name_plural = _("known devices")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "device_digest"], name="unique_known_device")
+        ]
+
+    def __str__(self):
+        return f"{self.account} {self.device_digest[:8]}"
