@@ -11,9 +11,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from .identities import normalise_identity
-from .masking import mask_identity
-from .models import AccountEvent, Customer, CustomerIdentity
+from ..identities import normalise_identity
+from ..masking import mask_identity
+from ..models import AccountEvent, Customer, CustomerIdentity
 
 logger = logging.getLogger(__name__)
 
