@@ -115,7 +115,8 @@ def upload(request):
 
 @require_POST
 def leave_message(request):
-    """The offline form: a ticket answered later by email or on the next visit."""
+    """The offline form: on the session's live chat (which found nobody online), else on a
+    new ticket; answered later by email or on the next visit."""
     if not http_allowed(request, "leave"):
         return _too_many()
     contact = request.POST.get("contact", "").strip()
@@ -128,6 +129,7 @@ def leave_message(request):
             name=request.POST.get("name", ""),
             text=request.POST.get("text", ""),
             queue=queue,
+            conversation=actions.session_conversation(request.session.get(SESSION_KEY)),
         )
     except ValidationError as exc:
         field = "text" if not request.POST.get("text", "").strip() else "contact"

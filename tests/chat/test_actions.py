@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import CustomerIdentity
+from accounts.models import AccountEvent, CustomerIdentity
 from chat import actions
 from chat.actions import Pending
 from chat.models import AgentPresence, Conversation
@@ -243,6 +243,74 @@ def test_leave_message_needs_text_and_a_contact(db):
         actions.leave_message(contact="a@example.com", text=" ")
     with pytest.raises(ValidationError):
         actions.leave_message(contact="", text="hello")
+
+
+def test_leaving_a_message_in_an_offline_chat_files_it_on_that_chats_ticket(db):
+    conversation = start()
+    received = actions.leave_message(
+        contact="Zhou.Min@example.com",
+        name="Zhou Min",
+        text="钱包被锁了",
+        conversation=conversation,
+    )
+    assert received.ticket.pk == conversation.ticket_id and not received.opened
+    assert Ticket.objects.count() == 1 and Conversation.objects.count() == 1
+    conversation.refresh_from_db()
+    customer = conversation.ticket.customer
+    assert conversation.contact == "Zhou.Min@example.com"
+    assert conversation.identity.kind == "email"
+    assert conversation.identity.value == "zhou.min@example.com"
+    assert conversation.identity.customer == customer and customer.name == "Zhou Min"
+    assert (
+        received.message.sender == conversation.identity and received.message.text == "钱包被锁了"
+    )
+    event = AccountEvent.objects.get(customer=customer, action="identity_added")
+    assert event.ticket_id == conversation.ticket_id and "zhou.min" not in str(event.details)
+
+
+def test_an_anonymous_chat_given_a_known_contact_joins_that_customer(customer):
+    conversation = start()
+    placeholder = conversation.ticket.customer
+    actions.leave_message(
+        contact="+86 138 0013 8000", text="Please call me", conversation=conversation
+    )
+    conversation.refresh_from_db()
+    assert conversation.ticket.customer == customer
+    assert conversation.ticket.wallet == customer.wallets.get()
+    assert conversation.identity.customer == customer and conversation.identity.kind == "phone"
+    placeholder.refresh_from_db()
+    assert placeholder.merged_into == customer and not placeholder.identities.exists()
+    assert conversation.ticket.messages.get().sender.customer == customer
+    assert TicketEvent.objects.filter(
+        ticket=conversation.ticket, kind=TicketEvent.Kind.CUSTOMER_MERGED
+    ).exists()
+
+
+def test_a_known_customers_chat_is_not_moved_by_someone_elses_contact(customer, other_customer):
+    conversation = start(contact="li.wei@example.com")
+    actions.leave_message(contact="anna@example.org", text="hi", conversation=conversation)
+    conversation.refresh_from_db()
+    assert conversation.ticket.customer == customer
+    assert conversation.identity.value == "li.wei@example.com"
+    assert conversation.contact == "anna@example.org"
+    assert other_customer.identities.count() == 2 and other_customer.tickets.count() == 0
+    assert conversation.ticket.messages.get().text == "hi"
+
+
+def test_leaving_a_message_after_the_chat_ended_opens_a_new_ticket(db):
+    conversation = start()
+    actions.close(conversation)
+    received = actions.leave_message(
+        contact="a@example.com", text="hello", conversation=conversation
+    )
+    assert received.opened and received.ticket.pk != conversation.ticket_id
+    assert Conversation.objects.count() == 2
+
+
+def test_a_bad_contact_in_an_offline_chat_is_refused(db):
+    conversation = start()
+    with pytest.raises(ValidationError):
+        actions.leave_message(contact="nobody@", text="hello", conversation=conversation)
 
 
 def test_make_staff_agents_are_not_online_until_they_say_so(django_user_model):

@@ -108,6 +108,21 @@ def test_leave_message_files_a_ticket(customer):
     assert message.ticket.customer == customer and message.text == "请回复我"
 
 
+def test_leave_message_goes_on_the_sessions_offline_chat(customer):
+    client = csrf_client()
+    started = post(client, "/chat/start/").json()
+    assert started["state"] == "offline"
+    response = post(
+        client, "/chat/leave-message/", {"contact": "li.wei@example.com", "text": "付款失败"}
+    )
+    assert response.status_code == 200
+    assert response.json()["reference"] == started["reference"]
+    conversation = Conversation.objects.get()
+    assert conversation.pk == started["conversation"]
+    assert conversation.ticket.customer == customer
+    assert [m.text for m in conversation.ticket.messages.all()] == ["付款失败"]
+
+
 def test_leave_message_needs_a_contact_and_text():
     client = csrf_client()
     response = post(client, "/chat/leave-message/", {"text": "hi"})

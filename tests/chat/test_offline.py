@@ -124,3 +124,21 @@ def test_a_reply_from_the_ticket_page_reaches_a_connected_customer_live(agent):
     frame = async_to_sync(scenario)()
     assert frame["text"] == "From the ticket page" and frame["author"] == "agent"
     assert Message.objects.get(direction="outbound").delivery_status == "sent"
+
+
+def test_a_message_left_in_an_offline_chat_is_answered_by_email(agent, smtp_server):
+    """Leaving a message used to open a second ticket beside the chat's own: the answer
+    now goes out from the chat's ticket to the address given in the form."""
+    client, data = start_chat()
+    response = client.post(
+        "/chat/leave-message/",
+        {"contact": "zhou.min@example.com", "name": "Zhou Min", "text": "钱包被锁了"},
+    )
+    assert response.json()["reference"] == data["reference"]
+    ticket = Conversation.objects.select_related("ticket").get(pk=data["conversation"]).ticket
+    assert ticket.messages.get().text == "钱包被锁了"
+    ticket_actions.reply(ticket, acting_user=agent, body="已为您解锁。")
+    run_worker()
+    [mail] = smtp_server.messages
+    assert mail.rcpt_tos == ("zhou.min@example.com",)
+    assert data["reference"] in mail.parsed()["Subject"]
