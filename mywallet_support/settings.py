@@ -291,3 +291,17 @@ CHAT_BATCH_WINDOW_MS = env_int("CHAT_BATCH_WINDOW_MS", 2)
 CHAT_BATCH_MAX = env_int("CHAT_BATCH_MAX", 200)
 # POSTs to /chat/start/ and /chat/leave-message/ per client address and minute.
 CHAT_HTTP_PER_MINUTE = env_int("CHAT_HTTP_PER_MINUTE", 20)
+
+# --- Identity verification, unlock, step-up (accounts.actions.security) -------------------
+# An agent's identity verification of a caller authorises security actions on its ticket
+# for VERIFICATION_VALID_MINUTES. A recent transaction the caller describes matches when
+# its amount is within VERIFICATION_AMOUNT_TOLERANCE_PERCENT, its day within
+# VERIFICATION_DAY_TOLERANCE days, its merchant at least VERIFICATION_MERCHANT_SIMILARITY
+# percent alike, and it is at most VERIFICATION_TRANSACTION_DAYS old.
+VERIFICATION_VALID_MINUTES = env_int("VERIFICATION_VALID_MINUTES", 30)
+VERIFICATION_AMOUNT_TOLERANCE_PERCENT = env_int("VERIFICATION_AMOUNT_TOLERANCE_PERCENT", 10)
+VERIFICATION_DAY_TOLERANCE = env_int("VERIFICATION_DAY_TOLERANCE", 1)
+VERIFICATION_MERCHANT_SIMILARITY = env_int("VERIFICATION_MERCHANT_SIMILARITY", 60)
+VERIFICATION_TRANSACTION_DAYS = env_int("VERIFICATION_TRANSACTION_DAYS", 90)
+# Unlocking needs the agent's own authenticator code entered again within these minutes.
+SECURITY_STEP_UP_MINUTES = env_int("SECURITY_STEP_UP_MINUTES", 5)

@@ -1,36 +1,52 @@
 """Security operations on wallets: lock, freeze, unlock, unfreeze, protected changes.
 
 Each is one transaction that locks the wallet row, checks its state, changes it and
-writes its AccountEvent; the customer is told after commit (accounts.notify).
+writes its AccountEvent; the customer's notice is prepared in the same transaction and
+leaves after commit (accounts.notify).
 Protective changes (lock, freeze) need no verification; lifting them does.
 """
 
 import logging
+from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from ..models import AccountEvent, WalletAccount
+from ..identities import normalise_email, normalise_phone
+from ..masking import mask_id_number, mask_identity
+from ..models import AccountEvent, ApprovalRequest, CodeDevice, Verification, WalletAccount
+from ..verification import (
+    CODE_EMAIL,
+    CODE_PHONE,
+    KNOWLEDGE_CHECKS,
+    answers_digest,
+    check_answers,
+    code_check,
+    normalise_answers,
+    validate_national_id,
+)
 from . import record_event, require_permission
 
 logger = logging.getLogger(__name__)
 
 
-def _notify_after_commit(account: WalletAccount, *, event: str, ticket=None) -> None:
-    """Tell the customer once the change is committed. accounts.notify is imported late:
-    it sends SMS and email, and a failure there never undoes the change."""
+def _notify(account: WalletAccount, *, event: str, ticket=None, also_to=()) -> None:
+    """Tell the customer, inside the caller's transaction: accounts.notify writes its audit
+    row and the ticket's system message now and sends SMS and email once we commit. A
+    notice that cannot be prepared is logged and never undoes the change it reports."""
+    from ..notify import EVENTS, notify_customer
 
-    def send():
-        try:
-            from ..notify import notify_customer
-        except ImportError:  # pragma: no cover - only before accounts.notify exists
-            logger.warning("accounts.notify missing; customer not told of %s", event)
-            return
-        try:
-            notify_customer(account, event=event, ticket=ticket)
-        except Exception:
-            logger.exception("Could not notify the customer of wallet %s (%s)", account.pk, event)
-
-    transaction.on_commit(send)
+    if event not in EVENTS:
+        logger.warning("no customer notice for %s; wallet %s not told", event, account.pk)
+        return
+    try:
+        with transaction.atomic():
+            notify_customer(account, event=event, ticket=ticket, also_to=also_to)
+    except Exception:
+        logger.exception("could not notify the customer of wallet %s (%s)", account.pk, event)
 
 
 def _locked_wallet(account: WalletAccount) -> WalletAccount:
@@ -70,7 +86,7 @@ def freeze_wallet(
             details={"previous_status": previous, "lock_reason": lock_reason},
         )
         event = "risk_frozen" if lock_reason == WalletAccount.LockReason.RISK else "frozen"
-        _notify_after_commit(wallet, event=event, ticket=ticket)
+        _notify(wallet, event=event, ticket=ticket)
     logger.info("Wallet %s frozen (%s)", wallet.pk, lock_reason)
     return wallet
 
@@ -109,6 +125,570 @@ def lock_wallet(
             if lock_reason == WalletAccount.LockReason.WRONG_PASSWORD
             else "locked"
         )
-        _notify_after_commit(wallet, event=event, ticket=ticket)
+        _notify(wallet, event=event, ticket=ticket)
     logger.info("Wallet %s locked (%s)", wallet.pk, lock_reason)
+    return wallet
+
+
+# --- identity verification ------------------------------------------------------------------
+
+
+def _require_agent(user) -> None:
+    """Any agent may verify a caller and file requests; the changes need more."""
+    if user is None or not user.is_staff:
+        raise PermissionDenied(_("You do not have permission to do this."))
+    require_permission(user, "accounts.view_walletaccount")
+
+
+def _same_customer(ticket, account: WalletAccount) -> None:
+    if ticket is None or ticket.customer_id != account.customer_id:
+        raise ValidationError(_("This wallet does not belong to the ticket's customer."))
+
+
+def send_verification_code(ticket, account: WalletAccount, *, acting_user, channel: str):
+    """Send a one-time code to the wallet's registered phone or email, for the caller to
+    read out. The agent never sees it; raises CodeNotSent (cool-down, limits)."""
+    from ..codes import send_code
+
+    _require_agent(acting_user)
+    _same_customer(ticket, account)
+    destination = account.registered_phone if channel == "phone" else account.registered_email
+    if channel not in CodeDevice.Channel.values or not destination:
+        raise ValidationError(_("This wallet has no registered contact of that kind."))
+    return send_code(
+        account,
+        channel=channel,
+        purpose=CodeDevice.Purpose.VERIFICATION,
+        ticket=ticket,
+        language=account.customer.language,
+    )
+
+
+def _pending_device(account: WalletAccount, *, ticket, purpose: str, destination: str = ""):
+    devices = CodeDevice.objects.filter(
+        account=account, ticket=ticket, purpose=purpose, used_at__isnull=True
+    )
+    if destination:
+        devices = devices.filter(destination=destination)
+    return devices.order_by("-pk").first()
+
+
+def _check_code(device, code: str) -> bool:
+    """check_code, with its lock-out turned into a message for the agent."""
+    from ..codes import CodeLocked, check_code
+
+    try:
+        return check_code(device, code)
+    except CodeLocked as exc:
+        raise ValidationError(
+            _("Too many wrong codes. Send a new code or try again later. (%(detail)s)"),
+            params={"detail": str(exc)},
+        ) from None
+
+
+def verify_identity(ticket, account: WalletAccount, *, acting_user, answers: dict) -> Verification:
+    """Check what the caller says against the wallet and record the result.
+
+    ``answers``: phone, email, transaction_amount / transaction_date /
+    transaction_merchant (one recent transaction), and code (the one-time code the caller
+    reads out, sent by ``send_verification_code`` on this ticket). Strong needs a correct
+    code and at least one correct knowledge answer; knowledge alone is weak; any wrong
+    answer makes it fail. Answers are kept only as a keyed digest, the code not at all.
+    """
+    _require_agent(acting_user)
+    _same_customer(ticket, account)
+    parsed = normalise_answers(answers)
+    passed, failed = check_answers(account, parsed)
+    code = "".join(str(answers.get("code") or "").split())
+    if code:
+        # Checked before the transaction below: a wrong try counts even if we fail later.
+        device = _pending_device(account, ticket=ticket, purpose=CodeDevice.Purpose.VERIFICATION)
+        if device is None:
+            raise ValidationError(_("No code is waiting on this ticket; send one first."))
+        check = code_check(device.channel)
+        (passed if _check_code(device, code) else failed).append(check)
+    if not passed and not failed:
+        raise ValidationError(_("Ask at least one question or enter the code."))
+    knowledge = any(check in KNOWLEDGE_CHECKS for check in passed)
+    with_code = any(check in (CODE_PHONE, CODE_EMAIL) for check in passed)
+    if failed:
+        strength = Verification.Strength.NONE
+    elif knowledge and with_code:
+        strength = Verification.Strength.STRONG
+    else:
+        strength = Verification.Strength.WEAK
+    with transaction.atomic():
+        verification = Verification.objects.create(
+            ticket=ticket,
+            account=account,
+            agent=acting_user,
+            checks_passed=passed,
+            checks_failed=failed,
+            strength=strength,
+            answers_digest=answers_digest(parsed),
+            expires_at=timezone.now() + timedelta(minutes=settings.VERIFICATION_VALID_MINUTES),
+        )
+        record_event(
+            customer=account.customer,
+            account=account,
+            ticket=ticket,
+            action=(
+                AccountEvent.Action.VERIFICATION_FAILED
+                if strength == Verification.Strength.NONE
+                else AccountEvent.Action.IDENTITY_VERIFIED
+            ),
+            acting_user=acting_user,
+            verification=_verification_summary(verification),
+        )
+    return verification
+
+
+def _verification_summary(verification: Verification) -> dict:
+    return {
+        "id": verification.pk,
+        "strength": verification.strength,
+        "passed": verification.checks_passed,
+        "failed": verification.checks_failed,
+        "ticket": verification.ticket_id,
+        "expires_at": verification.expires_at.isoformat(),
+    }
+
+
+def latest_verification(ticket, account: WalletAccount) -> Verification | None:
+    """The verification that counts on this ticket: the latest one (a failed attempt after
+    a strong one takes its place)."""
+    return (
+        Verification.objects.filter(ticket=ticket, account=account)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def _require_verification(
+    verification: Verification | None, *, account: WalletAccount, ticket, strong: bool = True
+) -> None:
+    if verification is None:
+        raise ValidationError(_("Verify the customer's identity on this ticket first."))
+    if ticket is None or verification.ticket_id != ticket.pk:
+        raise ValidationError(_("The identity verification was made on another ticket."))
+    if verification.account_id != account.pk:
+        raise ValidationError(_("The identity verification is for another wallet."))
+    if verification.expires_at <= timezone.now():
+        raise ValidationError(_("The identity verification has expired; verify again."))
+    wanted = [Verification.Strength.STRONG]
+    if not strong:
+        wanted.append(Verification.Strength.WEAK)
+    if verification.strength not in wanted:
+        raise ValidationError(
+            _("This needs a strong identity verification (a one-time code read out).")
+            if strong
+            else _("The identity verification did not pass.")
+        )
+
+
+def _require_step_up(stepped_up_at: datetime | None) -> None:
+    window = timedelta(minutes=settings.SECURITY_STEP_UP_MINUTES)
+    if stepped_up_at is None or timezone.now() - stepped_up_at > window:
+        raise ValidationError(
+            _("Enter your authenticator code again (needed within the last %(minutes)d minutes).")
+            % {"minutes": settings.SECURITY_STEP_UP_MINUTES}
+        )
+
+
+# --- unlock ---------------------------------------------------------------------------------
+
+
+def unlock_wallet(
+    account: WalletAccount,
+    *,
+    acting_user,
+    verification: Verification | None,
+    ticket,
+    stepped_up_at: datetime | None,
+    reason: str = "",
+) -> WalletAccount:
+    """Lift a lock: the unlock permission, a valid strong verification of this customer on
+    this ticket, and the agent's own authenticator code re-entered within the last minutes
+    (``stepped_up_at``, kept in the agent's session). Resets the failed attempts.
+
+    Two agents unlocking at once: the second finds the wallet no longer locked and is
+    refused, so there is one change and one event.
+    """
+    require_permission(acting_user, "accounts.unlock_walletaccount")
+    _require_step_up(stepped_up_at)
+    _require_verification(verification, account=account, ticket=ticket)
+    with transaction.atomic():
+        wallet = _locked_wallet(account)
+        if wallet.status != WalletAccount.Status.LOCKED:
+            raise ValidationError(
+                _("This wallet is not locked (it is %(status)s).")
+                % {"status": wallet.get_status_display()}
+            )
+        previous = {"lock_reason": wallet.lock_reason, "attempts": wallet.failed_password_attempts}
+        wallet.status = WalletAccount.Status.ACTIVE
+        wallet.lock_reason = WalletAccount.LockReason.NONE
+        wallet.failed_password_attempts = 0
+        wallet.save(
+            update_fields=["status", "lock_reason", "failed_password_attempts", "updated_at"]
+        )
+        record_event(
+            customer=wallet.customer,
+            account=wallet,
+            ticket=ticket,
+            action=AccountEvent.Action.UNLOCK,
+            acting_user=acting_user,
+            reason=reason,
+            verification=_verification_summary(verification),
+            details={
+                "previous_lock_reason": previous["lock_reason"],
+                "failed_password_attempts": previous["attempts"],
+            },
+        )
+        _notify(wallet, event="unlocked", ticket=ticket)
+    logger.info("Wallet %s unlocked by user %s", wallet.pk, acting_user.pk)
+    return wallet
+
+
+# --- two-person changes: unfreeze and the national ID number ---------------------------------
+
+
+def request_unfreeze(
+    account: WalletAccount, *, acting_user, reason: str, ticket=None, verification=None
+) -> ApprovalRequest:
+    """An agent asks for a frozen wallet to be unfrozen; a supervisor other than the
+    requester decides (``approve_request`` / ``reject_request``)."""
+    _require_agent(acting_user)
+    if not (reason or "").strip():
+        raise ValidationError(_("Give a reason."))
+    if ticket is not None:
+        _same_customer(ticket, account)
+    with transaction.atomic():
+        wallet = _locked_wallet(account)
+        if wallet.status != WalletAccount.Status.FROZEN:
+            raise ValidationError(_("This wallet is not frozen."))
+        request = _new_request(
+            wallet,
+            kind=ApprovalRequest.Kind.UNFREEZE,
+            acting_user=acting_user,
+            reason=reason,
+            ticket=ticket,
+            verification=verification,
+        )
+        record_event(
+            customer=wallet.customer,
+            account=wallet,
+            ticket=ticket,
+            action=AccountEvent.Action.UNFREEZE_REQUESTED,
+            acting_user=acting_user,
+            reason=reason,
+            verification=_verification_summary(verification) if verification else None,
+            details={"request": request.pk, "lock_reason": wallet.lock_reason},
+        )
+    return request
+
+
+def request_national_id_change(
+    ticket,
+    account: WalletAccount,
+    *,
+    acting_user,
+    verification: Verification | None,
+    new_id: str,
+    reason: str,
+) -> ApprovalRequest:
+    """An agent files a national ID number change for a strongly verified customer; a
+    second person with the protected-details permission approves it. The new number is
+    kept encrypted on the request; the audit shows old and new masked only."""
+    _require_agent(acting_user)
+    _same_customer(ticket, account)
+    _require_verification(verification, account=account, ticket=ticket)
+    new_id = validate_national_id(new_id)
+    if not (reason or "").strip():
+        raise ValidationError(_("Give a reason."))
+    with transaction.atomic():
+        wallet = _locked_wallet(account)
+        if new_id == wallet.national_id:
+            raise ValidationError(_("This is already the wallet's national ID number."))
+        request = _new_request(
+            wallet,
+            kind=ApprovalRequest.Kind.NATIONAL_ID_CHANGE,
+            acting_user=acting_user,
+            reason=reason,
+            ticket=ticket,
+            verification=verification,
+            new_value=new_id,
+        )
+        record_event(
+            customer=wallet.customer,
+            account=wallet,
+            ticket=ticket,
+            action=AccountEvent.Action.NATIONAL_ID_CHANGE_REQUESTED,
+            acting_user=acting_user,
+            reason=reason,
+            verification=_verification_summary(verification),
+            details={
+                "request": request.pk,
+                "old": mask_id_number(wallet.national_id),
+                "new": mask_id_number(new_id),
+            },
+        )
+    return request
+
+
+def _new_request(wallet, *, kind, acting_user, reason, ticket, verification, new_value=""):
+    try:
+        with transaction.atomic():
+            return ApprovalRequest.objects.create(
+                kind=kind,
+                account=wallet,
+                ticket=ticket,
+                verification=verification,
+                requested_by=acting_user,
+                reason=reason,
+                new_value=new_value,
+            )
+    except IntegrityError:
+        raise ValidationError(
+            _("A request of this kind is already waiting for approval on this wallet.")
+        ) from None
+
+
+_APPROVER_PERMISSION = {
+    ApprovalRequest.Kind.UNFREEZE: "accounts.unfreeze_walletaccount",
+    ApprovalRequest.Kind.NATIONAL_ID_CHANGE: "accounts.change_protected_details",
+}
+
+
+def can_decide(request: ApprovalRequest, user) -> bool:
+    """Whether ``user`` may approve or reject: the kind's permission, and not the requester."""
+    return (
+        user is not None
+        and user.pk != request.requested_by_id
+        and user.has_perm(_APPROVER_PERMISSION[request.kind])
+    )
+
+
+def _pending_for_decision(request: ApprovalRequest, acting_user) -> ApprovalRequest:
+    require_permission(acting_user, _APPROVER_PERMISSION[request.kind])
+    request = (
+        ApprovalRequest.objects.select_for_update()
+        .select_related("account__customer")
+        .get(pk=request.pk)
+    )
+    if request.requested_by_id == acting_user.pk:
+        raise PermissionDenied(_("A request must be decided by someone other than its requester."))
+    if request.status != ApprovalRequest.Status.PENDING:
+        raise ValidationError(
+            _("This request has already been decided (%(status)s).")
+            % {"status": request.get_status_display()}
+        )
+    return request
+
+
+def approve_request(request: ApprovalRequest, *, acting_user, note: str = "") -> ApprovalRequest:
+    """A second person approves: the change is made now, in the same transaction."""
+    with transaction.atomic():
+        request = _pending_for_decision(request, acting_user)
+        wallet = _locked_wallet(request.account)
+        if request.kind == ApprovalRequest.Kind.UNFREEZE:
+            _apply_unfreeze(wallet, request, acting_user=acting_user, note=note)
+        else:
+            _apply_national_id(wallet, request, acting_user=acting_user, note=note)
+        request.status = ApprovalRequest.Status.APPROVED
+        request.decided_by = acting_user
+        request.decided_at = timezone.now()
+        # Applied: the new value now lives on the wallet; no second copy is kept.
+        request.new_value = ""
+        request.save(update_fields=["status", "decided_by", "decided_at", "new_value"])
+    return request
+
+
+def _approval_summary(request: ApprovalRequest, acting_user) -> dict:
+    summary = {
+        "request": request.pk,
+        "requested_by": request.requested_by_id,
+        "approved_by": acting_user.pk,
+    }
+    if request.verification_id:
+        summary["verification"] = request.verification_id
+    return summary
+
+
+def _apply_unfreeze(wallet, request, *, acting_user, note: str) -> None:
+    if wallet.status != WalletAccount.Status.FROZEN:
+        raise ValidationError(_("This wallet is not frozen any more."))
+    previous = wallet.lock_reason
+    wallet.status = WalletAccount.Status.ACTIVE
+    wallet.lock_reason = WalletAccount.LockReason.NONE
+    wallet.failed_password_attempts = 0
+    wallet.save(update_fields=["status", "lock_reason", "failed_password_attempts", "updated_at"])
+    record_event(
+        customer=wallet.customer,
+        account=wallet,
+        ticket=request.ticket,
+        action=AccountEvent.Action.UNFREEZE,
+        acting_user=acting_user,
+        reason=note or request.reason,
+        verification=_approval_summary(request, acting_user),
+        details={"previous_lock_reason": previous},
+    )
+    _notify(wallet, event="unfrozen", ticket=request.ticket)
+
+
+def _apply_national_id(wallet, request, *, acting_user, note: str) -> None:
+    new_id = validate_national_id(request.new_value)
+    old = wallet.national_id
+    wallet.national_id = new_id
+    wallet.save(update_fields=["national_id", "updated_at"])
+    record_event(
+        customer=wallet.customer,
+        account=wallet,
+        ticket=request.ticket,
+        action=AccountEvent.Action.NATIONAL_ID_CHANGED,
+        acting_user=acting_user,
+        reason=note or request.reason,
+        verification=_approval_summary(request, acting_user),
+        details={"old": mask_id_number(old), "new": mask_id_number(new_id)},
+    )
+    _notify(wallet, event="national_id_changed", ticket=request.ticket)
+
+
+def reject_request(request: ApprovalRequest, *, acting_user, note: str = "") -> ApprovalRequest:
+    with transaction.atomic():
+        request = _pending_for_decision(request, acting_user)
+        request.status = ApprovalRequest.Status.REJECTED
+        request.decided_by = acting_user
+        request.decided_at = timezone.now()
+        request.new_value = ""
+        request.save(update_fields=["status", "decided_by", "decided_at", "new_value"])
+        record_event(
+            customer=request.account.customer,
+            account=request.account,
+            ticket=request.ticket,
+            action=AccountEvent.Action.APPROVAL_REJECTED,
+            acting_user=acting_user,
+            reason=note,
+            details={"request": request.pk, "kind": request.kind},
+        )
+    return request
+
+
+# --- contact change with the old contact lost ------------------------------------------------
+
+
+def send_new_contact_code(ticket, account: WalletAccount, *, acting_user, kind: str, value: str):
+    """Send a code to the customer's NEW phone or email (contact change through an agent)."""
+    from ..codes import send_code
+
+    _require_agent(acting_user)
+    _same_customer(ticket, account)
+    value = _new_contact_value(account, kind, value)
+    return send_code(
+        account,
+        channel=kind,
+        purpose=CodeDevice.Purpose.CONTACT_CHANGE_NEW,
+        destination=value,
+        ticket=ticket,
+        language=account.customer.language,
+    )
+
+
+def _new_contact_value(account: WalletAccount, kind: str, value: str) -> str:
+    if kind == "phone":
+        value, field = normalise_phone(value), "registered_phone"
+    elif kind == "email":
+        value, field = normalise_email(value), "registered_email"
+    else:
+        raise ValidationError(_("Choose phone or email."))
+    if value == getattr(account, field):
+        raise ValidationError(_("This is already the wallet's registered contact."))
+    if WalletAccount.objects.filter(**{field: value}).exclude(pk=account.pk).exists():
+        raise ValidationError(_("This contact is registered to another wallet."))
+    return value
+
+
+def change_contact_by_agent(
+    ticket,
+    account: WalletAccount,
+    *,
+    acting_user,
+    kind: str,
+    new_value: str,
+    code: str,
+    verification: Verification | None,
+    reason: str,
+) -> WalletAccount:
+    """Replace a registered phone or email the customer has lost.
+
+    The old contact cannot receive a code, so the strong verification must have used the
+    OTHER registered contact (the email when the phone is lost, and vice versa), and the
+    new contact must answer a code too. When the customer has no other contact either, a
+    supervisor (protected-details permission) may make the change on a passed (weak)
+    verification; that override is written in the audit and as a note on the ticket.
+    """
+    require_permission(acting_user, "accounts.unlock_walletaccount")
+    _same_customer(ticket, account)
+    if not (reason or "").strip():
+        raise ValidationError(_("Give a reason."))
+    new_value = _new_contact_value(account, kind, new_value)
+    other = "email" if kind == "phone" else "phone"
+    override = False
+    try:
+        _require_verification(verification, account=account, ticket=ticket)
+        if code_check(other) not in verification.checks_passed:
+            raise ValidationError(
+                _("The code must have gone to the registered %(other)s, not the lost contact.")
+                % {"other": other}
+            )
+    except ValidationError:
+        if not acting_user.has_perm("accounts.change_protected_details"):
+            raise
+        _require_verification(verification, account=account, ticket=ticket, strong=False)
+        override = True
+    device = _pending_device(
+        account,
+        ticket=ticket,
+        purpose=CodeDevice.Purpose.CONTACT_CHANGE_NEW,
+        destination=new_value,
+    )
+    if device is None:
+        raise ValidationError(_("Send a code to the new contact first."))
+    if not _check_code(device, "".join((code or "").split())):
+        raise ValidationError(_("The code from the new contact is not correct."))
+    field = "registered_phone" if kind == "phone" else "registered_email"
+    with transaction.atomic():
+        wallet = _locked_wallet(account)
+        old = getattr(wallet, field)
+        setattr(wallet, field, new_value)
+        wallet.save(update_fields=[field, "updated_at"])
+        masked = {
+            "kind": kind,
+            "old": mask_identity(kind, old),
+            "new": mask_identity(kind, new_value),
+        }
+        record_event(
+            customer=wallet.customer,
+            account=wallet,
+            ticket=ticket,
+            action=AccountEvent.Action.CONTACT_CHANGED,
+            acting_user=acting_user,
+            reason=reason,
+            verification=_verification_summary(verification),
+            details={**masked, "old_contact_lost": True, "supervisor_override": override},
+        )
+        if override:
+            from tickets.actions import add_note
+
+            add_note(
+                ticket,
+                acting_user=acting_user,
+                body=_(
+                    "Supervisor override: the registered %(kind)s was changed from %(old)s to "
+                    "%(new)s without a code to the other contact. Reason: %(reason)s"
+                )
+                % {**masked, "reason": reason},
+            )
+        # Both: the registered contacts (the new one among them) and the old one, in case
+        # it was not lost but taken.
+        _notify(wallet, event="contact_changed", ticket=ticket, also_to=[old] if old else [])
     return wallet
