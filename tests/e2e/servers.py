@@ -7,6 +7,7 @@ Everything is bounded: a server that does not answer within ``startup_timeout`` 
 and the test fails with its log; stopping waits a few seconds, then kills.
 """
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -17,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +32,7 @@ class Server:
     port: int
     process: subprocess.Popen
     log: Path
+    env: dict = field(default_factory=dict, repr=False)  # what it was started with
 
     @property
     def base_url(self) -> str:
@@ -108,7 +110,7 @@ def running_daphne(
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    server = Server(host=HOST, port=port, process=process, log=log)
+    server = Server(host=HOST, port=port, process=process, log=log, env=env)
     try:
         _wait_until_listening(server, startup_timeout)
         yield server
@@ -159,3 +161,311 @@ def http_get(url: str, *, timeout: float = 10, headers: dict | None = None):
     except urllib.error.HTTPError as error:
         with error:
             return error.code, error.headers, error.read()
+
+
+# --- PostgreSQL: a database of one's own on the shared server --------------------------------
+
+
+@contextlib.contextmanager
+def postgres_database(server_url: str, *, prefix: str = "mywallet_e2e") -> Iterator[str]:
+    """A new, empty database on the PostgreSQL server of ``server_url``, dropped afterwards
+    (others run tests on the same server at the same time: never a shared name)."""
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    parts = urlsplit(server_url)
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def migrated_postgres(server_url: str, **overrides: str) -> Iterator[dict]:
+    """Like ``migrated_database``, on a fresh PostgreSQL database of its own."""
+    with postgres_database(server_url) as url:
+        env = server_env(DATABASE_URL=url, **overrides)
+        manage("migrate", "--noinput", env=env)
+        yield env
+
+
+# --- Redis: a private redis-server, so the shared one is never restarted --------------------
+
+
+class RedisServer:
+    """redis-server on a free port of 127.0.0.1, without persistence; ``restart`` keeps
+    the port, so every process pointed at it finds it again."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://{HOST}:{self.port}/0"
+
+    def start(self, timeout: float = 10) -> None:
+        self.process = subprocess.Popen(
+            [
+                *("redis-server", "--port", str(self.port), "--bind", HOST),
+                *("--save", "", "--appendonly", "no", "--maxclients", "10000"),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection((HOST, self.port), 1) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    return
+            time.sleep(0.05)
+        self.stop()
+        raise AssertionError(f"redis-server did not answer on port {self.port}")
+
+    def stop(self, timeout: float = 10) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=timeout)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@contextlib.contextmanager
+def running_redis() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# --- staff with a known TOTP key -------------------------------------------------------------
+
+STAFF_PASSWORD = "e2e-correct-horse-battery"  # a throwaway test database's
+
+_CREATE_STAFF = """
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from accounts.roles import AGENTS
+for name in {names!r}:
+    user = get_user_model().objects.create_user(username=name, password={password!r},
+                                                is_staff=True, first_name=name.title())
+    user.groups.add(Group.objects.get(name=AGENTS))
+    TOTPDevice.objects.create(user=user, name="app", key={key!r}, confirmed=True)
+"""
+STAFF_TOTP_KEY = "3132333435363738393031323334353637383930"  # hex, RFC 6238's test key
+
+
+def create_staff(env: dict[str, str], *names: str) -> None:
+    """Agents (group Agents) with password STAFF_PASSWORD and TOTP key STAFF_TOTP_KEY."""
+    code = _CREATE_STAFF.format(names=list(names), password=STAFF_PASSWORD, key=STAFF_TOTP_KEY)
+    manage("shell", "-c", code, env=env)
+
+
+def totp_now() -> str:
+    from django_otp.oath import totp
+
+    return f"{totp(bytes.fromhex(STAFF_TOTP_KEY)):06d}"
+
+
+# --- an HTTP client that keeps cookies (Secure ones too: production settings over http) ----
+
+
+class HttpSession:
+    """Cookies kept by hand: the server runs with DEBUG off, so its cookies are Secure and
+    urllib's jar would not send them back over plain http to 127.0.0.1."""
+
+    def __init__(self, server: Server, *, timeout: float = 10):
+        self.server = server
+        self.timeout = timeout
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, *, form: dict | None = None, headers=None):
+        import http.client
+        import http.cookies
+        from urllib.parse import urlencode
+
+        body = urlencode(form).encode() if form is not None else None
+        all_headers = {"Host": f"{self.server.host}:{self.server.port}", **(headers or {})}
+        if self.cookies:
+            all_headers["Cookie"] = self.cookie_header()
+        if body is not None:
+            all_headers["Content-Type"] = "application/x-www-form-urlencoded"
+        connection = http.client.HTTPConnection(
+            self.server.host, self.server.port, timeout=self.timeout
+        )
+        try:
+            connection.request(method, path, body=body, headers=all_headers)
+            response = connection.getresponse()
+            data = response.read()
+            for header in response.headers.get_all("Set-Cookie") or ():
+                parsed = http.cookies.SimpleCookie()
+                parsed.load(header)
+                for name, morsel in parsed.items():
+                    if morsel["max-age"] == "0" or (morsel.value == "" and morsel["expires"]):
+                        self.cookies.pop(name, None)
+                    else:
+                        self.cookies[name] = morsel.value
+            return response.status, response.headers, data
+        finally:
+            connection.close()
+
+    def get(self, path: str, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, form: dict, **kwargs):
+        headers = {
+            "X-CSRFToken": self.cookies.get("csrftoken", ""),
+            "Origin": self.server.base_url,
+            "Referer": self.server.url(path),
+            **kwargs.pop("headers", {}),
+        }
+        return self.request("POST", path, form=form, headers=headers, **kwargs)
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+
+
+def start_customer_chat(server: Server, **form: str) -> tuple[HttpSession, dict]:
+    """A customer's browser: GET /chat/ (session and CSRF cookies), POST /chat/start/."""
+    import json
+
+    session = HttpSession(server)
+    status, _headers, body = session.get("/chat/")
+    assert status == 200, body[:500]
+    assert "csrftoken" in session.cookies, session.cookies
+    status, _headers, body = session.post("/chat/start/", form)
+    assert status == 200, body[:500]
+    return session, json.loads(body)
+
+
+def agent_login(server: Server, username: str) -> HttpSession:
+    """Sign in to the two-factor admin with password and the TOTP code of now."""
+    session = HttpSession(server)
+    status, _headers, body = session.get("/admin/login/")
+    assert status == 200, body[:500]
+    form = {
+        "csrfmiddlewaretoken": session.cookies["csrftoken"],
+        "username": username,
+        "password": STAFF_PASSWORD,
+        "otp_token": totp_now(),
+        "next": "/admin/",
+    }
+    status, _headers, body = session.post("/admin/login/", form)
+    assert status == 302, body.decode(errors="replace")[-2000:]
+    assert "sessionid" in session.cookies
+    return session
+
+
+# --- websocket clients (the `websockets` package), every wait bounded -----------------------
+
+WS_TIMEOUT = 10
+
+
+class Peer:
+    """One chat socket: frames received are kept in ``frames``; waits are bounded."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.frames: list[dict] = []
+        self._seen = 0  # frames before this index were consumed by ``expect``
+
+    @classmethod
+    async def open(
+        cls,
+        server: Server,
+        path: str,
+        session: HttpSession | None = None,
+        *,
+        origin: str | None = None,
+        timeout: float = WS_TIMEOUT,
+    ) -> "Peer":
+        from websockets.asyncio.client import connect
+
+        headers = {"Cookie": session.cookie_header()} if session is not None else {}
+        connection = await connect(
+            server.ws_base_url + path,
+            origin=origin or server.base_url,
+            additional_headers=headers,
+            open_timeout=timeout,
+            close_timeout=2,
+            max_size=None,
+            proxy=None,
+        )
+        return cls(connection)
+
+    async def send(self, frame: dict | str) -> None:
+        import json
+
+        text = frame if isinstance(frame, str) else json.dumps(frame)
+        await asyncio.wait_for(self.connection.send(text), WS_TIMEOUT)
+
+    async def receive(self, timeout: float = WS_TIMEOUT) -> dict:
+        import json
+
+        frame = json.loads(await asyncio.wait_for(self.connection.recv(), timeout))
+        self.frames.append(frame)
+        return frame
+
+    async def expect(self, predicate, *, timeout: float = WS_TIMEOUT) -> dict:
+        """The first frame not yet consumed that matches ``predicate`` (reading on)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for index in range(self._seen, len(self.frames)):
+                if predicate(self.frames[index]):
+                    self._seen = index + 1
+                    return self.frames[index]
+            self._seen = len(self.frames)
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise AssertionError(f"no matching frame within {timeout} s: {self.frames[-10:]}")
+            await self.receive(remaining)
+
+    async def quiet(self, seconds: float = 0.5) -> list[dict]:
+        """Every frame arriving within ``seconds`` (read until then)."""
+        import websockets
+
+        got = []
+        deadline = asyncio.get_running_loop().time() + seconds
+        while (remaining := deadline - asyncio.get_running_loop().time()) > 0:
+            try:
+                got.append(await self.receive(remaining))
+            except (TimeoutError, websockets.ConnectionClosed):
+                break
+        return got
+
+    async def closed_code(self, timeout: float = WS_TIMEOUT) -> int | None:
+        """Read until the server closes; its close code."""
+        import websockets
+
+        deadline = asyncio.get_running_loop().time() + timeout
+        try:
+            while (remaining := deadline - asyncio.get_running_loop().time()) > 0:
+                await self.receive(remaining)
+        except websockets.ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else None
+        raise AssertionError(f"still open after {timeout} s")
+
+    def messages(self) -> list[dict]:
+        return [frame for frame in self.frames if frame.get("type") == "message"]
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.connection.close(), 5)
