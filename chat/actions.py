@@ -564,9 +564,13 @@ def agent_disconnected(user) -> None:
     """The agent's last console closing sets them offline (their chats stay theirs)."""
     with transaction.atomic():
         AgentPresence.objects.filter(pk=user.pk).update(sockets=Greatest(F("sockets") - 1, 0))
-        AgentPresence.objects.filter(pk=user.pk, sockets=0).update(
-            status=AgentPresence.Status.OFFLINE
+        went_offline = (
+            AgentPresence.objects.filter(pk=user.pk, sockets=0)
+            .exclude(status=AgentPresence.Status.OFFLINE)
+            .update(status=AgentPresence.Status.OFFLINE)
         )
+        if went_offline:
+            _announce_presence(user, AgentPresence.Status.OFFLINE)
 
 
 def mark_seen(message_ids: list[int]) -> None:
@@ -597,6 +601,7 @@ def set_presence(user, *, status: str) -> AgentPresence:
     if presence.status != status:
         presence.status = status
         presence.save(update_fields=["status", "updated_at"])
+        _announce_presence(user, status)
     if status == AgentPresence.Status.ONLINE:
         _wake_offline_chats(user)
         auto_assign()
@@ -854,3 +859,23 @@ def _announce_waiting(*, queue_ids: set) -> None:
         live.send_now(events)
 
     transaction.on_commit(build, robust=True)
+
+
+def _announce_presence(user, status: str) -> None:
+    """After commit: every agent console learns this agent's new presence ("presence"
+    frame, chat/protocol.py), e.g. for its transfer list."""
+    if not _consoles_forward_presence():
+        return
+    frame = {
+        "type": "presence",
+        "agent": {"id": user.pk, "name": selectors.agent_name(user), "presence": status},
+    }
+    live.announce_on_commit([(live.AGENTS_GROUP, {"type": "chat.presence", "frame": frame})])
+
+
+def _consoles_forward_presence() -> bool:
+    # A group event no consumer handles would end every agent socket (channels raises
+    # "No handler for message type"): sent only once AgentConsumer.chat_presence exists.
+    from .consumers import AgentConsumer  # consumers import this module
+
+    return callable(getattr(AgentConsumer, "chat_presence", None))

@@ -63,11 +63,17 @@ client -> server
 server -> client
   {"type": "hello", "agent": {"id", "name", "presence", "max_chats"},
    "queues": [{"slug", "name"}], "agents": [{"id", "name", "presence"}],
-   "canned": [{"title", "text", "queue"}]}
+   "canned": [{"title", "text", "queue"}]}        canned replies of every queue ("" for
+                                                 the general ones): a chat offers its
+                                                 queue's and the general ones
   {"type": "waiting", "chats": [{"conversation", "reference", "customer", "queue",
    "waiting_since": ISO, "preview"}]}            the whole list, sent on every change
-  {"type": "chat", "conversation", "reference", "ticket_url", "customer": {...panel...},
-   "state"}                                      a chat this agent now holds (accept,
+  {"type": "chat", "conversation", "reference", "ticket_url", "state",
+   "queue": {"slug", "name"} | null, "customer": {"name", "url", "contact",
+   "identities": [{"kind", "kind_display", "value" (masked)}], "wallets": [{"number",
+   "url", "status", "status_label", "lock_reason", "lock_reason_label", "balance",
+   "currency", "recent_failed": [...]}], "earlier_tickets": [{"reference", "subject",
+   "url"}]}}                                      a chat this agent now holds (accept,
                                                  auto-assign, transfer in, reconnect)
   {"type": "ack", "conversation", "client_id", "id"}
   {"type": "message", "conversation", "id", "author": "customer"|"agent"|"system"|"note",
@@ -75,6 +81,9 @@ server -> client
   {"type": "typing", "conversation", "author": "customer"}
   {"type": "status", "conversation", "state": "closed"|"transferred"|"left", ...}
   {"type": "new_chat", "conversation", "reference"}   for the sound / title badge
+  {"type": "presence", "agent": {"id", "name", "presence"}}   an agent's presence changed
+                                                 (set in a console, or their last console
+                                                 closed); "hello" has everyone's at connect
   {"type": "error", "code": "...", "detail": "...", "conversation"?: id, "client_id"?}
                                                  codes include not_yours (write only in a
                                                  chat you hold), invalid, forbidden

@@ -189,50 +189,68 @@ def agents_online(queue: Queue | None) -> bool:
 
 
 def chat_frame(conversation: Conversation) -> dict:
-    """The "chat" frame: a conversation an agent holds, with the customer panel."""
+    """The "chat" frame: a conversation an agent holds, with the customer panel (only
+    masked contact details; links into the admin for the customer, wallets and tickets)."""
     ticket = conversation.ticket
-    panel = customer_panel(ticket.customer, exclude_ticket=ticket)
+    customer = ticket.customer
+    panel = customer_panel(customer, exclude_ticket=ticket)
+    queue = conversation.queue
     return {
         "type": "chat",
         "conversation": conversation.pk,
         "reference": ticket.reference,
         "ticket_url": reverse("admin:tickets_ticket_change", args=[ticket.pk]),
         "state": conversation.state,
+        "queue": {"slug": queue.slug, "name": queue.name} if queue else None,
         "customer": {
-            "name": ticket.customer.name,
+            "name": customer.name,
+            "url": reverse("admin:accounts_customer_change", args=[customer.pk]),
             "contact": conversation.contact,
             "identities": [
-                {"kind": identity.kind, "value": identity.masked_value}
+                {
+                    "kind": identity.kind,
+                    "kind_display": str(identity.get_kind_display()),
+                    "value": identity.masked_value,
+                }
                 for identity in panel.identities
                 if identity.kind != "web"
             ],
-            "wallets": [
-                {
-                    "number": wallet.number,
-                    "status": wallet.status,
-                    "status_label": str(wallet.get_status_display()),
-                    "lock_reason": wallet.lock_reason,
-                    "recent_failed": [
-                        {
-                            "reference": txn.reference,
-                            "amount": str(txn.amount),
-                            "currency": txn.currency,
-                            "merchant": txn.merchant,
-                            "failure_reason": txn.failure_reason,
-                            "failure_label": str(txn.get_failure_reason_display()),
-                            "occurred_at": txn.occurred_at.isoformat(),
-                        }
-                        for txn in wallet.recent_transactions
-                        if txn.status == "failed"
-                    ],
-                }
-                for wallet in panel.wallets
-            ],
+            "wallets": [_wallet_panel(wallet) for wallet in panel.wallets],
             "earlier_tickets": [
-                {"reference": earlier.reference, "subject": earlier.subject}
+                {
+                    "reference": earlier.reference,
+                    "subject": earlier.subject,
+                    "url": reverse("admin:tickets_ticket_change", args=[earlier.pk]),
+                }
                 for earlier in panel.earlier_tickets
             ],
         },
+    }
+
+
+def _wallet_panel(wallet) -> dict:
+    return {
+        "number": wallet.number,
+        "url": reverse("admin:accounts_walletaccount_change", args=[wallet.pk]),
+        "status": wallet.status,
+        "status_label": str(wallet.get_status_display()),
+        "lock_reason": wallet.lock_reason,
+        "lock_reason_label": str(wallet.get_lock_reason_display()) if wallet.lock_reason else "",
+        "balance": str(wallet.balance),
+        "currency": wallet.currency,
+        "recent_failed": [
+            {
+                "reference": txn.reference,
+                "amount": str(txn.amount),
+                "currency": txn.currency,
+                "merchant": txn.merchant,
+                "failure_reason": txn.failure_reason,
+                "failure_label": str(txn.get_failure_reason_display()),
+                "occurred_at": txn.occurred_at.isoformat(),
+            }
+            for txn in wallet.recent_transactions
+            if txn.status == "failed"
+        ],
     }
 
 

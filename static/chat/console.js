@@ -204,6 +204,8 @@
     chat.reference = frame.reference || chat.reference;
     chat.ticketUrl = frame.ticket_url || chat.ticketUrl;
     chat.customer = frame.customer || chat.customer;
+    if (frame.queue !== undefined) chat.queue = frame.queue;
+    fillCanned(chat);
     chat.state = frame.state || "active";
     chat.closed = chat.state === "closed" || chat.state === "ended";
     updateChatHeader(chat);
@@ -226,6 +228,7 @@
       reference: "",
       ticketUrl: "",
       customer: null,
+      queue: null, // {slug, name} or null
       state: "active",
       closed: false,
       lastSeenId: 0,
@@ -306,16 +309,21 @@
     return checked ? checked.value : "message";
   }
 
+  // The chat's queue's own canned replies and the general ones (no queue); the option's
+  // value is the reply's index in state.canned.
   function fillCanned(chat) {
     const first = chat.canned.options[0];
-    chat.canned.replaceChildren(
-      first,
-      ...state.canned.map((reply, index) => el("option", { value: String(index), text: reply.title })),
-    );
-    chat.canned.hidden = state.canned.length === 0;
+    const slug = chat.queue && chat.queue.slug ? chat.queue.slug : "";
+    const options = [];
+    state.canned.forEach((reply, index) => {
+      if (!reply.queue || reply.queue === slug) options.push(el("option", { value: String(index), text: reply.title }));
+    });
+    chat.canned.replaceChildren(first, ...options);
+    chat.canned.hidden = options.length === 0;
   }
 
   function fillTransfer(chat) {
+    const chosen = chat.transfer.value;
     const first = chat.transfer.options[0];
     const others = state.agents.filter((agent) => !state.me || agent.id !== state.me.id);
     const groups = [];
@@ -343,6 +351,8 @@
       );
     }
     chat.transfer.replaceChildren(first, ...groups);
+    chat.transfer.value = chosen;
+    if (chat.transfer.value !== chosen) chat.transfer.value = "";
   }
 
   function transfer(chat) {
@@ -642,6 +652,9 @@
     const customerUrl = c.url || c.admin_url;
     heading.append(customerUrl ? el("a", { href: customerUrl, text: customerName(c) }) : customerName(c));
     card.append(heading);
+    if (chat.queue) {
+      card.append(el("p", { className: "cc-queue" }, `${t.queue}: `, el("span", { className: "mw-badge", text: queueName(chat.queue) })));
+    }
     if (c.contact) card.append(el("p", { className: "cc-contact", text: format(t.contactGiven, { contact: c.contact }) }));
     const identities = c.identities || c.contacts || [];
     if (identities.length) {
@@ -768,6 +781,20 @@
     }
   }
 
+  // Another agent's presence changed (or ours, in another console of ours).
+  function onPresence(frame) {
+    const agent = frame.agent;
+    if (!agent || agent.id === undefined) return;
+    if (state.me && agent.id === state.me.id) {
+      state.me.presence = agent.presence;
+      setPresence(agent.presence);
+    }
+    const known = state.agents.find((other) => other.id === agent.id);
+    if (known) Object.assign(known, agent);
+    else state.agents.push({ id: agent.id, name: agent.name || "", presence: agent.presence });
+    for (const chat of state.chats.values()) fillTransfer(chat);
+  }
+
   function onWaiting(frame) {
     state.waiting = Array.isArray(frame.chats) ? frame.chats : [];
     renderWaiting();
@@ -826,6 +853,9 @@
       }
       case "status":
         onStatus(frame);
+        break;
+      case "presence":
+        onPresence(frame);
         break;
       case "new_chat":
         beep();

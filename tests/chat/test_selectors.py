@@ -1,0 +1,68 @@
+"""What the agent console is sent: the "chat" frame's customer panel."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from accounts.models import Transaction
+from chat import actions, selectors
+from tickets import actions as ticket_actions
+from tickets.models import Channel, Queue
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_chat_frame_links_the_customer_wallet_and_earlier_tickets(customer):
+    security = Queue.objects.create(name="Security", slug="security")
+    earlier = ticket_actions.open_ticket(
+        customer=customer, channel=Channel.EMAIL, subject="Card", acting_user=None
+    )
+    wallet = customer.wallets.get()
+    wallet.status, wallet.lock_reason = "locked", "wrong_password"
+    wallet.save()
+    Transaction.objects.create(
+        account=wallet,
+        reference="T1",
+        amount=Decimal("88.00"),
+        merchant="Metro",
+        status="failed",
+        failure_reason="wrong_password",
+        occurred_at=timezone.now(),
+    )
+    conversation = actions.start_conversation(
+        session_key="s", contact="li.wei@example.com", queue=security
+    )
+    with translation.override("zh-hans"):
+        frame = selectors.chat_frame(conversation)
+    assert frame["queue"] == {"slug": "security", "name": "Security"}
+    panel = frame["customer"]
+    assert panel["url"] == reverse("admin:accounts_customer_change", args=[customer.pk])
+    [shown] = panel["wallets"]
+    assert shown["url"] == reverse("admin:accounts_walletaccount_change", args=[wallet.pk])
+    assert shown["balance"] == "1024.50" and shown["currency"] == "CNY"
+    assert shown["lock_reason"] == "wrong_password"
+    assert shown["lock_reason_label"] == "支付密码错误次数过多"
+    assert [txn["reference"] for txn in shown["recent_failed"]] == ["T1"]
+    assert panel["earlier_tickets"] == [
+        {
+            "reference": earlier.reference,
+            "subject": "Card",
+            "url": reverse("admin:tickets_ticket_change", args=[earlier.pk]),
+        }
+    ]
+    # contact details stay masked: neither the address nor the number in full
+    text = str(panel)
+    assert "li.wei@example.com" not in text.replace(panel["contact"], "")
+    assert "13800138000" not in text and "110101199003071234" not in text
+
+
+def test_an_unlocked_wallet_has_no_lock_reason_label(customer):
+    conversation = actions.start_conversation(session_key="s", contact="li.wei@example.com")
+    [shown] = selectors.chat_frame(conversation)["customer"]["wallets"]
+    assert shown["lock_reason_label"] == "" and frame_queue(conversation) is None
+
+
+def frame_queue(conversation):
+    return selectors.chat_frame(conversation)["queue"]
