@@ -29,6 +29,9 @@ AGENT_PERMISSIONS = [
     "tickets.add_calllog",
     "tickets.change_calllog",
     "tickets.view_inboundmessage",
+    "chat.view_conversation",
+    "chat.view_agentpresence",
+    "chat.view_cannedreply",
 ]
 
 SUPERVISOR_PERMISSIONS = [
@@ -41,6 +44,9 @@ SUPERVISOR_PERMISSIONS = [
     "tickets.change_queue",
     "tickets.change_inboundmessage",
     "tickets.delete_ticket",
+    "chat.add_cannedreply",
+    "chat.change_cannedreply",
+    "chat.delete_cannedreply",
 ]
 
 ROLES = {AGENTS: AGENT_PERMISSIONS, SUPERVISORS: SUPERVISOR_PERMISSIONS}
