@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import CooldownMixin, SideChannelDevice, ThrottlingMixin
 
@@ -311,7 +312,11 @@ class AccountEvent(models.Model):
     reason = models.TextField(_("reason"), blank=True)
     verification = models.JSONField(_("verification"), default=dict, blank=True)
     details = models.JSONField(_("details"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    # Set by accounts.audit.append_events under the chain's lock, before the hash is taken
+    # (auto_now_add would set it again at insert, after hashing).
+    created_at = models.DateTimeField(
+        _("time"), default=timezone.now, editable=False, db_index=True
+    )
     # The hash chain (accounts.audit): each row's hash covers its content and the previous
     # row's hash, so an edited or deleted row breaks the chain (`manage.py verify_audit`).
     sequence = models.PositiveBigIntegerField(
@@ -332,6 +337,8 @@ class AccountEvent(models.Model):
         # Append-only: the audit trail is never rewritten, by the admin or by code.
         if self.pk is not None:
             raise ValueError("AccountEvent rows are append-only.")
+        if self.sequence is None:
+            raise ValueError("AccountEvent rows are appended through accounts.audit.")
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

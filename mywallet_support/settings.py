@@ -305,3 +305,37 @@ VERIFICATION_MERCHANT_SIMILARITY = env_int("VERIFICATION_MERCHANT_SIMILARITY", 6
 VERIFICATION_TRANSACTION_DAYS = env_int("VERIFICATION_TRANSACTION_DAYS", 90)
 # Unlocking needs the agent's own authenticator code entered again within these minutes.
 SECURITY_STEP_UP_MINUTES = env_int("SECURITY_STEP_UP_MINUTES", 5)
+
+# --- Audit chain, wallet-core events, risk rules, log masking -----------------------------
+# (accounts.audit, accounts.api, accounts.actions.wallet_events, mywallet_support.logging)
+# The audit trail's hash chain is an HMAC keyed with AUDIT_CHAIN_KEY: set it in production,
+# outside the database, and never change it (`manage.py verify_audit` needs the same key).
+# Unset, a key derived from DJANGO_SECRET_KEY is used, so rotating that breaks verification.
+AUDIT_CHAIN_KEY = env_str("AUDIT_CHAIN_KEY", "")
+# POST /api/wallet-events/: the wallet core signs each body with this shared secret
+# (X-Wallet-Signature = hex HMAC-SHA256 of "<X-Wallet-Timestamp>.<body>"). Unset, the
+# endpoint refuses everything (503). Timestamps further than the window from now are
+# refused (replays); bodies over the size limit too.
+WALLET_EVENTS_SECRET = env_str("WALLET_EVENTS_SECRET", "")
+WALLET_EVENTS_WINDOW_SECONDS = env_int("WALLET_EVENTS_WINDOW_SECONDS", 300)
+WALLET_EVENTS_MAX_BYTES = env_int("WALLET_EVENTS_MAX_BYTES", 64 * 1024)
+# This many consecutive wrong payment passwords lock the wallet.
+WALLET_PASSWORD_MAX_FAILURES = env_int("WALLET_PASSWORD_MAX_FAILURES", 5)
+# Risk rules on payment events; a hit freezes the wallet, opens a high-priority security
+# ticket and tells the customer. RISK_RULES names the rules that are on. Amounts are in
+# the wallet's currency units.
+RISK_RULES = env_list(
+    "RISK_RULES",
+    "large_payment_without_second_factor,many_failed_payments,new_device_large_amount",
+)
+RISK_LARGE_PAYMENT_AMOUNT = env_int("RISK_LARGE_PAYMENT_AMOUNT", 50000)
+RISK_FAILED_PAYMENTS_COUNT = env_int("RISK_FAILED_PAYMENTS_COUNT", 5)
+RISK_FAILED_PAYMENTS_MINUTES = env_int("RISK_FAILED_PAYMENTS_MINUTES", 10)
+RISK_NEW_DEVICE_AMOUNT = env_int("RISK_NEW_DEVICE_AMOUNT", 5000)
+# Every log handler masks phone numbers, email addresses and ID numbers (defence in depth:
+# the code masks them itself first). Handlers added below this block need it too.
+LOGGING.setdefault("filters", {})["mask_personal_data"] = {
+    "()": "mywallet_support.logging.MaskPersonalData"
+}
+for _handler in LOGGING["handlers"].values():
+    _handler.setdefault("filters", []).append("mask_personal_data")

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from ..audit import append_events
 from ..identities import normalise_identity
 from ..masking import mask_identity
 from ..models import AccountEvent, Customer, CustomerIdentity
@@ -29,7 +30,8 @@ def record_event(
     verification: dict | None = None,
     details: dict | None = None,
 ) -> AccountEvent:
-    """Append one audit row. Call it inside the transaction of the change it records."""
+    """Append one audit row to the hash chain (accounts.audit). Call it inside the
+    transaction of the change it records, after the rows that change locks."""
     event = _event(
         customer=customer,
         action=action,
@@ -40,7 +42,7 @@ def record_event(
         verification=verification,
         details=details,
     )
-    event.save()
+    append_events([event])
     return event
 
 
@@ -141,7 +143,7 @@ def _create_identities(wanted: dict[tuple[str, str], str]) -> dict:
                 for customer, ((kind, value), name) in zip(customers, wanted.items(), strict=True)
             ]
         )
-        AccountEvent.objects.bulk_create(
+        append_events(
             [
                 _event(
                     customer=identity.customer,
