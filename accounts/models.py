@@ -3,7 +3,12 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_otp.models import CooldownMixin, SideChannelDevice, ThrottlingMixin
+from django_otp.models import (
+    CooldownMixin,
+    SideChannelDevice,
+    ThrottlingMixin,
+    VerifyNotAllowed,
+)
 
 from .fields import EncryptedTextField
 from .masking import mask_email, mask_id_number, mask_identity, mask_phone
@@ -441,6 +446,44 @@ class CodeDevice(CooldownMixin, ThrottlingMixin, SideChannelDevice):
     class Meta(SideChannelDevice.Meta):
         verbose_name = _("one-time code")
         verbose_name_plural = _("one-time codes")
+
+    # django-otp's hooks; accounts.codes sends and checks codes through them.
+    def get_cooldown_duration(self) -> int:
+        return settings.CODE_RESEND_SECONDS
+
+    def get_throttle_factor(self) -> int:
+        return settings.CODE_THROTTLE_FACTOR
+
+    def verify_is_allowed(self):
+        """The first CODE_MAX_TRIES wrong codes are free; after that each further try
+        waits CODE_THROTTLE_FACTOR seconds, doubling (django-otp's back-off, shifted)."""
+        from .codes import locked_until
+
+        until = locked_until(self)
+        if until is not None:
+            return False, {
+                "reason": VerifyNotAllowed.N_FAILED_ATTEMPTS,
+                "failure_count": self.throttling_failure_count,
+                "locked_until": until,
+            }
+        return True, None
+
+    def verify_token(self, token):
+        """Constant-time check of ``token`` against the stored digest; a match uses it up."""
+        from .codes import token_matches
+
+        if not self.verify_is_allowed()[0]:
+            return False
+        now = timezone.now()
+        if self.token and now < self.valid_until and token_matches(self, token):
+            self.token = None
+            self.valid_until = now
+            self.used_at = now
+            self.throttle_reset(commit=False)
+            self.save()
+            return True
+        self.throttle_increment()
+        return False
 
 
 class ApprovalRequest(models.Model):

@@ -292,6 +292,29 @@ CHAT_BATCH_MAX = env_int("CHAT_BATCH_MAX", 200)
 # POSTs to /chat/start/ and /chat/leave-message/ per client address and minute.
 CHAT_HTTP_PER_MINUTE = env_int("CHAT_HTTP_PER_MINUTE", 20)
 
+# --- One-time codes, SMS and customer notices (accounts.sms, accounts.codes, accounts.notify) ---
+# Text messages go through SMS_BACKEND: "accounts.sms.FileBackend" appends each message to
+# SMS_FILE_PATH (development: read your codes there; the console shows only the masked
+# number), "accounts.sms.HTTPBackend" POSTs {"to", "text"} as JSON to SMS_GATEWAY_URL with
+# the X-API-Key header. Default: the HTTP backend once SMS_GATEWAY_URL is set, else the file.
+SMS_GATEWAY_URL = env_str("SMS_GATEWAY_URL", "")
+SMS_GATEWAY_KEY = env_str("SMS_GATEWAY_KEY", "")
+SMS_GATEWAY_TIMEOUT = env_int("SMS_GATEWAY_TIMEOUT", 10)
+SMS_BACKEND = env_str(
+    "SMS_BACKEND", "accounts.sms.HTTPBackend" if SMS_GATEWAY_URL else "accounts.sms.FileBackend"
+)
+SMS_FILE_PATH = Path(env_str("SMS_FILE_PATH", str(BASE_DIR / "var" / "sms.log")))
+# One-time codes: valid CODE_VALID_SECONDS, a new one after CODE_RESEND_SECONDS; after
+# CODE_MAX_TRIES wrong codes each try waits CODE_THROTTLE_FACTOR seconds, doubling; at most
+# CODE_LIMIT_PER_ACCOUNT_HOUR codes per wallet and CODE_LIMIT_PER_ADDRESS_HOUR per client
+# address in an hour.
+CODE_VALID_SECONDS = env_int("CODE_VALID_SECONDS", 600)
+CODE_RESEND_SECONDS = env_int("CODE_RESEND_SECONDS", 60)
+CODE_MAX_TRIES = env_int("CODE_MAX_TRIES", 5)
+CODE_THROTTLE_FACTOR = env_int("CODE_THROTTLE_FACTOR", 60)
+CODE_LIMIT_PER_ACCOUNT_HOUR = env_int("CODE_LIMIT_PER_ACCOUNT_HOUR", 5)
+CODE_LIMIT_PER_ADDRESS_HOUR = env_int("CODE_LIMIT_PER_ADDRESS_HOUR", 20)
+
 # --- Identity verification, unlock, step-up (accounts.actions.security) -------------------
 # An agent's identity verification of a caller authorises security actions on its ticket
 # for VERIFICATION_VALID_MINUTES. A recent transaction the caller describes matches when

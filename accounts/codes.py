@@ -1,0 +1,360 @@
+"""One-time codes to a wallet's phone (SMS) or email: sending and checking.
+
+A code is a django-otp side-channel device (`CodeDevice`): six random digits, valid
+``CODE_VALID_SECONDS``, a new one only after ``CODE_RESEND_SECONDS`` (django-otp's
+cool-down), and after ``CODE_MAX_TRIES`` wrong tries a back-off that doubles with each
+further one (django-otp's throttling). Only a keyed digest of the code is stored; the code
+itself exists in memory and in the message to the customer, never in a log line.
+
+Sending is limited per wallet and per client address in an hour (Django's cache), so a
+stolen phone number cannot be flooded and one client cannot probe many wallets.
+"""
+
+import hmac
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_otp.models import GenerateNotAllowed
+from django_otp.util import random_number_token
+
+from .actions import record_event
+from .identities import normalise_identity
+from .masking import mask_identity
+from .models import AccountEvent, CodeDevice, WalletAccount
+from .sms import SMSError, send_sms
+
+logger = logging.getLogger(__name__)
+
+CODE_DIGITS = 6
+_DIGEST_SALT = "accounts.codes.token"
+_LIMIT_WINDOW = 3600  # seconds: the per-account and per-address limits are per hour
+
+PURPOSE_TEXT = {
+    CodeDevice.Purpose.VERIFICATION: gettext_lazy("to confirm your identity to our support team"),
+    CodeDevice.Purpose.PAYMENT_PASSWORD_RESET: gettext_lazy("to reset your payment password"),
+    CodeDevice.Purpose.CONTACT_CHANGE_OLD: gettext_lazy("to change your registered contact"),
+    CodeDevice.Purpose.CONTACT_CHANGE_NEW: gettext_lazy("to confirm your new contact"),
+}
+
+
+class CodeNotSent(Exception):
+    """No code was sent; ``str(exc)`` is a reason to show the user, ``reason`` one of the
+    constants below, ``retry_at`` when a new try may succeed (if known)."""
+
+    COOLDOWN = "cooldown"
+    ACCOUNT_LIMIT = "account_limit"
+    ADDRESS_LIMIT = "address_limit"
+    NO_DESTINATION = "no_destination"
+    DELIVERY_FAILED = "delivery_failed"
+
+    def __init__(self, message: str, *, reason: str, retry_at: datetime | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.retry_at = retry_at
+
+
+class CodeLocked(Exception):
+    """Too many wrong codes: none is checked before ``until``."""
+
+    def __init__(self, message: str, *, until: datetime):
+        super().__init__(message)
+        self.until = until
+
+
+# --- sending -------------------------------------------------------------------------------
+
+
+def send_code(
+    account: WalletAccount,
+    *,
+    channel: str,
+    purpose: str,
+    destination: str = "",
+    ticket=None,
+    client_ip: str | None = None,
+    language: str = "",
+) -> CodeDevice:
+    """Send a fresh code to ``destination`` (default: the wallet's registered phone or
+    email for ``channel``) and return its device; a code sent before on the same device
+    stops working. Raises CodeNotSent with a reason for the user.
+
+    Call it outside a transaction (or accept that the message leaves before yours commits):
+    the code is stored and audited in its own transaction, then delivered.
+    """
+    if channel not in CodeDevice.Channel.values:
+        raise ValueError(f"unknown channel {channel!r}")
+    if purpose not in CodeDevice.Purpose.values:
+        raise ValueError(f"unknown purpose {purpose!r}")
+    destination = _destination(account, channel, destination)
+    with transaction.atomic():
+        # One sender per wallet at a time: two quick clicks make one code, not two.
+        WalletAccount.objects.select_for_update().filter(pk=account.pk).first()
+        device = _current_device(account, channel, purpose, destination, ticket)
+        if device is not None:
+            allowed, data = device.generate_is_allowed()
+            if not allowed and data["reason"] == GenerateNotAllowed.COOLDOWN_DURATION_PENDING:
+                raise CodeNotSent(
+                    _("A code was sent a moment ago. You can ask for a new one in %(n)s seconds.")
+                    % {"n": _seconds_until(data["next_generation_at"])},
+                    reason=CodeNotSent.COOLDOWN,
+                    retry_at=data["next_generation_at"],
+                )
+        _take_quota(account, client_ip)
+        if device is None:
+            device = CodeDevice.objects.create(
+                name=f"{purpose} {channel}"[:64],
+                user=account.customer.user,
+                account=account,
+                channel=channel,
+                destination=destination,
+                purpose=purpose,
+                ticket=ticket,
+                client_ip=client_ip or None,
+            )
+        code = random_number_token(CODE_DIGITS)
+        device.token = _digest(device, code)
+        device.valid_until = timezone.now() + timedelta(seconds=settings.CODE_VALID_SECONDS)
+        device.client_ip = client_ip or device.client_ip
+        device.cooldown_set(commit=False)
+        device.save()
+        record_event(
+            customer=account.customer,
+            account=account,
+            ticket=ticket,
+            action=AccountEvent.Action.CODE_SENT,
+            details={
+                "device": device.pk,
+                "channel": channel,
+                "purpose": purpose,
+                "destination": mask_identity(channel, destination),
+            },
+        )
+    language = language or account.customer.language
+    try:
+        _deliver(device, code, language=language)
+    except (SMSError, DeliveryFailed) as exc:
+        # The code never reached anyone: void it, and let the user try again at once.
+        CodeDevice.objects.filter(pk=device.pk).update(token=None, last_generated_timestamp=None)
+        logger.warning(
+            "code %s to %s not delivered: %s", device.pk, mask_identity(channel, destination), exc
+        )
+        raise CodeNotSent(
+            _("We could not send the code just now. Please try again in a few minutes."),
+            reason=CodeNotSent.DELIVERY_FAILED,
+        ) from exc
+    logger.info("code %s (%s) sent to %s", device.pk, purpose, mask_identity(channel, destination))
+    return device
+
+
+def spend_address_quota(client_ip: str | None) -> None:
+    """Count one request against the client address's hourly limit without sending
+    anything (a self-service request for a contact no wallet has must cost the same as
+    one that sends a code). Raises CodeNotSent when the limit is reached."""
+    _take_address_quota(client_ip)
+
+
+def _destination(account: WalletAccount, channel: str, destination: str) -> str:
+    if not destination:
+        destination = (
+            account.registered_phone
+            if channel == CodeDevice.Channel.PHONE
+            else account.registered_email
+        )
+    if not destination:
+        raise CodeNotSent(
+            _("This wallet has no registered %(channel)s.")
+            % {"channel": CodeDevice.Channel(channel).label},
+            reason=CodeNotSent.NO_DESTINATION,
+        )
+    try:
+        return normalise_identity(channel, destination)
+    except ValidationError as exc:
+        raise CodeNotSent(exc.messages[0], reason=CodeNotSent.NO_DESTINATION) from None
+
+
+def _current_device(account, channel, purpose, destination, ticket) -> CodeDevice | None:
+    return (
+        CodeDevice.objects.select_for_update()
+        .filter(
+            account=account,
+            channel=channel,
+            purpose=purpose,
+            destination=destination,
+            ticket=ticket,
+            used_at__isnull=True,
+        )
+        .order_by("-pk")
+        .first()
+    )
+
+
+def _take_quota(account: WalletAccount, client_ip: str | None) -> None:
+    key = account_key(account.pk)
+    if _count(key) >= settings.CODE_LIMIT_PER_ACCOUNT_HOUR:
+        raise CodeNotSent(
+            _("Too many codes were sent for this wallet. Please try again in an hour."),
+            reason=CodeNotSent.ACCOUNT_LIMIT,
+        )
+    _take_address_quota(client_ip)
+    _increment(key)
+
+
+def _take_address_quota(client_ip: str | None) -> None:
+    if not client_ip:
+        return
+    key = address_key(client_ip)
+    if _count(key) >= settings.CODE_LIMIT_PER_ADDRESS_HOUR:
+        raise CodeNotSent(
+            _("Too many codes were requested from your network. Please try again in an hour."),
+            reason=CodeNotSent.ADDRESS_LIMIT,
+        )
+    _increment(key)
+
+
+def account_key(account_id: int) -> str:
+    return f"codes:account:{account_id}"
+
+
+def address_key(client_ip: str) -> str:
+    # Hashed: the cache need not hold customers' addresses.
+    digest = salted_hmac("accounts.codes.address", client_ip, algorithm="sha256").hexdigest()
+    return f"codes:address:{digest[:32]}"
+
+
+def _count(key: str) -> int:
+    return cache.get(key) or 0
+
+
+def _increment(key: str) -> None:
+    # A fixed window from the first request: add() starts it, incr() counts within it.
+    if not cache.add(key, 1, timeout=_LIMIT_WINDOW):
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add() and incr()
+            cache.add(key, 1, timeout=_LIMIT_WINDOW)
+
+
+# --- delivery -------------------------------------------------------------------------------
+
+
+class DeliveryFailed(Exception):
+    pass
+
+
+def _deliver(device: CodeDevice, code: str, *, language: str) -> None:
+    from tickets.sources import DeliveryError
+    from tickets.sources.email import outbound
+
+    with translation.override(outbound.language_of(language)):
+        params = {
+            "code": code,
+            "purpose": PURPOSE_TEXT[device.purpose],
+            "minutes": settings.CODE_VALID_SECONDS // 60,
+        }
+        if device.channel == CodeDevice.Channel.PHONE:
+            send_sms(
+                device.destination,
+                _(
+                    "[MY Wallet] Your code is %(code)s, %(purpose)s. It is valid for "
+                    "%(minutes)s minutes. Never tell it to anyone, not even our staff."
+                )
+                % params,
+            )
+            return
+        email = EmailMessage(
+            subject=_("Your MY Wallet code: %(code)s") % params,
+            body=_(
+                "Your code is %(code)s, %(purpose)s.\n\n"
+                "It is valid for %(minutes)s minutes. Never tell it to anyone, not even our "
+                "staff: MY Wallet will never ask you for it.\n\n"
+                "If you did not ask for this code, you can ignore this message; your wallet "
+                "has not been changed.\n\n"
+                "MY Wallet Support\n"
+            )
+            % params,
+            to=[device.destination],
+            headers={"Auto-Submitted": "auto-generated"},
+        )
+    try:
+        outbound.transmit(email)
+    except DeliveryError as exc:
+        raise DeliveryFailed(str(exc)) from exc
+
+
+# --- checking -------------------------------------------------------------------------------
+
+
+def check_code(device: CodeDevice, code: str) -> bool:
+    """Whether ``code`` is the device's current code; a match uses it up.
+
+    A used or expired code is False. After CODE_MAX_TRIES wrong codes raises CodeLocked
+    (with the time it may be tried again) until the back-off has passed. A wrong code is
+    recorded (CODE_FAILED) and counted in its own transaction, so that a caller rolling
+    back cannot give an attacker free tries: call it outside your transaction.
+    """
+    code = "".join((code or "").split())
+    with transaction.atomic():
+        # Locked so that guesses sent in parallel are counted one after the other.
+        device = CodeDevice.objects.select_for_update().select_related("account").get(pk=device.pk)
+        if device.used_at is not None or not device.token:
+            return False
+        if timezone.now() >= device.valid_until:
+            return False
+        until = locked_until(device)
+        if until is not None:
+            raise CodeLocked(
+                _("Too many wrong codes. You can try again in %(n)s seconds.")
+                % {"n": _seconds_until(until)},
+                until=until,
+            )
+        if device.verify_token(code):
+            return True
+        record_event(
+            customer=device.account.customer,
+            account=device.account,
+            ticket=device.ticket,
+            action=AccountEvent.Action.CODE_FAILED,
+            details={
+                "device": device.pk,
+                "purpose": device.purpose,
+                "failures": device.throttling_failure_count,
+            },
+        )
+    logger.info("wrong code for device %s (%s)", device.pk, device.throttling_failure_count)
+    return False
+
+
+def locked_until(device: CodeDevice) -> datetime | None:
+    """When the device takes codes again after too many wrong ones; None if it does now."""
+    failures = device.throttling_failure_count
+    if failures < settings.CODE_MAX_TRIES or device.throttling_failure_timestamp is None:
+        return None
+    delay = settings.CODE_THROTTLE_FACTOR * 2 ** min(failures - settings.CODE_MAX_TRIES, 16)
+    until = device.throttling_failure_timestamp + timedelta(seconds=delay)
+    return until if timezone.now() < until else None
+
+
+def token_matches(device: CodeDevice, code: str) -> bool:
+    """Constant-time comparison of ``code`` with the device's stored digest."""
+    if not device.token or not code:
+        return False
+    return hmac.compare_digest(_digest(device, code), device.token)
+
+
+def _digest(device: CodeDevice, code: str) -> str:
+    # Keyed from SECRET_KEY and bound to the device, so a leaked table reveals no code
+    # (a million candidates are nothing without the key) and a digest fits no other device.
+    return salted_hmac(_DIGEST_SALT, f"{device.pk}:{code}", algorithm="sha256").hexdigest()
+
+
+def _seconds_until(when: datetime) -> int:
+    return max(1, int((when - timezone.now()).total_seconds() + 0.999))

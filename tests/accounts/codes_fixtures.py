@@ -1,0 +1,60 @@
+"""Fixtures for tests that send codes or notices: a real SMTP server (aiosmtpd), the local
+HTTP SMS gateway, and the hourly sending limits forgotten around each test. Import the
+ones a module needs: ``from tests.accounts.codes_fixtures import sms_gateway, smtp_server``.
+"""
+
+import re
+
+import pytest
+from django.core.cache import cache
+
+from accounts import codes
+from tests.accounts.sms_gateway import API_KEY, running_sms_gateway
+from tests.tickets.sources.email.smtp_server import running_smtp_server
+
+TEST_ADDRESSES = ("127.0.0.1", "10.0.0.1", "10.0.0.2", "203.0.113.7")
+CODE = re.compile(r"\b(\d{6})\b")
+
+
+@pytest.fixture
+def sms_gateway(settings):
+    with running_sms_gateway() as gateway:
+        settings.SMS_BACKEND = "accounts.sms.HTTPBackend"
+        settings.SMS_GATEWAY_URL = gateway.url
+        settings.SMS_GATEWAY_KEY = API_KEY
+        settings.SMS_GATEWAY_TIMEOUT = 5
+        yield gateway
+
+
+@pytest.fixture
+def smtp_server(settings):
+    with running_smtp_server() as server:
+        settings.MAILERS = {"default": server.mailer()}
+        yield server
+
+
+def forget_code_limits(account_ids=()) -> None:
+    """Drop the hourly counters (not cache.clear(): CI's cache is a shared Redis)."""
+    keys = [codes.account_key(pk) for pk in account_ids]
+    keys += [codes.address_key(ip) for ip in TEST_ADDRESSES]
+    cache.delete_many(keys)
+
+
+@pytest.fixture(autouse=True)
+def _no_code_limits():
+    # Primary keys are reused between tests (rolled-back transactions): forget the first
+    # couple of hundred wallets' counters before and after each test.
+    forget_code_limits(range(1, 200))
+    yield
+    forget_code_limits(range(1, 200))
+
+
+def code_in(text: str) -> str:
+    [code] = CODE.findall(text)
+    return code
+
+
+def mail_text(received) -> str:
+    mail = received.parsed()
+    part = mail.get_body(("plain",)) if mail.is_multipart() else mail
+    return part.get_content()
