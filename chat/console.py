@@ -7,6 +7,7 @@ customer page, the script gets its strings as JSON (json_script), translated her
 
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 CONSOLE_STRINGS = {
     "connecting": _("Connecting to the chat server…"),
@@ -33,8 +34,8 @@ CONSOLE_STRINGS = {
     "newMessage": _("%(reference)s: new message from %(name)s"),
     "chatAssigned": _("Chat %(reference)s is now yours."),
     "closed": _("This chat is closed."),
-    "closedList": _("closed"),
-    "stateActive": _("in progress"),
+    "closedList": pgettext_lazy("chat state", "closed"),
+    "stateActive": pgettext_lazy("chat state", "in progress"),
     "chatLimit": _("Chats: %(held)s of at most %(max)s"),
     "transferred": _("This chat was transferred."),
     "left": _("This chat is no longer yours."),
