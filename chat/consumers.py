@@ -122,7 +122,12 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
         self.bucket = socket_bucket()
         self.closing = False
         self.shown: OrderedDict[int, None] = OrderedDict()
-        self.high: dict[int, int] = {}  # conversation -> highest message id it has
+        # conversation -> the message id up to which this socket read storage (resume, the
+        # chat frame, a catch-up). Not raised by live frames or acks: ids are global and
+        # commit order is not id order, so a frame with a higher id may go before a lower
+        # one that the layer lost (found by the end-to-end Redis restart test).
+        self.high: dict[int, int] = {}
+        self.forgotten = 0  # the highest id dropped from ``shown``: never re-read below it
         self.language = settings.LANGUAGE_CODE
 
     async def websocket_connect(self, message):
@@ -179,7 +184,6 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
     async def send_message(self, conversation: int, frame: dict) -> None:
         """Send a message frame unless this socket sent that message already."""
         if self.remember(frame["id"]):
-            self.high[conversation] = max(self.high.get(conversation, 0), frame["id"])
             await self.send_json(frame)
 
     def remember(self, message_id: int) -> bool:
@@ -188,7 +192,8 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
             return False
         self.shown[message_id] = None
         if len(self.shown) > SHOWN_MEMORY:
-            self.shown.popitem(last=False)
+            forgotten, _none = self.shown.popitem(last=False)
+            self.forgotten = max(self.forgotten, forgotten)
         return True
 
     def message_fields(self, content) -> tuple[str, str]:
@@ -213,7 +218,6 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
             return
         ack = {"type": "ack", "client_id": result.pending.client_id, "id": result.message_id}
         self.remember(result.message_id)
-        self.high[conversation] = max(self.high.get(conversation, 0), result.message_id)
         await self.send_json(self.for_me(ack, conversation))
         if result.duplicate:
             return  # announced when it was first stored; resume covers a lost announcement
@@ -234,6 +238,16 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
 
     def for_me(self, frame: dict, conversation: int) -> dict:
         return frame
+
+    def read_from(self, conversation: int) -> int:
+        """Where a catch-up reads storage from: what was read before, or what ``shown``
+        can no longer vouch for."""
+        return max(self.high.get(conversation, 0), self.forgotten)
+
+    def read_up_to(self, conversation: int, frames: list[dict]) -> None:
+        if frames:
+            top = max(frame["id"] for frame in frames)
+            self.high[conversation] = max(self.high.get(conversation, 0), top)
 
     async def group_add(self, group: str) -> None:
         try:
@@ -301,7 +315,7 @@ class CustomerConsumer(ChatSocket):
 
         def load():
             conversation = actions.session_conversation(self.conversation_id)
-            after = self.high.get(self.conversation_id, 0)
+            after = self.read_from(self.conversation_id)
             frames = selectors.transcript(self.conversation, after=after, internal=False)
             status = selectors.customer_status(conversation) if conversation else None
             return status or {"type": "status", "state": "closed"}, frames
@@ -310,6 +324,7 @@ class CustomerConsumer(ChatSocket):
         await self.send_json(status)
         for frame in frames:
             await self.send_message(self.conversation_id, frame)
+        self.read_up_to(self.conversation_id, frames)
 
     async def disconnect(self, code):
         if self.conversation_id is not None:
@@ -374,8 +389,10 @@ class CustomerConsumer(ChatSocket):
             actions.mark_seen([f["id"] for f in frames if f["author"] == "agent"])
             return frames
 
-        for frame in await database_sync_to_async(load)():
+        frames = await database_sync_to_async(load)()
+        for frame in frames:
             await self.send_message(self.conversation_id, frame)
+        self.read_up_to(self.conversation_id, frames)
 
     # --- group events ---
 
@@ -449,7 +466,7 @@ class AgentConsumer(ChatSocket):
         def load():
             frames = []
             for conversation in selectors.held_conversations(self.user):
-                after = self.high.get(conversation.pk, 0)
+                after = self.read_from(conversation.pk)
                 for frame in selectors.transcript(conversation, after=after, internal=True):
                     frames.append({**frame, "conversation": conversation.pk})
             return selectors.waiting_list(), frames
@@ -458,6 +475,8 @@ class AgentConsumer(ChatSocket):
         await self.send_json({"type": "waiting", "chats": waiting})
         for frame in frames:
             await self.send_message(frame["conversation"], frame)
+        for conversation in {frame["conversation"] for frame in frames}:
+            self.read_up_to(conversation, [f for f in frames if f["conversation"] == conversation])
 
     def opening(self):
         with translation.override(self.language):
@@ -561,6 +580,7 @@ class AgentConsumer(ChatSocket):
         for frame in frames:
             await self.send_json({**frame, "conversation": conversation.pk})
             self.remember(frame["id"])
+        self.read_up_to(conversation.pk, frames)
 
     # --- group events ---
 

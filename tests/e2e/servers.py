@@ -434,9 +434,14 @@ class Peer:
                     return self.frames[index]
             self._seen = len(self.frames)
             remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                raise AssertionError(f"no matching frame within {timeout} s: {self.frames[-10:]}")
-            await self.receive(remaining)
+            try:
+                if remaining <= 0:
+                    raise TimeoutError
+                await self.receive(remaining)
+            except TimeoutError:
+                raise AssertionError(
+                    f"no matching frame within {timeout} s: {self.frames[-10:]}"
+                ) from None
 
     async def quiet(self, seconds: float = 0.5) -> list[dict]:
         """Every frame arriving within ``seconds`` (read until then)."""

@@ -86,8 +86,10 @@ async def say(peer: Peer, text: str, *, conversation: int | None = None, cid: st
     return ack["id"]
 
 
-async def heard(peer: Peer, message_id: int) -> dict:
-    return await peer.expect(lambda f: f["type"] == "message" and f["id"] == message_id)
+async def heard(peer: Peer, message_id: int, *, timeout: float = 10) -> dict:
+    return await peer.expect(
+        lambda f: f["type"] == "message" and f["id"] == message_id, timeout=timeout
+    )
 
 
 async def converse(customer_server: Server, agent_server: Server, username: str) -> dict:
