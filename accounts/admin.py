@@ -22,6 +22,7 @@ from tickets.models import Ticket
 from tickets.selectors import contact_search_value, search_customers
 
 from .actions import add_identity, merge_customers
+from .admin_security import WalletSecurityActionsMixin
 from .identities import normalise_identity
 from .models import (
     AccountEvent,
@@ -221,7 +222,7 @@ class CardInline(ViewOnlyMixin, admin.TabularInline):
 
 
 @admin.register(WalletAccount)
-class WalletAccountAdmin(ViewOnlyMixin, admin.ModelAdmin):
+class WalletAccountAdmin(WalletSecurityActionsMixin, ViewOnlyMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "customer",

@@ -22,6 +22,7 @@ from accounts.masking import mask_phone
 from mywallet_support.admin_site import ViewOnlyMixin
 
 from . import actions, selectors
+from .admin_security import SecurityPanelMixin
 from .forms import AssignForm, ReplyForm, StatusForm, TicketForm
 from .models import Attachment, CallLog, InboundMessage, Message, Queue, Ticket, TicketEvent
 
@@ -43,7 +44,7 @@ class QueueAdmin(admin.ModelAdmin):
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
     form = TicketForm
     list_display = [
         "reference",
@@ -206,6 +207,8 @@ class TicketAdmin(admin.ModelAdmin):
                 status_url=self._url("status", obj),
                 assign_url=self._url("assign", obj),
             )
+            if can_change:  # the security panel (tickets/admin_security.py)
+                context.update(self.security_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _url(self, name, obj):

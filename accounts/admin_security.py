@@ -1,0 +1,324 @@
+"""The security side of the accounts admin: wallet actions (freeze, request unfreeze,
+unlock), two-person approval requests, identity verifications (read-only).
+
+Thin: every change goes through accounts.actions.security with the agent as the acting
+user, which checks permissions and the two-person rule again whatever the admin shows.
+Imported by accounts/admin.py, which registers the wallet admin with these actions.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from mywallet_support.admin_site import ViewOnlyMixin
+
+from .actions import security
+from .masking import mask_id_number
+from .models import ApprovalRequest, Verification
+from .stepup import stepped_up_at
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(str(m) for m in exc.messages)
+    return str(exc) or gettext("You do not have permission to do this.")
+
+
+def _may_look(user) -> bool:
+    """Agents and supervisors look at requests and verifications; deciding is separate."""
+    return user.is_active and user.is_staff and user.has_perm("accounts.view_walletaccount")
+
+
+# --- wallet actions -------------------------------------------------------------------------
+
+
+class WalletActionForm(ActionForm):
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=1000)
+
+
+class WalletSecurityActionsMixin:
+    """Freeze, request unfreeze and unlock as admin actions on the wallet list."""
+
+    action_form = WalletActionForm
+    actions = ["freeze_selected", "request_unfreeze_selected", "unlock_selected"]
+
+    def has_freeze_permission(self, request):
+        return request.user.has_perm("accounts.freeze_walletaccount")
+
+    def has_unlock_permission(self, request):
+        return request.user.has_perm("accounts.unlock_walletaccount")
+
+    def has_request_permission(self, request):
+        return _may_look(request.user)
+
+    def _reason(self, request, *, required: bool) -> str | None:
+        reason = (request.POST.get("reason") or "").strip()
+        if required and not reason:
+            self.message_user(request, gettext("Give a reason in the Reason box."), messages.ERROR)
+            return None
+        return reason
+
+    def _each(self, request, queryset, run, done_message):
+        done = 0
+        for wallet in queryset:
+            try:
+                run(wallet)
+            except (ValidationError, PermissionDenied) as exc:
+                self.message_user(request, f"{wallet.number}: {_message(exc)}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+
+    @admin.action(description=_("Freeze selected wallets now"), permissions=["freeze"])
+    def freeze_selected(self, request, queryset):
+        reason = self._reason(request, required=True)
+        if reason is None:
+            return
+        self._each(
+            request,
+            queryset,
+            lambda wallet: security.freeze_wallet(wallet, acting_user=request.user, reason=reason),
+            gettext("%(count)d wallet(s) frozen."),
+        )
+
+    @admin.action(description=_("Request unfreeze (a supervisor decides)"), permissions=["request"])
+    def request_unfreeze_selected(self, request, queryset):
+        reason = self._reason(request, required=True)
+        if reason is None:
+            return
+        self._each(
+            request,
+            queryset,
+            lambda wallet: security.request_unfreeze(
+                wallet, acting_user=request.user, reason=reason
+            ),
+            gettext("Unfreeze requested for %(count)d wallet(s)."),
+        )
+
+    @admin.action(
+        description=_("Unlock selected wallets (strong verification and step-up needed)"),
+        permissions=["unlock"],
+    )
+    def unlock_selected(self, request, queryset):
+        reason = self._reason(request, required=False) or ""
+
+        def unlock(wallet):
+            # The verification names its ticket: the unlock is recorded on that ticket.
+            verification = (
+                Verification.objects.filter(
+                    account=wallet,
+                    strength=Verification.Strength.STRONG,
+                    expires_at__gt=timezone.now(),
+                )
+                .select_related("ticket")
+                .order_by("-created_at", "-pk")
+                .first()
+            )
+            if verification is None:
+                raise ValidationError(
+                    gettext("Verify the customer's identity on their ticket first.")
+                )
+            latest = security.latest_verification(verification.ticket, wallet)
+            security.unlock_wallet(
+                wallet,
+                acting_user=request.user,
+                verification=latest,
+                ticket=verification.ticket,
+                stepped_up_at=stepped_up_at(request),
+                reason=reason,
+            )
+
+        self._each(request, queryset, unlock, gettext("%(count)d wallet(s) unlocked."))
+
+
+# --- approval requests ----------------------------------------------------------------------
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
+    """Supervisors decide here. The requester sees no decision buttons, and the action
+    refuses a self-approval anyway."""
+
+    list_display = [
+        "created_at",
+        "kind",
+        "account",
+        "status",
+        "requested_by",
+        "ticket",
+        "decided_by",
+        "decided_at",
+    ]
+    list_filter = ["status", "kind"]
+    search_fields = ["account__number", "ticket__reference", "reason"]
+    list_select_related = ["account", "requested_by", "ticket", "decided_by"]
+    fields = [
+        ("kind", "status"),
+        "account",
+        "ticket",
+        "change",
+        "verification_summary",
+        ("requested_by", "created_at"),
+        "reason",
+        ("decided_by", "decided_at"),
+    ]
+    readonly_fields = [
+        "kind",
+        "status",
+        "account",
+        "ticket",
+        "change",
+        "verification_summary",
+        "requested_by",
+        "created_at",
+        "reason",
+        "decided_by",
+        "decided_at",
+    ]
+    actions = ["approve_selected", "reject_selected"]
+    change_form_template = "admin/accounts/approvalrequest/change_form.html"
+
+    def has_view_permission(self, request, obj=None):
+        return _may_look(request.user) or super().has_view_permission(request, obj)
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+    def has_decide_permission(self, request):
+        user = request.user
+        return user.has_perm("accounts.unfreeze_walletaccount") or user.has_perm(
+            "accounts.change_protected_details"
+        )
+
+    @admin.display(description=_("change"))
+    def change(self, obj):
+        if obj.kind == ApprovalRequest.Kind.UNFREEZE:
+            return format_html("{} → {}", obj.account.get_status_display(), gettext("Active"))
+        if obj.status == ApprovalRequest.Status.PENDING:
+            return format_html(
+                "{} → {}",
+                obj.account.masked_national_id or "-",
+                mask_id_number(obj.new_value),
+            )
+        return gettext("National ID number (see the audit trail)")
+
+    @admin.display(description=_("verification"))
+    def verification_summary(self, obj):
+        v = obj.verification
+        if v is None:
+            return "-"
+        return format_html(
+            "{} · {} · {} {}",
+            v.get_strength_display(),
+            ", ".join(v.checks_passed) or "-",
+            v.agent.get_username(),
+            v.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context.update(
+                can_decide=obj.status == ApprovalRequest.Status.PENDING
+                and security.can_decide(obj, request.user),
+                is_requester=obj.requested_by_id == request.user.pk,
+                decide_url=reverse("admin:accounts_approvalrequest_decide", args=[obj.pk]),
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/decide/",
+                self.admin_site.admin_view(require_POST(self.decide_view)),
+                name="accounts_approvalrequest_decide",
+            ),
+            *super().get_urls(),
+        ]
+
+    def decide_view(self, request, object_id):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        decision = request.POST.get("decision")
+        note = (request.POST.get("note") or "").strip()[:1000]
+        try:
+            if decision == "approve":
+                security.approve_request(obj, acting_user=request.user, note=note)
+                self.message_user(request, gettext("Approved and applied."), messages.SUCCESS)
+            elif decision == "reject":
+                security.reject_request(obj, acting_user=request.user, note=note)
+                self.message_user(request, gettext("Rejected."), messages.SUCCESS)
+            else:
+                raise ValidationError(gettext("Choose approve or reject."))
+        except (ValidationError, PermissionDenied) as exc:
+            self.message_user(request, _message(exc), messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:accounts_approvalrequest_change", args=[obj.pk]))
+
+    def _decide_each(self, request, queryset, decide, done_message):
+        done = 0
+        for obj in queryset:
+            try:
+                decide(obj, acting_user=request.user)
+            except (ValidationError, PermissionDenied) as exc:
+                self.message_user(request, f"{obj}: {_message(exc)}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+
+    @admin.action(description=_("Approve selected requests"), permissions=["decide"])
+    def approve_selected(self, request, queryset):
+        self._decide_each(
+            request, queryset, security.approve_request, gettext("%(count)d request(s) approved.")
+        )
+
+    @admin.action(description=_("Reject selected requests"), permissions=["decide"])
+    def reject_selected(self, request, queryset):
+        self._decide_each(
+            request, queryset, security.reject_request, gettext("%(count)d request(s) rejected.")
+        )
+
+
+# --- identity verifications -----------------------------------------------------------------
+
+
+@admin.register(Verification)
+class VerificationAdmin(ViewOnlyMixin, admin.ModelAdmin):
+    """Read-only: a verification is written by accounts.actions.security.verify_identity."""
+
+    list_display = ["created_at", "account", "ticket", "agent", "strength", "passed", "expires_at"]
+    list_filter = ["strength"]
+    search_fields = ["account__number", "ticket__reference"]
+    list_select_related = ["account", "ticket", "agent"]
+    # answers_digest is not shown: it proves nothing to a reader without the key.
+    fields = [
+        "account",
+        "ticket",
+        "agent",
+        "strength",
+        "checks_passed",
+        "checks_failed",
+        "created_at",
+        "expires_at",
+    ]
+    readonly_fields = fields
+
+    def has_view_permission(self, request, obj=None):
+        return _may_look(request.user) or super().has_view_permission(request, obj)
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+    @admin.display(description=_("checks passed"))
+    def passed(self, obj):
+        return ", ".join(obj.checks_passed) or "-"

@@ -1,0 +1,72 @@
+"""Shared pieces of the security workflow tests: a wallet with a recent payment, a ticket
+for its customer, the agent's current authenticator code, the code a customer received."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.urls import reverse
+from django.utils import timezone
+from django_otp.oath import totp
+
+from accounts.models import Transaction, WalletAccount
+from tests.accounts.codes_fixtures import code_in, mail_text
+from tests.tickets import factories
+from tickets import actions
+
+PHONE = "+8613800138000"
+EMAIL = "li.wei@example.com"
+# A valid 18-character PRC resident ID number (its check digit is right).
+NEW_ID = "11010519491231002X"
+
+
+def wallet_with_payment(customer) -> WalletAccount:
+    wallet = customer.wallets.get()
+    Transaction.objects.create(
+        account=wallet,
+        reference="T-SEC-1",
+        amount=Decimal("268.00"),
+        merchant="Starbucks Coffee (Shanghai)",
+        status=Transaction.Status.SUCCEEDED,
+        occurred_at=timezone.now() - timedelta(days=2),
+    )
+    return wallet
+
+
+def ticket_for(customer, sender=EMAIL):
+    ticket = actions.receive(factories.email(sender, text="My wallet is locked")).ticket
+    assert ticket.customer_id == customer.pk
+    return ticket
+
+
+def lock(wallet, attempts=5) -> None:
+    WalletAccount.objects.filter(pk=wallet.pk).update(
+        status=WalletAccount.Status.LOCKED,
+        lock_reason=WalletAccount.LockReason.WRONG_PASSWORD,
+        failed_password_attempts=attempts,
+    )
+
+
+def authenticator_code(user) -> str:
+    device = user.totpdevice_set.get()
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+
+
+def last_sms_code(gateway, number=PHONE) -> str:
+    return code_in(gateway.to(number)[-1].text)
+
+
+def last_mail_code(smtp_server, address=EMAIL) -> str:
+    mails = [m for m in smtp_server.messages if address in m.rcpt_tos]
+    return code_in(mail_text(mails[-1]))
+
+
+def security_url(ticket, step: str) -> str:
+    return reverse("admin:tickets_ticket_security", args=[ticket.pk, step])
+
+
+def ticket_url(ticket) -> str:
+    return reverse("admin:tickets_ticket_change", args=[ticket.pk])
+
+
+def page_messages(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]] if response.context else []
