@@ -358,6 +358,18 @@ RISK_LARGE_PAYMENT_AMOUNT = env_int("RISK_LARGE_PAYMENT_AMOUNT", 50000)
 RISK_FAILED_PAYMENTS_COUNT = env_int("RISK_FAILED_PAYMENTS_COUNT", 5)
 RISK_FAILED_PAYMENTS_MINUTES = env_int("RISK_FAILED_PAYMENTS_MINUTES", 10)
 RISK_NEW_DEVICE_AMOUNT = env_int("RISK_NEW_DEVICE_AMOUNT", 5000)
+_KNOWN_RISK_RULES = {
+    "large_payment_without_second_factor",
+    "many_failed_payments",
+    "new_device_large_amount",
+}
+if set(RISK_RULES) - _KNOWN_RISK_RULES:
+    raise ImproperlyConfigured(
+        f"RISK_RULES: unknown rule(s) {sorted(set(RISK_RULES) - _KNOWN_RISK_RULES)}; "
+        f"known: {sorted(_KNOWN_RISK_RULES)}"
+    )
+# Security tickets opened by these events go to the queue with this slug, if it exists.
+SECURITY_TICKET_QUEUE = env_str("SECURITY_TICKET_QUEUE", "security")
 # Every log handler masks phone numbers, email addresses and ID numbers (defence in depth:
 # the code masks them itself first). Handlers added below this block need it too.
 LOGGING.setdefault("filters", {})["mask_personal_data"] = {

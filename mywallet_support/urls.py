@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from accounts.api import wallet_events
+
 from . import views
 
 urlpatterns = [
@@ -11,6 +13,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("chat/", include("chat.urls")),
+    path("api/wallet-events/", wallet_events, name="wallet-events"),
 ]
 
 if settings.DEBUG:

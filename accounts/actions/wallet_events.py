@@ -1,0 +1,611 @@
+"""Events from the wallet core (POST /api/wallet-events/) and the risk rules they feed.
+
+The view (accounts.api) checks size and signature, then hands the raw body to
+`receive_wallet_event`, which parses it, stores it as a WalletEvent (always, as received,
+whatever the outcome) and acts on it once: an event id seen before is a duplicate and
+changes nothing.
+
+Payload contract (JSON object, UTF-8)::
+
+    {
+      "id": "evt_01HF...",                  # unique per event; retries reuse it
+      "type": "payment_failed",             # one of the types below
+      "account": "MW6200000001",            # the wallet's account number
+      "occurred_at": "2026-11-25T12:14:00+08:00",   # ISO 8601 with offset; default: now
+      "data": {...}                         # per type, below
+    }
+
+``payment_failed``: ``reference`` (the transaction's, unique), ``amount`` (decimal string
+or number, > 0), ``currency`` (default CNY), ``merchant``, ``reason`` (one of
+accounts.Transaction.FailureReason: network, insufficient_balance, wrong_password,
+risk_blocked, card_declined, limit_exceeded, account_locked, other), optional ``kind``
+(default payment), ``device_id``, ``second_factor`` (bool, default false). Stored as a
+failed Transaction. Wrong payment passwords are reported by ``payment_password_failed``;
+a payment_failed with reason wrong_password does not count a second time.
+
+``payment_password_failed``: optional ``reference``. The wallet's consecutive-failure
+count goes up; at WALLET_PASSWORD_MAX_FAILURES the wallet is locked
+(accounts.actions.security.lock_wallet), a high-priority security ticket is opened and the
+customer told (by lock_wallet, after commit).
+
+``payment_succeeded``: as payment_failed without ``reason``: a succeeded payment. It
+resets the consecutive wrong-password count, and its ``device_id`` (only a keyed digest is
+kept) becomes a known device of the wallet.
+
+``transaction``: any new or updated transaction: as payment_succeeded plus ``kind``
+(payment, top_up, transfer, refund, withdrawal) and ``status`` (succeeded, failed,
+pending, reversed; failed ones with ``reason``). The same reference later updates it.
+
+``risk_alert``: ``rule`` (the wallet core's rule name) and ``description``: freezes the
+wallet at once, opens a high-priority security ticket, tells the customer.
+
+Risk rules (settings.RISK_RULES; thresholds in settings) run on every payment event, before
+the payment's device is remembered:
+- ``large_payment_without_second_factor``: amount >= RISK_LARGE_PAYMENT_AMOUNT with
+  ``second_factor`` false (not on failed payments: no money moved);
+- ``many_failed_payments``: RISK_FAILED_PAYMENTS_COUNT failed payments (this one included)
+  within RISK_FAILED_PAYMENTS_MINUTES;
+- ``new_device_large_amount``: amount >= RISK_NEW_DEVICE_AMOUNT from a device the wallet
+  has never used successfully, when it has used others (a wallet with no known device yet
+  has no history to differ from); not on failed payments.
+Incoming money (top-ups, refunds) is never checked.
+A hit writes a RISK_ALERT AccountEvent naming the rule, opens one high-priority security
+ticket and freezes the wallet (accounts.actions.security.freeze_wallet, which tells the
+customer "risk_frozen"). An already frozen wallet only gets the RISK_ALERT row.
+
+Answers: ``Outcome.http_status`` 200 (processed or duplicate), 400 (not JSON, not an
+object), 422 (a field missing or wrong, an unknown type or account), 500 (our failure:
+stored as failed, without its id, so the wallet core's retry is processed).
+"""
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from ..models import AccountEvent, KnownDevice, Transaction, WalletAccount, WalletEvent
+from . import record_event
+
+logger = logging.getLogger(__name__)
+
+MAX_AMOUNT = Decimal("1000000000000")
+EVENT_TYPES = (
+    "payment_failed",
+    "payment_password_failed",
+    "payment_succeeded",
+    "transaction",
+    "risk_alert",
+)
+
+
+class Rejected(Exception):
+    """The sender's fault: the event is stored as rejected and the answer says why."""
+
+    def __init__(self, http_status: int, code: str, detail: str):
+        super().__init__(detail)
+        self.http_status, self.code, self.detail = http_status, code, detail
+
+
+@dataclass(frozen=True)
+class Payment:
+    reference: str
+    amount: Decimal
+    currency: str
+    merchant: str
+    kind: str
+    status: str
+    failure_reason: str
+    device_id: str
+    second_factor: bool
+
+
+@dataclass(frozen=True)
+class ParsedEvent:
+    event_id: str
+    type: str
+    account: WalletAccount
+    occurred_at: datetime
+    payload: dict
+    payment: Payment | None = None
+    rule: str = ""
+    description: str = ""
+
+
+@dataclass
+class Outcome:
+    status: str  # a WalletEvent.Status
+    http_status: int
+    wallet_event: WalletEvent
+    code: str = ""
+    detail: str = ""
+    actions: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        if self.status in (WalletEvent.Status.PROCESSED, WalletEvent.Status.DUPLICATE):
+            return {
+                "status": self.status,
+                "id": self.wallet_event.payload.get("id"),
+                "actions": self.actions,
+            }
+        return {"status": self.status, "error": self.code, "detail": self.detail}
+
+
+# --- intake ---------------------------------------------------------------------------------
+
+
+def store_rejected(body: bytes, *, code: str, detail: str, payload: Any = None) -> WalletEvent:
+    """Keep a refused body as evidence (bad signature, replay, too large, bad content)."""
+    kind = payload.get("type", "") if isinstance(payload, dict) else ""
+    return WalletEvent.objects.create(
+        event_id=None,
+        kind=str(kind)[:40],
+        body=body,
+        payload=payload if isinstance(payload, dict) else {},
+        status=WalletEvent.Status.REJECTED,
+        reason=f"{code}: {detail}",
+    )
+
+
+def receive_wallet_event(body: bytes) -> Outcome:
+    """Parse, store and act on one signed event body, once."""
+    try:
+        payload = _json(body)
+    except Rejected as exc:
+        return _rejected(body, exc, payload=None)
+    try:
+        with transaction.atomic():
+            event = parse_event(payload)
+            stored = _claim(event, body)
+            if stored is None:
+                duplicate = WalletEvent.objects.create(
+                    event_id=None,
+                    kind=event.type,
+                    account=event.account,
+                    body=body,
+                    payload=payload,
+                    status=WalletEvent.Status.DUPLICATE,
+                    reason=_("Event id already processed."),
+                )
+                return Outcome(WalletEvent.Status.DUPLICATE, 200, duplicate)
+            actions = HANDLERS[event.type](event)
+            if actions:
+                WalletEvent.objects.filter(pk=stored.pk).update(reason=", ".join(actions))
+    except Rejected as exc:
+        # Whatever the handler wrote is rolled back; the body is kept as rejected.
+        return _rejected(body, exc, payload=payload)
+    except Exception:
+        logger.exception("wallet event could not be processed")
+        failed = WalletEvent.objects.create(
+            kind=str(payload.get("type", ""))[:40],
+            body=body,
+            payload=payload,
+            status=WalletEvent.Status.FAILED,
+            reason=_("Processing failed on our side; the wallet core may retry."),
+        )
+        return Outcome(
+            WalletEvent.Status.FAILED,
+            500,
+            failed,
+            code="internal_error",
+            detail="The event could not be processed; retry later with the same id.",
+        )
+    logger.info(
+        "wallet event %s (%s) for wallet %s: %s",
+        event.event_id,
+        event.type,
+        event.account.pk,
+        ", ".join(actions) or "stored",
+    )
+    return Outcome(WalletEvent.Status.PROCESSED, 200, stored, actions=actions)
+
+
+def _rejected(body: bytes, exc: Rejected, *, payload) -> Outcome:
+    stored = store_rejected(body, code=exc.code, detail=exc.detail, payload=payload)
+    logger.info("wallet event rejected: %s (%s)", exc.code, exc.detail)
+    return Outcome(
+        WalletEvent.Status.REJECTED, exc.http_status, stored, code=exc.code, detail=exc.detail
+    )
+
+
+def _claim(event: ParsedEvent, body: bytes) -> WalletEvent | None:
+    """The event's row, or None when its id was processed already (also by a writer
+    racing us: the unique id makes the second insert wait for the first and fail)."""
+    if WalletEvent.objects.filter(event_id=event.event_id).exists():
+        return None
+    try:
+        with transaction.atomic():
+            return WalletEvent.objects.create(
+                event_id=event.event_id,
+                kind=event.type,
+                account=event.account,
+                body=body,
+                payload=event.payload,
+                status=WalletEvent.Status.PROCESSED,
+            )
+    except IntegrityError:
+        return None
+
+
+# --- parsing --------------------------------------------------------------------------------
+
+
+def _json(body: bytes) -> dict:
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise Rejected(400, "invalid_json", f"The body is not UTF-8 JSON ({exc}).") from None
+    if not isinstance(payload, dict):
+        raise Rejected(400, "invalid_json", "The body must be a JSON object.")
+    return payload
+
+
+def parse_event(payload: dict) -> ParsedEvent:
+    """Check the envelope and the type's fields; raises Rejected (422) with what is wrong."""
+    event_id = _text(payload, "id", required=True, max_length=100)
+    kind = _text(payload, "type", required=True, max_length=40)
+    if kind not in EVENT_TYPES:
+        raise Rejected(
+            422, "unknown_type", f"Unknown type {kind!r}; expected one of {', '.join(EVENT_TYPES)}."
+        )
+    number = _text(payload, "account", required=True, max_length=32)
+    account = WalletAccount.objects.select_related("customer").filter(number=number).first()
+    if account is None:
+        raise Rejected(422, "unknown_account", "No wallet has this account number.")
+    occurred_at = _time(payload.get("occurred_at"))
+    data = payload.get("data", {})
+    if not isinstance(data, dict):
+        raise Rejected(422, "invalid_field", "'data' must be an object.")
+    event = {
+        "event_id": event_id,
+        "type": kind,
+        "account": account,
+        "occurred_at": occurred_at,
+        "payload": payload,
+    }
+    if kind == "risk_alert":
+        event["rule"] = _text(data, "rule", required=True, max_length=100)
+        event["description"] = _text(data, "description", max_length=1000)
+    elif kind == "payment_password_failed":
+        pass
+    else:
+        event["payment"] = _payment(kind, data)
+    return ParsedEvent(**event)
+
+
+def _payment(kind: str, data: dict) -> Payment:
+    if kind == "transaction":
+        txn_kind = _choice(data, "kind", Transaction.Kind, default=Transaction.Kind.PAYMENT)
+        status = _choice(data, "status", Transaction.Status, default=Transaction.Status.SUCCEEDED)
+    else:
+        txn_kind = _choice(data, "kind", Transaction.Kind, default=Transaction.Kind.PAYMENT)
+        status = (
+            Transaction.Status.FAILED if kind == "payment_failed" else Transaction.Status.SUCCEEDED
+        )
+    reason = ""
+    if status == Transaction.Status.FAILED:
+        reason = _choice(data, "reason", Transaction.FailureReason, required=True)
+    second_factor = data.get("second_factor", False)
+    if not isinstance(second_factor, bool):
+        raise Rejected(422, "invalid_field", "'second_factor' must be true or false.")
+    currency = _text(data, "currency", max_length=3) or "CNY"
+    return Payment(
+        reference=_text(data, "reference", required=True, max_length=64),
+        amount=_amount(data.get("amount")),
+        currency=currency.upper(),
+        merchant=_text(data, "merchant", max_length=200),
+        kind=txn_kind,
+        status=status,
+        failure_reason=reason,
+        device_id=_text(data, "device_id", max_length=200),
+        second_factor=second_factor,
+    )
+
+
+def _text(data: dict, name: str, *, required: bool = False, max_length: int) -> str:
+    value = data.get(name)
+    if value is None or value == "":
+        if required:
+            raise Rejected(422, "missing_field", f"'{name}' is required.")
+        return ""
+    if not isinstance(value, str):
+        raise Rejected(422, "invalid_field", f"'{name}' must be a string.")
+    value = value.strip()
+    if len(value) > max_length:
+        raise Rejected(422, "invalid_field", f"'{name}' is longer than {max_length} characters.")
+    return value
+
+
+def _choice(data: dict, name: str, choices, *, default: str = "", required: bool = False) -> str:
+    value = _text(data, name, required=required, max_length=40) or default
+    if value not in choices.values:
+        raise Rejected(
+            422,
+            "invalid_field",
+            f"'{name}' must be one of {', '.join(v for v in choices.values if v)}.",
+        )
+    return value
+
+
+def _amount(value) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise Rejected(422, "invalid_field", "'amount' must be a decimal string or a number.")
+    try:
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        raise Rejected(422, "invalid_field", "'amount' is not a number.") from None
+    if not amount.is_finite() or amount <= 0 or amount >= MAX_AMOUNT:
+        raise Rejected(422, "invalid_field", "'amount' must be positive.")
+    return amount
+
+
+def _time(value) -> datetime:
+    if value is None:
+        return timezone.now()
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None or timezone.is_naive(parsed):
+        raise Rejected(
+            422, "invalid_field", "'occurred_at' must be an ISO 8601 time with its UTC offset."
+        )
+    return parsed
+
+
+# --- handlers -------------------------------------------------------------------------------
+
+
+def _payment_event(event: ParsedEvent) -> list[str]:
+    payment = event.payment
+    txn = _store_transaction(event.account, payment, event.occurred_at)
+    actions = [f"transaction {txn.reference} {txn.status}"]
+    if txn.failed:
+        record_event(
+            customer=event.account.customer,
+            account=event.account,
+            action=AccountEvent.Action.PAYMENT_FAILED,
+            details={
+                "reference": txn.reference,
+                "amount": str(txn.amount),
+                "currency": txn.currency,
+                "merchant": txn.merchant,
+                "reason": txn.failure_reason,
+                "event": event.event_id,
+            },
+        )
+    risk = _apply_risk_rules(event, txn)
+    if txn.status == Transaction.Status.SUCCEEDED and txn.kind == Transaction.Kind.PAYMENT:
+        reset = WalletAccount.objects.filter(
+            pk=event.account.pk, failed_password_attempts__gt=0
+        ).update(failed_password_attempts=0)
+        if reset:
+            actions.append("wrong-password count reset")
+        # A device that just hit a risk rule does not become a trusted one.
+        if payment.device_id and not risk:
+            _remember_device(event.account, payment.device_id)
+    return actions + risk
+
+
+def _store_transaction(account: WalletAccount, payment: Payment, occurred_at) -> Transaction:
+    values = {
+        "kind": payment.kind,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "merchant": payment.merchant,
+        "status": payment.status,
+        "failure_reason": payment.failure_reason,
+        "occurred_at": occurred_at,
+    }
+    txn = Transaction.objects.select_for_update().filter(reference=payment.reference).first()
+    if txn is None:
+        return Transaction.objects.create(account=account, reference=payment.reference, **values)
+    if txn.account_id != account.pk:
+        raise Rejected(422, "invalid_field", "This reference belongs to another wallet.")
+    for name, value in values.items():
+        setattr(txn, name, value)
+    txn.save(update_fields=list(values))
+    return txn
+
+
+def device_digest(device_id: str) -> str:
+    return salted_hmac("accounts.KnownDevice", device_id, algorithm="sha256").hexdigest()
+
+
+def _remember_device(account: WalletAccount, device_id: str) -> None:
+    device, created = KnownDevice.objects.get_or_create(
+        account=account, device_digest=device_digest(device_id)
+    )
+    if not created:
+        device.save(update_fields=["last_seen_at"])
+
+
+def _password_failed(event: ParsedEvent) -> list[str]:
+    from .security import lock_wallet
+
+    wallet = (
+        WalletAccount.objects.select_for_update()
+        .select_related("customer")
+        .get(pk=event.account.pk)
+    )
+    wallet.failed_password_attempts += 1
+    wallet.save(update_fields=["failed_password_attempts", "updated_at"])
+    attempts, limit = wallet.failed_password_attempts, settings.WALLET_PASSWORD_MAX_FAILURES
+    record_event(
+        customer=wallet.customer,
+        account=wallet,
+        action=AccountEvent.Action.PAYMENT_PASSWORD_FAILED,
+        details={
+            "attempts": attempts,
+            "limit": limit,
+            "reference": (event.payload.get("data") or {}).get("reference", ""),
+            "event": event.event_id,
+        },
+    )
+    actions = [f"wrong password {attempts}/{limit}"]
+    if attempts >= limit and wallet.status == WalletAccount.Status.ACTIVE:
+        ticket = _security_ticket(
+            wallet,
+            _("Wallet %(number)s locked after %(count)d wrong payment passwords")
+            % {"number": wallet.number, "count": attempts},
+        )
+        lock_wallet(
+            wallet,
+            reason=_("%(count)d consecutive wrong payment passwords.") % {"count": attempts},
+            lock_reason=WalletAccount.LockReason.WRONG_PASSWORD,
+            ticket=ticket,
+        )
+        actions += ["locked", f"ticket {ticket.reference}"]
+    return actions
+
+
+def _risk_alert(event: ParsedEvent) -> list[str]:
+    rule = f"wallet_core:{event.rule}"
+    return _risk_hits(event, [(rule, event.description or event.rule, {})])
+
+
+# --- risk rules -----------------------------------------------------------------------------
+
+
+RiskRule = Callable[[ParsedEvent, Transaction], tuple[str, dict] | None]
+
+
+def _large_payment_without_second_factor(event: ParsedEvent, txn: Transaction):
+    if txn.failed:
+        return None  # no money moved; many failures have their own rule
+    limit = Decimal(settings.RISK_LARGE_PAYMENT_AMOUNT)
+    if txn.amount >= limit and not event.payment.second_factor:
+        return (
+            _("A payment of %(amount)s %(currency)s without second verification.")
+            % {"amount": txn.amount, "currency": txn.currency},
+            {"amount": str(txn.amount), "threshold": str(limit)},
+        )
+    return None
+
+
+def _many_failed_payments(event: ParsedEvent, txn: Transaction):
+    if not txn.failed:
+        return None
+    count, minutes = settings.RISK_FAILED_PAYMENTS_COUNT, settings.RISK_FAILED_PAYMENTS_MINUTES
+    since = txn.occurred_at - timedelta(minutes=minutes)
+    failed = (
+        Transaction.objects.filter(
+            account=event.account,
+            status=Transaction.Status.FAILED,
+            occurred_at__gte=since,
+            occurred_at__lte=txn.occurred_at,
+        )
+        .exclude(failure_reason=Transaction.FailureReason.ACCOUNT_LOCKED)
+        .count()
+    )
+    if failed >= count:
+        return (
+            _("%(count)d failed payments within %(minutes)d minutes.")
+            % {"count": failed, "minutes": minutes},
+            {"failed": failed, "threshold": count, "minutes": minutes},
+        )
+    return None
+
+
+def _new_device_large_amount(event: ParsedEvent, txn: Transaction):
+    device_id = event.payment.device_id
+    limit = Decimal(settings.RISK_NEW_DEVICE_AMOUNT)
+    if txn.failed or not device_id or txn.amount < limit:
+        return None
+    known = KnownDevice.objects.filter(account=event.account)
+    if not known.exists() or known.filter(device_digest=device_digest(device_id)).exists():
+        return None
+    return (
+        _("A payment of %(amount)s %(currency)s from a device this wallet has not used before.")
+        % {"amount": txn.amount, "currency": txn.currency},
+        {"amount": str(txn.amount), "threshold": str(limit)},
+    )
+
+
+RISK_RULES: dict[str, RiskRule] = {
+    "large_payment_without_second_factor": _large_payment_without_second_factor,
+    "many_failed_payments": _many_failed_payments,
+    "new_device_large_amount": _new_device_large_amount,
+}
+
+
+def _apply_risk_rules(event: ParsedEvent, txn: Transaction) -> list[str]:
+    if txn.kind in (Transaction.Kind.TOP_UP, Transaction.Kind.REFUND):
+        return []  # money coming in
+    hits = []
+    for name in settings.RISK_RULES:
+        hit = RISK_RULES[name](event, txn)
+        if hit is not None:
+            reason, details = hit
+            hits.append((name, reason, {**details, "reference": txn.reference}))
+    return _risk_hits(event, hits) if hits else []
+
+
+def _risk_hits(event: ParsedEvent, hits: list[tuple[str, str, dict]]) -> list[str]:
+    """Record each rule hit; freeze the wallet and open one ticket, unless already frozen."""
+    from .security import freeze_wallet
+
+    wallet = (
+        WalletAccount.objects.select_for_update()
+        .select_related("customer")
+        .get(pk=event.account.pk)
+    )
+    protected = wallet.status in (WalletAccount.Status.FROZEN, WalletAccount.Status.CLOSED)
+    ticket = None
+    if not protected:
+        ticket = _security_ticket(
+            wallet,
+            _("Risk rule hit on wallet %(number)s: %(rules)s")
+            % {"number": wallet.number, "rules": ", ".join(name for name, _r, _d in hits)},
+        )
+    for name, reason, details in hits:
+        record_event(
+            customer=wallet.customer,
+            account=wallet,
+            ticket=ticket,
+            action=AccountEvent.Action.RISK_ALERT,
+            reason=reason,
+            details={"rule": name, "event": event.event_id, **details},
+        )
+    actions = [f"risk {name}" for name, _r, _d in hits]
+    if protected:
+        return actions
+    freeze_wallet(
+        wallet,
+        acting_user=None,
+        reason="; ".join(reason for _n, reason, _d in hits),
+        ticket=ticket,
+        lock_reason=WalletAccount.LockReason.RISK,
+    )
+    return [*actions, "frozen", f"ticket {ticket.reference}"]
+
+
+def _security_ticket(wallet: WalletAccount, subject: str):
+    from tickets.actions import open_ticket
+    from tickets.models import Channel, Queue, Ticket
+
+    return open_ticket(
+        customer=wallet.customer,
+        channel=Channel.API,
+        subject=subject,
+        acting_user=None,
+        category=Ticket.Category.SECURITY,
+        priority=Ticket.Priority.HIGH,
+        queue=Queue.objects.filter(slug=settings.SECURITY_TICKET_QUEUE).first(),
+        wallet=wallet,
+    )
+
+
+HANDLERS: dict[str, Callable[[ParsedEvent], list[str]]] = {
+    "payment_failed": _payment_event,
+    "payment_succeeded": _payment_event,
+    "transaction": _payment_event,
+    "payment_password_failed": _password_failed,
+    "risk_alert": _risk_alert,
+}

@@ -1,0 +1,80 @@
+"""POST /api/wallet-events/: events from the wallet core, server to server.
+
+Authenticated by a shared secret, not a session (hence no CSRF token):
+``X-Wallet-Timestamp`` is the sending time in Unix seconds, ``X-Wallet-Signature`` the hex
+HMAC-SHA256 of ``"<timestamp>." + body`` keyed with settings.WALLET_EVENTS_SECRET. A
+timestamp further than WALLET_EVENTS_WINDOW_SECONDS from now is refused, so a captured
+request cannot be replayed later; within the window the event id makes a replay a no-op.
+
+This module is the transport only: size, signature, time. Every body that gets this far is
+stored (accounts.models.WalletEvent), refused ones too, as evidence; the content is checked
+and acted on by accounts.actions.wallet_events (its docstring is the payload contract).
+"""
+
+import hashlib
+import hmac
+import logging
+import time
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from .actions.wallet_events import receive_wallet_event, store_rejected
+
+logger = logging.getLogger(__name__)
+
+TIMESTAMP_HEADER = "X-Wallet-Timestamp"
+SIGNATURE_HEADER = "X-Wallet-Signature"
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The signature the wallet core sends (also used by tests and tools)."""
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def _error(status: int, code: str, detail: str) -> JsonResponse:
+    return JsonResponse({"status": "rejected", "error": code, "detail": detail}, status=status)
+
+
+def _signature_problem(request, body: bytes) -> str:
+    """Why the request is not authentic, or "" when it is."""
+    timestamp = request.headers.get(TIMESTAMP_HEADER, "")
+    signature = request.headers.get(SIGNATURE_HEADER, "")
+    if not timestamp or not signature:
+        return f"{TIMESTAMP_HEADER} and {SIGNATURE_HEADER} are required."
+    if not timestamp.isdigit() or len(timestamp) > 12:
+        return f"{TIMESTAMP_HEADER} must be Unix seconds."
+    expected = sign(settings.WALLET_EVENTS_SECRET, timestamp, body)
+    if not hmac.compare_digest(expected.encode(), signature.strip().lower().encode()):
+        return "The signature does not match the body."
+    # Checked after the signature, so an attacker cannot learn our clock from the answers.
+    if abs(time.time() - int(timestamp)) > settings.WALLET_EVENTS_WINDOW_SECONDS:
+        return "The timestamp is outside the accepted window (replayed or clock skew)."
+    return ""
+
+
+@csrf_exempt
+@require_POST
+def wallet_events(request):
+    if not settings.WALLET_EVENTS_SECRET:
+        logger.error("POST /api/wallet-events/ refused: WALLET_EVENTS_SECRET is not set")
+        return _error(503, "not_configured", "The endpoint is not configured.")
+    limit = settings.WALLET_EVENTS_MAX_BYTES
+    declared = request.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        body = request.read(limit)
+        store_rejected(body, code="too_large", detail=f"{declared} bytes (kept: first {limit}).")
+        return _error(413, "too_large", f"The body is larger than {limit} bytes.")
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        store_rejected(body[:limit], code="too_large", detail=f"over {limit} bytes (truncated).")
+        return _error(413, "too_large", f"The body is larger than {limit} bytes.")
+    problem = _signature_problem(request, body)
+    if problem:
+        store_rejected(body, code="bad_signature", detail=problem)
+        logger.warning("wallet event refused: %s", problem)
+        return _error(401, "bad_signature", problem)
+    outcome = receive_wallet_event(body)
+    return JsonResponse(outcome.as_json(), status=outcome.http_status)
