@@ -512,9 +512,18 @@
       }
       state.leftMessage = true;
       form.hidden = true;
-      ui.leaveThanks.textContent = result.data.reference
-        ? format(t.leaveSent, { reference: result.data.reference })
-        : t.leaveSentNoRef;
+      const reference = result.data.reference || "";
+      const thanks = reference ? format(t.leaveSent, { reference }) : t.leaveSentNoRef;
+      // The reference (MW-000123) is kept on one line: never broken at its hyphen.
+      const at = reference ? thanks.indexOf(reference) : -1;
+      if (at < 0) ui.leaveThanks.textContent = thanks;
+      else {
+        ui.leaveThanks.replaceChildren(
+          thanks.slice(0, at),
+          el("span", { className: "nowrap", text: reference }),
+          thanks.slice(at + reference.length),
+        );
+      }
       ui.leaveThanks.hidden = false;
       ui.offline.hidden = false;
       announce(ui.leaveThanks.textContent);

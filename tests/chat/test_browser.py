@@ -27,10 +27,25 @@ OUTPUT = ROOT / "test-output" / "chat-browser"
 # different one: a TOTP code is good once, and two sign-ins may fall in one 30 s step.
 AGENT = ("agent", "agent-demo-2026", "MYWALLETDEMOAGENTTOTPKEYSECRETAA")
 SUPERVISOR = ("supervisor", "supervisor-demo-2026", "MYWALLETDEMOSUPERVISORTOTPKEYAAA")
+ADMIN = ("admin", "admin-demo-2026", "MYWALLETDEMOADMINTOTPKEYSECRETAA")
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1400, "height": 900}
 TIMEOUT_MS = 10_000
 XSS = '<script>window.__xss = 1</script><img src="x" onerror="window.__xss = 2">'
+
+
+# Canned replies for every queue, for "general" and for "security"; the admin answers
+# "general" chats too.
+CANNED_SETUP = """
+from django.contrib.auth import get_user_model
+from chat.models import CannedReply
+from tickets.models import Queue
+general, security = Queue.objects.get(slug="general"), Queue.objects.get(slug="security")
+general.agents.add(get_user_model().objects.get(username="admin"))
+CannedReply.objects.create(title="问候", text="您好，请问有什么可以帮您？")
+CannedReply.objects.create(title="查询中", text="我正在为您查询，请稍候。", queue=general)
+CannedReply.objects.create(title="冻结说明", text="为保护资金安全，账户已冻结。", queue=security)
+"""
 
 
 def chromium_path() -> str:
@@ -62,6 +77,7 @@ def server(tmp_path_factory):
         tmp_path_factory.mktemp("chat-browser"), CHAT_AUTO_ASSIGN="false"
     ) as env:
         manage("seed_demo", env=env)
+        manage("shell", "-c", CANNED_SETUP, env=env)
         with running_daphne(env=env) as server:
             yield server
 
@@ -124,6 +140,28 @@ def test_with_no_agent_online_the_customer_can_leave_a_message(browser, server, 
     page.click("#leave-form [type=submit]")
     page.locator("#leave-thanks").wait_for(state="visible")
     page.screenshot(path=str(output / "customer-offline-en.png"))
+    assert errors == []
+    page.context.close()
+
+
+def test_in_chinese_a_message_left_offline_goes_on_the_chats_own_ticket(browser, server, output):
+    page, errors = new_page(browser, viewport=PHONE, locale="zh-CN", mobile=True)
+    start_chat(page, server, name="周敏", contact="")
+    page.locator("#offline-view").wait_for(state="visible")
+    assert "当前暂无客服在线" in page.inner_text("#offline-view")
+    page.screenshot(path=str(output / "customer-offline-form-zh.png"))
+    page.fill("#leave-text", "我的钱包被锁了，请联系我。")
+    page.click("#leave-form [type=submit]")
+    assert "请输入您的手机号码或邮箱" in page.inner_text("#leave-error")
+    page.fill("#leave-contact", "zhou.min@example.cn")
+    page.click("#leave-form [type=submit]")
+    thanks = page.locator("#leave-thanks")
+    thanks.wait_for(state="visible")
+    reference = page.evaluate(
+        "document.querySelector('#messages').getAttribute('aria-description')"
+    )
+    assert reference and reference.split()[-1] in thanks.inner_text()
+    page.screenshot(path=str(output / "customer-offline-zh.png"))
     assert errors == []
     page.context.close()
 
@@ -234,6 +272,52 @@ def test_after_a_lost_connection_the_customer_sees_every_message_once(browser, s
     assert texts.index("Second answer while you were away.") < texts.index("Written while offline.")
     assert customer.locator("#connection").is_hidden()
     customer.screenshot(path=str(output / "customer-after-reconnect-en.png"))
+    assert customer_errors == []
+    assert agent_errors == []
+    customer.context.close()
+    agent.context.close()
+
+
+def test_the_console_in_chinese_shows_the_customer_panel(browser, server, output):
+    agent, agent_errors = new_page(browser, viewport=DESKTOP, locale="zh-CN")
+    sign_in(agent, server, ADMIN)
+    agent.wait_for_function("document.querySelector('#chat-limit').textContent !== ''")  # hello
+    agent.check("#presence input[value=online]")
+    agent.wait_for_function("document.querySelector('#presence').dataset.status === 'online'")
+    assert "我的状态" in agent.inner_text("#presence")
+
+    customer, customer_errors = new_page(browser, viewport=PHONE, locale="zh-CN", mobile=True)
+    customer.goto(server.url("/chat/"))
+    customer.fill("#start-name", "李伟")
+    customer.fill("#start-contact", "li.wei@example.com")
+    customer.select_option("#start-queue", "general")
+    customer.click("#start-button")
+    customer.locator("#conversation-view").wait_for(state="visible")
+    customer.fill("#composer-text", "我的付款失败了，余额明明够。")
+    customer.press("#composer-text", "Enter")
+    label = customer.evaluate(
+        "document.querySelector('#messages').getAttribute('aria-description')"
+    )
+    reference = label.split()[-1]
+    agent.locator(".cc-waiting-item", has_text=reference).first.locator(".cc-accept").click()
+    panel = agent.locator(".cc-panel:not([hidden])")
+    panel.locator(".cc-msg-customer", has_text="付款失败").wait_for()
+    assert panel.locator(".cc-transfer-button").inner_text() == "转接"
+    card = agent.locator("#customer-panel")
+    card.locator(".cc-wallet").first.wait_for()
+    assert card.locator("h3 a[href*='/admin/accounts/customer/']").count() == 1
+    assert card.locator(".cc-wallet h4 a[href*='/admin/accounts/walletaccount/']").count() >= 1
+    assert "余额" in card.inner_text()
+    assert "综合咨询 General" in card.locator(".cc-queue").inner_text()
+    canned = panel.locator(".cc-canned option").all_inner_texts()
+    assert sorted(canned[1:]) == sorted(["问候", "查询中"])  # this queue's and the general ones
+    panel.locator(".cc-canned").select_option(label="查询中")
+    assert panel.locator(".cc-text").input_value() == "我正在为您查询，请稍候。"
+    panel.locator(".cc-text").fill("您好，我来帮您查看这笔支付。")  # replaces the canned text
+    panel.locator(".cc-text").press("Enter")
+    customer.locator(".msg-agent .msg-text", has_text="我来帮您查看").wait_for()
+    customer.screenshot(path=str(output / "customer-chat-zh.png"))
+    agent.screenshot(path=str(output / "agent-console-zh.png"))
     assert customer_errors == []
     assert agent_errors == []
     customer.context.close()
