@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("chat/", include("chat.urls")),
     path("api/wallet-events/", wallet_events, name="wallet-events"),
+    path("account/", include("accounts.urls")),
 ]
 
 if settings.DEBUG:

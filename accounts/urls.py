@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path(
+        "reset-payment-password/",
+        views.reset_payment_password,
+        name="reset_payment_password",
+    ),
+    path("change-contact/", views.change_contact, name="change_contact"),
+]

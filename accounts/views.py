@@ -1,0 +1,318 @@
+"""Customers' self-service pages: the payment-password reset and the contact change.
+
+Thin: each step checks its form, calls accounts.actions.self_service, and keeps the flow's
+state in the session (server-side; the browser holds only the session id).
+"""
+
+import time
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from .actions import self_service
+from .codes import CodeLocked, CodeNotSent
+from .forms import (
+    ChannelForm,
+    CodeForm,
+    ContactForm,
+    NewContactForm,
+    PaymentPasswordForm,
+    TwoCodesForm,
+)
+from .masking import mask_email, mask_phone
+
+RESET = "account_reset"
+CONTACT = "account_contact_change"
+# A flow left alone this long starts again from its first step.
+FLOW_SECONDS = 20 * 60
+
+
+def _client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _state(request, key: str) -> dict:
+    state = request.session.get(key) or {}
+    if state and time.time() - state.get("started", 0) > FLOW_SECONDS:
+        request.session.pop(key, None)
+        return {}
+    return state
+
+
+def _save(request, key: str, state: dict) -> None:
+    request.session[key] = state
+    request.session.modified = True
+
+
+def _resend_wait(state: dict) -> int:
+    """Seconds before the page offers a new code (the same for every contact)."""
+    return max(0, int(state.get("sent_at", 0) + settings.CODE_RESEND_SECONDS - time.time()))
+
+
+# --- payment-password reset -----------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def reset_payment_password(request):
+    state = _state(request, RESET)
+    wallet = self_service.customer_wallet(request.user)
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    context = {"signed_in": wallet is not None, "error": ""}
+
+    if action == "restart":
+        request.session.pop(RESET, None)
+        return redirect("accounts:reset_payment_password")
+    if action in ("send", "resend"):
+        response = _reset_send(request, state, wallet, context, resend=action == "resend")
+        if response is not None:
+            return response
+        state = _state(request, RESET)
+    elif action == "verify" and state.get("step") == "code":
+        response = _reset_verify(request, state, context)
+        if response is not None:
+            return response
+    elif action == "set" and state.get("step") == "password":
+        response = _reset_set(request, state, context)
+        if response is not None:
+            return response
+
+    step = state.get("step", "contact")
+    context.update(step=step, state=state, valid_minutes=settings.CODE_VALID_SECONDS // 60)
+    if step == "contact":
+        context.setdefault("form", _start_form(wallet))
+    elif step == "code":
+        context.setdefault("form", CodeForm())
+        context["resend_wait"] = _resend_wait(state)
+    elif step == "password":
+        context.setdefault("form", PaymentPasswordForm())
+    elif step == "done":
+        request.session.pop(RESET, None)
+    return render(request, "accounts/reset_payment_password.html", context)
+
+
+def _start_form(wallet, data=None):
+    if wallet is None:
+        return ContactForm(data)
+    choices = []
+    if wallet.registered_phone:
+        choices.append(("phone", _("Text message to %s") % mask_phone(wallet.registered_phone)))
+    if wallet.registered_email:
+        choices.append(("email", _("Email to %s") % mask_email(wallet.registered_email)))
+    return ChannelForm(data, choices=choices)
+
+
+def _reset_send(request, state, wallet, context, *, resend: bool):
+    if resend:
+        if state.get("step") != "code":
+            return redirect("accounts:reset_payment_password")
+        if _resend_wait(state):
+            context["error"] = _("You can ask for a new code in %(n)s seconds.") % {
+                "n": _resend_wait(state)
+            }
+            return None
+        form = None
+        args = state["request"]
+    else:
+        form = _start_form(wallet, request.POST)
+        if not form.is_valid():
+            context["form"] = form
+            request.session.pop(RESET, None)
+            return _render_start_error(request, context, form)
+        args = (
+            {"contact": form.cleaned_data["contact"]}
+            if wallet is None
+            else {"channel": form.cleaned_data["channel"]}
+        )
+    try:
+        if wallet is not None and "channel" in args:
+            started = self_service.start_reset(
+                wallet=wallet,
+                channel=args["channel"],
+                client_ip=_client_ip(request),
+                language=get_language(),
+            )
+        else:
+            started = self_service.start_reset(
+                args.get("contact", ""), client_ip=_client_ip(request), language=get_language()
+            )
+    except (CodeNotSent, ValidationError) as exc:
+        context["error"] = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
+        if form is not None:
+            context["form"] = form
+        return None
+    _save(
+        request,
+        RESET,
+        {
+            "step": "code",
+            "started": time.time() if not resend else state.get("started", time.time()),
+            "sent_at": time.time(),
+            "request": args,
+            "masked": started.masked,
+            "channel": started.channel,
+            "device": started.device_id,
+            "decoy": [0, None],
+        },
+    )
+    return redirect("accounts:reset_payment_password")
+
+
+def _render_start_error(request, context, form):
+    context.update(step="contact", state={}, form=form)
+    return render(request, "accounts/reset_payment_password.html", context)
+
+
+def _reset_verify(request, state, context):
+    form = CodeForm(request.POST)
+    context["form"] = form
+    if not form.is_valid():
+        return None
+    failures, failed_at = state.get("decoy") or (0, None)
+    decoy = self_service.Decoy(
+        failures=failures,
+        failed_at=_from_timestamp(failed_at),
+    )
+    try:
+        ok = self_service.check_reset_code(
+            state.get("device"), form.cleaned_data["code"], decoy=decoy
+        )
+    except CodeLocked as exc:
+        context["error"] = str(exc)
+        return None
+    if not ok:
+        state["decoy"] = [decoy.failures, decoy.failed_at.timestamp() if decoy.failed_at else None]
+        _save(request, RESET, state)
+        context["error"] = _("The code is wrong or has expired.")
+        context["form"] = CodeForm()
+        return None
+    state.update(step="password", verified_at=time.time())
+    _save(request, RESET, state)
+    return redirect("accounts:reset_payment_password")
+
+
+def _reset_set(request, state, context):
+    form = PaymentPasswordForm(request.POST)
+    context["form"] = form
+    if not form.is_valid():
+        return None
+    try:
+        wallet = self_service.reset_payment_password(
+            state["device"],
+            new_password=form.cleaned_data["password1"],
+            acting_user=request.user if request.user.is_authenticated else None,
+            client_ip=_client_ip(request),
+        )
+    except ValidationError as exc:
+        request.session.pop(RESET, None)
+        context.update(step="contact", state={}, form=_start_form(None), error=exc.messages[0])
+        return render(request, "accounts/reset_payment_password.html", context)
+    _save(
+        request,
+        RESET,
+        {"step": "done", "started": state["started"], "frozen": wallet.status == "frozen"},
+    )
+    return redirect("accounts:reset_payment_password")
+
+
+def _from_timestamp(value):
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(value, tz=UTC) if value else None
+
+
+# --- contact change -------------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def change_contact(request):
+    wallet = self_service.customer_wallet(request.user)
+    if wallet is None:
+        return render(request, "accounts/change_contact.html", {"step": "sign_in"}, status=403)
+    state = _state(request, CONTACT)
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    context = {
+        "error": "",
+        "wallet_phone": mask_phone(wallet.registered_phone),
+        "wallet_email": mask_email(wallet.registered_email),
+    }
+    if action == "restart":
+        request.session.pop(CONTACT, None)
+        return redirect("accounts:change_contact")
+    if action == "send":
+        form = NewContactForm(request.POST)
+        context["form"] = form
+        if form.is_valid():
+            try:
+                started = self_service.start_contact_change(
+                    wallet,
+                    acting_user=request.user,
+                    new_contact=form.cleaned_data["contact"],
+                    client_ip=_client_ip(request),
+                    language=get_language(),
+                )
+            except (CodeNotSent, ValidationError, PermissionDenied) as exc:
+                context["error"] = _message(exc)
+                request.session.pop(CONTACT, None)
+                state = {}
+            else:
+                _save(
+                    request,
+                    CONTACT,
+                    {
+                        "step": "codes",
+                        "started": time.time(),
+                        "old_device": started.old_device_id,
+                        "new_device": started.new_device_id,
+                        "old_masked": started.old_masked,
+                        "new_masked": started.new_masked,
+                    },
+                )
+                return redirect("accounts:change_contact")
+    elif action == "confirm" and state.get("step") == "codes":
+        form = TwoCodesForm(request.POST)
+        context["form"] = form
+        if form.is_valid():
+            try:
+                self_service.confirm_contact_change(
+                    wallet,
+                    acting_user=request.user,
+                    old_device_id=state["old_device"],
+                    new_device_id=state["new_device"],
+                    old_code=form.cleaned_data["old_code"],
+                    new_code=form.cleaned_data["new_code"],
+                    client_ip=_client_ip(request),
+                )
+            except ValidationError as exc:
+                if hasattr(exc, "error_dict"):
+                    for field, errors in exc.message_dict.items():
+                        form.add_error(field, errors)
+                else:
+                    context["error"] = exc.messages[0]
+            except CodeLocked as exc:
+                context["error"] = str(exc)
+            else:
+                _save(request, CONTACT, {"step": "done", "started": state["started"]})
+                return redirect("accounts:change_contact")
+
+    step = state.get("step", "new")
+    context.update(step=step, state=state)
+    if step == "new":
+        context.setdefault("form", NewContactForm())
+    elif step == "codes":
+        context.setdefault("form", TwoCodesForm())
+    elif step == "done":
+        request.session.pop(CONTACT, None)
+    return render(request, "accounts/change_contact.html", context)
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return exc.messages[0]
+    return str(exc)
