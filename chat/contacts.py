@@ -1,0 +1,109 @@
+"""The contact a chat customer gives (the offline form), linked to the chat's customer.
+
+Customers type contacts we cannot verify yet; linking one follows the rule of
+``chat.actions.start_conversation`` (a known contact means that customer) and leaves
+every other choice to agents, who verify before acting and merge customers by hand.
+"""
+
+import logging
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from accounts.actions import record_event
+from accounts.masking import mask_identity
+from accounts.models import AccountEvent, Customer, CustomerIdentity
+from tickets.models import Ticket, TicketEvent
+
+from .models import Conversation
+
+logger = logging.getLogger(__name__)
+
+
+def link_contact(
+    conversation: Conversation, *, kind: str, value: str, name: str
+) -> CustomerIdentity:
+    """The identity of the contact given in the chat, linked to the chat's customer.
+
+    New to us: it becomes one of that customer's identities. Known as another customer's:
+    a chat customer that is only a placeholder (an anonymous visitor: no login, wallet,
+    other contact or other ticket) is merged into that customer, as if the contact had
+    been given when the chat started; a real customer keeps the chat, and the contact stays
+    on the conversation for agents to verify and merge.
+    """
+    ticket = conversation.ticket
+    customer = ticket.customer
+    owner = CustomerIdentity.objects.select_related("customer").filter(kind=kind, value=value)
+    owner = owner.first()
+    if owner is None:
+        try:
+            with transaction.atomic():
+                identity = CustomerIdentity.objects.create(
+                    customer=customer, kind=kind, value=value, display_name=name
+                )
+        except IntegrityError:  # given at the same moment elsewhere: theirs, then
+            owner = CustomerIdentity.objects.select_related("customer").get(kind=kind, value=value)
+        else:
+            record_event(
+                customer=customer,
+                action=AccountEvent.Action.IDENTITY_ADDED,
+                ticket=ticket,
+                details={"kind": kind, "value": mask_identity(kind, value), "via": "chat"},
+            )
+            if name and not customer.name:
+                Customer.objects.filter(pk=customer.pk).update(name=name)
+            return identity
+    if owner.customer_id == customer.pk:
+        return owner
+    if _is_placeholder(customer, ticket):
+        _merge_placeholder(customer, into=owner.customer, ticket=ticket)
+        conversation.ticket.customer = owner.customer
+        conversation.ticket.customer_id = owner.customer_id
+    else:
+        logger.info(
+            "chat %s: contact given belongs to customer %s; left for agents",
+            conversation.pk,
+            owner.customer_id,
+        )
+    return owner
+
+
+def _is_placeholder(customer: Customer, ticket: Ticket) -> bool:
+    """A customer made up for an anonymous chat, known by nothing else."""
+    return (
+        customer.user_id is None
+        and customer.merged_into_id is None
+        and not customer.wallets.exists()
+        and not customer.identities.exclude(
+            kind=CustomerIdentity.Kind.WEB, value__startswith="chat-"
+        ).exists()
+        and not customer.tickets.exclude(pk=ticket.pk).exists()
+    )
+
+
+def _merge_placeholder(placeholder: Customer, *, into: Customer, ticket: Ticket) -> None:
+    """The anonymous chat's customer joins the one its contact belongs to (its web identity
+    and its one ticket move; it stays, empty, pointing at the other, as merges leave it)."""
+    identities = list(placeholder.identities.values_list("kind", "value"))
+    placeholder.identities.update(customer=into)
+    wallets = list(into.wallets.values_list("pk", flat=True)[:2])
+    Ticket.objects.filter(pk=ticket.pk).update(
+        customer=into, wallet_id=wallets[0] if len(wallets) == 1 else None
+    )
+    Customer.objects.filter(pk=placeholder.pk).update(merged_into=into)
+    details = {
+        "source": placeholder.pk,
+        "target": into.pk,
+        "identities": [mask_identity(kind, value) for kind, value in identities],
+        "tickets": [ticket.pk],
+        "via": "chat",
+    }
+    for customer in (placeholder, into):
+        record_event(
+            customer=customer,
+            action=AccountEvent.Action.CUSTOMERS_MERGED,
+            ticket=ticket,
+            reason=_("Contact given in the chat"),
+            details=details,
+        )
+    TicketEvent.objects.create(ticket=ticket, kind=TicketEvent.Kind.CUSTOMER_MERGED, data=details)
