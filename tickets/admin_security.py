@@ -70,9 +70,7 @@ class SecurityPanelMixin:
         handler = self.security_steps.get(step)
         if handler is None:
             raise Http404
-        back = HttpResponseRedirect(
-            reverse("admin:tickets_ticket_change", args=[ticket.pk]) + "#security"
-        )
+        back = reverse("admin:tickets_ticket_change", args=[ticket.pk]) + "#security"
         try:
             done = getattr(self, f"_security_{handler}")(request, ticket)
         except (ValidationError, PermissionDenied) as exc:
