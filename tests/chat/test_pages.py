@@ -5,6 +5,7 @@ import json
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from tests.conftest import verified_client
 
@@ -133,3 +134,40 @@ def test_the_console_refuses_a_verified_user_who_is_not_staff(agent):
 
 def test_the_console_is_served_to_a_supervisor_too(supervisor_client):
     assert supervisor_client.get(CONSOLE_URL).status_code == 200
+
+
+# --- the Chinese catalogue ------------------------------------------------------------------
+
+
+def untranslated(strings: dict, translated: dict) -> list[str]:
+    return [key for key, value in strings.items() if translated[key] == str(value)]
+
+
+@pytest.mark.django_db
+def test_every_string_of_the_chat_page_is_translated(settings):
+    from chat.pages import CUSTOMER_STRINGS
+
+    settings.LANGUAGE_CODE = "zh-hans"
+    response = Client().get("/chat/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
+    strings = config_of(response, "chat-config")["strings"]
+    with translation.override("en"):
+        english = {key: str(value) for key, value in CUSTOMER_STRINGS.items()}
+    assert untranslated(english, strings) == []
+    html = response.content.decode()
+    assert "开始咨询" in html and "提交留言" in html and "Start chat" not in html
+
+
+def test_every_string_of_the_console_is_translated_and_transfer_is_not_a_payment(
+    agent_client, settings
+):
+    from chat.console import CONSOLE_STRINGS
+
+    settings.LANGUAGE_CODE = "zh-hans"
+    response = agent_client.get(CONSOLE_URL, HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
+    strings = config_of(response, "console-config")["strings"]
+    with translation.override("en"):
+        english = {key: str(value) for key, value in CONSOLE_STRINGS.items()}
+    assert untranslated(english, strings) == []
+    assert strings["closedList"] == "已结束"  # not the ticket field "关闭时间"
+    html = response.content.decode()
+    assert ">转接</button>" in html and "转账" not in html
