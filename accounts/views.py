@@ -25,6 +25,7 @@ from .forms import (
     TwoCodesForm,
 )
 from .masking import mask_email, mask_phone
+from .models import WalletAccount
 
 RESET = "account_reset"
 CONTACT = "account_contact_change"
@@ -215,7 +216,12 @@ def _reset_set(request, state, context):
     _save(
         request,
         RESET,
-        {"step": "done", "started": state["started"], "frozen": wallet.status == "frozen"},
+        {
+            "step": "done",
+            "started": state["started"],
+            "frozen": wallet.status == WalletAccount.Status.FROZEN,
+            "unlocked": wallet.unlocked_by_reset,
+        },
     )
     return redirect("accounts:reset_payment_password")
 

@@ -270,6 +270,7 @@ def reset_payment_password(
             )
         _notify(wallet, event="payment_password_reset")
     logger.info("payment password of wallet %s reset (unlocked: %s)", wallet.pk, unlocked)
+    wallet.unlocked_by_reset = unlocked  # for the page's answer
     return wallet
 
 

@@ -26,11 +26,11 @@ def wallet(customer):
 
 
 def test_a_code_by_sms_reaches_the_gateway_and_works_once(wallet, sms_gateway):
-    device = send_code(wallet, channel="phone", purpose=RESET, client_ip="10.0.0.1")
+    device = send_code(wallet, channel="phone", purpose=RESET, client_ip="10.0.0.1", language="en")
 
     [sms] = sms_gateway.to(PHONE)
     code = code_in(sms.text)
-    assert "10 minutes" in sms.text
+    assert "valid for 10 minutes" in sms.text
     assert device.destination == PHONE
     assert check_code(device, code) is True
     assert check_code(device, code) is False  # used up

@@ -121,6 +121,7 @@ def test_a_lock_from_wrong_passwords_is_lifted(wallet, sms_gateway):
     post(client, RESET_URL, {"action": "verify", "code": last_code(sms_gateway)})
     post(client, RESET_URL, {"action": "set", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
 
+    assert "Your wallet is unlocked" in page_text(client.get(RESET_URL))
     wallet.refresh_from_db()
     assert wallet.status == WalletAccount.Status.ACTIVE
     assert wallet.lock_reason == ""
