@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from .actions.security import can_decide
 from .models import ApprovalRequest, CodeDevice, Verification, WalletAccount
+from .verification import check_label
 
 
 @dataclass
@@ -18,6 +19,18 @@ class WalletSecurity:
     verification_minutes_left: int
     pending: list = field(default_factory=list)
     waiting_codes: list = field(default_factory=list)
+
+    @property
+    def passed(self) -> list[str]:
+        return (
+            [check_label(c) for c in self.verification.checks_passed] if self.verification else []
+        )
+
+    @property
+    def failed(self) -> list[str]:
+        return (
+            [check_label(c) for c in self.verification.checks_failed] if self.verification else []
+        )
 
 
 @dataclass

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .identities import normalise_email, normalise_phone
 from .models import Transaction, WalletAccount
@@ -28,6 +29,17 @@ TRANSACTION = "transaction"
 CODE_PHONE = "code_phone"
 CODE_EMAIL = "code_email"
 KNOWLEDGE_CHECKS = (PHONE, EMAIL, TRANSACTION)
+CHECK_LABELS = {
+    PHONE: gettext_lazy("registered phone"),
+    EMAIL: gettext_lazy("registered email"),
+    TRANSACTION: gettext_lazy("recent transaction"),
+    CODE_PHONE: gettext_lazy("code by SMS"),
+    CODE_EMAIL: gettext_lazy("code by email"),
+}
+
+
+def check_label(check: str) -> str:
+    return str(CHECK_LABELS.get(check, check))
 
 
 def code_check(channel: str) -> str:

@@ -20,6 +20,7 @@ from accounts.masking import mask_identity
 from accounts.models import Verification
 from accounts.security_selectors import security_panel
 from accounts.stepup import confirm_step_up, stepped_up_at
+from accounts.verification import check_label
 
 
 def _message(exc: Exception) -> str:
@@ -123,7 +124,7 @@ class SecurityPanelMixin:
             self.message_user(
                 request,
                 gettext("Identity not verified: a check failed (%(failed)s).")
-                % {"failed": ", ".join(verification.checks_failed)},
+                % {"failed": ", ".join(check_label(c) for c in verification.checks_failed)},
                 messages.ERROR,
             )
             return None
