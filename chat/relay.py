@@ -6,6 +6,7 @@ group through the same channel layer our chat uses. It exists only when the sett
 CHAT_BENCH_RELAY is on (chat.routing); never in production by default.
 """
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 SIDES = {"customer": "agent", "agent": "customer"}
@@ -16,6 +17,11 @@ def relay_group(room: int, side: str) -> str:
 
 
 class RelayConsumer(AsyncWebsocketConsumer):
+    async def dispatch(self, message):
+        # As bare as the chat sockets' own dispatch (chat.consumers.ChatSocket): no hop to
+        # the sync thread per frame, so the baseline is not slowed by what ours avoids.
+        await getattr(self, get_handler_name(message))(message)
+
     async def connect(self):
         kwargs = self.scope["url_route"]["kwargs"]
         side = kwargs["side"]
