@@ -12,6 +12,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
@@ -32,6 +33,20 @@ from .models import (
     Transaction,
     WalletAccount,
 )
+from .selectors import audit_entries, events_for_customer, events_for_wallet
+
+
+def audit_trail(queryset, *, show_wallet: bool, more: tuple[str, int]) -> str:
+    """The latest account events, read-only and masked, with a link to all of them."""
+    return render_to_string(
+        "admin/accounts/includes/audit_events.html",
+        {
+            "entries": audit_entries(queryset),
+            "show_wallet": show_wallet,
+            "more_field": more[0],
+            "more_value": more[1],
+        },
+    )
 
 
 def _badge(value: str, label) -> str:
@@ -86,8 +101,17 @@ class CustomerAdmin(admin.ModelAdmin):
     list_filter = ["language"]
     search_fields = ["name", "identities__value"]
     search_help_text = _("Name, email, phone number, WeChat or Weibo id.")
-    fields = ["name", "language", "notes", "user", "merged_into", "created_at", "updated_at"]
-    readonly_fields = ["user", "merged_into", "created_at", "updated_at"]
+    fields = [
+        "name",
+        "language",
+        "notes",
+        "user",
+        "merged_into",
+        "created_at",
+        "updated_at",
+        "account_events",
+    ]
+    readonly_fields = ["user", "merged_into", "created_at", "updated_at", "account_events"]
     inlines = [IdentityInline, WalletInline, TicketInline]
     actions = ["merge_into_oldest"]
 
@@ -104,6 +128,12 @@ class CustomerAdmin(admin.ModelAdmin):
         if not search_term:
             return queryset, False
         return search_customers(queryset, search_term), False
+
+    @admin.display(description=_("account events"))
+    def account_events(self, obj):
+        if obj is None or obj.pk is None:
+            return ""
+        return audit_trail(events_for_customer(obj), show_wallet=True, more=("customer", obj.pk))
 
     @admin.display(description=_("contacts"))
     def contacts(self, obj):
@@ -247,6 +277,7 @@ class WalletAccountAdmin(WalletSecurityActionsMixin, ViewOnlyMixin, admin.ModelA
         "masked_national_id",
         ("balance", "currency"),
         "recent_transactions",
+        "account_events",
         ("created_at", "updated_at"),
     ]
     readonly_fields = [
@@ -261,6 +292,7 @@ class WalletAccountAdmin(WalletSecurityActionsMixin, ViewOnlyMixin, admin.ModelA
         "balance",
         "currency",
         "recent_transactions",
+        "account_events",
         "created_at",
         "updated_at",
     ]
@@ -296,6 +328,10 @@ class WalletAccountAdmin(WalletSecurityActionsMixin, ViewOnlyMixin, admin.ModelA
     @admin.display(description=_("national ID number"))
     def masked_national_id(self, obj):
         return obj.masked_national_id
+
+    @admin.display(description=_("account events"))
+    def account_events(self, obj):
+        return audit_trail(events_for_wallet(obj), show_wallet=False, more=("account", obj.pk))
 
     @admin.display(description=_("recent transactions"))
     def recent_transactions(self, obj):
@@ -369,7 +405,16 @@ class TransactionAdmin(ViewOnlyMixin, admin.ModelAdmin):
 class AccountEventAdmin(admin.ModelAdmin):
     """Append-only: view only, for everyone. Superusers are no exception."""
 
-    list_display = ["created_at", "action", "customer", "account", "ticket", "actor_kind", "actor"]
+    list_display = [
+        "sequence",
+        "created_at",
+        "action",
+        "customer",
+        "account",
+        "ticket",
+        "actor_kind",
+        "actor",
+    ]
     list_filter = ["action", "actor_kind"]
     search_fields = ["customer__name", "account__number", "ticket__reference", "reason"]
     list_select_related = ["customer", "account", "ticket", "actor"]

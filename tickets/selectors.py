@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from accounts.identities import normalise_email, normalise_phone
 from accounts.models import BankCard, Customer, CustomerIdentity, Transaction, WalletAccount
+from accounts.selectors import AuditEntry, audit_entries, events_for_ticket
 
 from .html import sanitise_html
 from .models import Channel, Message, Ticket, TicketEvent
@@ -149,6 +150,15 @@ def customer_panel(customer: Customer, *, exclude_ticket: Ticket | None = None) 
         wallets=wallets,
         earlier_tickets=list(earlier[:EARLIER_TICKETS]),
     )
+
+
+# --- the audit trail beside a ticket --------------------------------------------------------
+
+
+def ticket_account_events(ticket: Ticket, *, limit: int = 20) -> list[AuditEntry]:
+    """Account events on this ticket and on its customer and their wallets, newest first
+    (one query); each an accounts.selectors.AuditEntry with masked details."""
+    return audit_entries(events_for_ticket(ticket), limit=limit)
 
 
 # --- search ---------------------------------------------------------------------------------

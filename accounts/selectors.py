@@ -1,0 +1,75 @@
+"""Reads of the audit trail for the agent workspace (wallet, customer and ticket pages).
+
+One query per list, whatever its length: the rows come with their actor, wallet and ticket.
+Details are shown as short "name: value" pairs, masked once more on the way out (the
+writers mask what they record; this catches a value that slipped through).
+"""
+
+import json
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from mywallet_support.logging import mask_personal_data
+
+from .models import AccountEvent, Customer, WalletAccount
+
+RECENT_EVENTS = 30
+MAX_VALUE_CHARS = 120
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    event: AccountEvent
+    actor: str
+    details: list[tuple[str, str]]
+
+
+def audit_entries(queryset: QuerySet, *, limit: int = RECENT_EVENTS) -> list[AuditEntry]:
+    """The latest ``limit`` events of ``queryset``, newest first, ready to show."""
+    events = queryset.select_related("actor", "account", "ticket").order_by("-sequence", "-id")
+    return [
+        AuditEntry(event=event, actor=_actor(event), details=_details(event))
+        for event in events[:limit]
+    ]
+
+
+def events_for_wallet(wallet: WalletAccount) -> QuerySet:
+    return AccountEvent.objects.filter(account=wallet)
+
+
+def events_for_customer(customer: Customer) -> QuerySet:
+    """The customer's own events and those of the wallets they hold now (after a merge
+    a wallet's earlier events still name the customer it came from)."""
+    return AccountEvent.objects.filter(Q(customer=customer) | Q(account__customer=customer))
+
+
+def events_for_ticket(ticket) -> QuerySet:
+    """Events recorded on the ticket, and those of its customer and their wallets."""
+    return AccountEvent.objects.filter(
+        Q(ticket=ticket)
+        | Q(customer_id=ticket.customer_id)
+        | Q(account__customer_id=ticket.customer_id)
+    )
+
+
+def _actor(event: AccountEvent) -> str:
+    if event.actor is not None:
+        return event.actor.get_username()
+    return str(event.get_actor_kind_display())
+
+
+def _details(event: AccountEvent) -> list[tuple[str, str]]:
+    pairs = []
+    for source in (event.details or {}, event.verification or {}):
+        if not isinstance(source, dict):
+            source = {_("value"): source}
+        for name, value in source.items():
+            if value in (None, "", [], {}):
+                continue
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            if len(text) > MAX_VALUE_CHARS:
+                text = text[: MAX_VALUE_CHARS - 1] + "…"
+            pairs.append((str(name).replace("_", " "), mask_personal_data(text)))
+    return pairs
