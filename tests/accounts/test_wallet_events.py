@@ -422,3 +422,65 @@ def test_every_event_written_is_in_the_audit_chain(client, wallet):
     post(client, event("risk_alert", {"rule": "x"}))
     report = verify_chain()
     assert report.intact and report.checked == AccountEvent.objects.count()
+
+
+# --- races (PostgreSQL) ---------------------------------------------------------------------
+
+
+def _race(count: int, work):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    barrier = threading.Barrier(count)
+
+    def run(i):
+        try:
+            barrier.wait(timeout=10)
+            return work(i)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+@pytest.fixture
+def _postgres_only():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("runs in the PostgreSQL pass (DATABASE_URL=postgres://...)")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_event_delivered_twice_at_once_is_processed_once(_postgres_only, customer):
+    from accounts.actions.wallet_events import receive_wallet_event
+
+    body = json.dumps(event("payment_failed", payment("T-70", reason="network"))).encode()
+    outcomes = _race(8, lambda i: receive_wallet_event(body))
+    assert sorted(o.status for o in outcomes) == ["duplicate"] * 7 + ["processed"]
+    assert Transaction.objects.filter(reference="T-70").count() == 1
+    assert AccountEvent.objects.filter(action=AccountEvent.Action.PAYMENT_FAILED).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_wrong_passwords_arriving_at_once_are_all_counted_and_lock_once(
+    _postgres_only, customer, sms_gateway, smtp_server
+):
+    from accounts.actions.wallet_events import receive_wallet_event
+    from accounts.audit import verify_chain
+
+    bodies = [json.dumps(event("payment_password_failed")).encode() for _ in range(6)]
+    _race(6, lambda i: receive_wallet_event(bodies[i]))
+    wallet = customer.wallets.get()
+    assert wallet.failed_password_attempts == 6
+    assert wallet.status == WalletAccount.Status.LOCKED
+    assert Ticket.objects.count() == 1
+    assert AccountEvent.objects.filter(action=AccountEvent.Action.LOCK).count() == 1
+    assert len(sms_gateway.to("+8613800138000")) == 1
+    assert len(smtp_server.messages) == 1
+    assert verify_chain().intact
