@@ -19,6 +19,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from mywallet_support.admin_site import ViewOnlyMixin
+from mywallet_support.logging import mask_personal_data
 from tickets.models import Ticket
 from tickets.selectors import contact_search_value, search_customers
 
@@ -32,6 +33,7 @@ from .models import (
     CustomerIdentity,
     Transaction,
     WalletAccount,
+    WalletEvent,
 )
 from .selectors import audit_entries, events_for_customer, events_for_wallet
 
@@ -428,3 +430,24 @@ class AccountEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- events from the wallet core ------------------------------------------------------------
+
+
+@admin.register(WalletEvent)
+class WalletEventAdmin(ViewOnlyMixin, admin.ModelAdmin):
+    """What /api/wallet-events/ received, refused bodies included (evidence): view only."""
+
+    list_display = ["received_at", "kind", "event_id", "account", "status", "reason"]
+    list_filter = ["status", "kind"]
+    search_fields = ["event_id", "account__number", "reason"]
+    list_select_related = ["account"]
+    date_hierarchy = "received_at"
+    fields = ["received_at", "event_id", "kind", "account", "status", "reason", "body_text"]
+    readonly_fields = fields
+
+    @admin.display(description=_("body as received"))
+    def body_text(self, obj):
+        text = bytes(obj.body).decode("utf-8", errors="replace")
+        return format_html("<pre>{}</pre>", mask_personal_data(text))

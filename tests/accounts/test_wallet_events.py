@@ -484,3 +484,22 @@ def test_wrong_passwords_arriving_at_once_are_all_counted_and_lock_once(
     assert len(sms_gateway.to("+8613800138000")) == 1
     assert len(smtp_server.messages) == 1
     assert verify_chain().intact
+
+
+def test_received_bodies_are_shown_read_only_and_masked_in_the_admin(
+    client, wallet, django_user_model
+):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tests.conftest import verified_client
+
+    post(client, event("risk_alert", {"rule": "x", "description": "call 13800138000"}), secret="no")
+    stored = last_stored()
+    root = django_user_model.objects.create_superuser(username="root", password="x" * 20)
+    TOTPDevice.objects.create(user=root, name="app", confirmed=True)
+    admin = verified_client(root)
+    page = admin.get(reverse("admin:accounts_walletevent_change", args=[stored.pk]))
+    assert page.status_code == 200
+    assert "138****8000" in page.text and "13800138000" not in page.text
+    assert 'name="_save"' not in page.text
+    assert admin.get(reverse("admin:accounts_walletevent_changelist")).status_code == 200
