@@ -59,7 +59,7 @@ SERVER_ENV = {
     "LOG_LEVEL": "WARNING",
 }
 CONNECT_AT_ONCE = 25
-RUN_TIMEOUT = 240
+RUN_TIMEOUT = int(os.environ.get("BENCH_RUN_TIMEOUT", "240"))
 
 
 # --- the database, filled in a subprocess with Django set up -------------------------------
@@ -316,9 +316,23 @@ async def client_main(specs, *, mode, server, messages, window, barrier, results
     await asyncio.to_thread(barrier.wait, 120)
     started = time.monotonic()
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
-    await asyncio.wait_for(
-        asyncio.gather(*(drive(*p, mode=mode, messages=messages) for p in pairs)), RUN_TIMEOUT
-    )
+    try:
+        await asyncio.wait_for(
+            asyncio.gather(*(drive(*p, mode=mode, messages=messages) for p in pairs)),
+            RUN_TIMEOUT,
+        )
+    except TimeoutError:
+        short = [
+            f"{conversation} {role}: {len(side.received)} received, {side.ack_count} acks"
+            for conversation, _sockets, sides in pairs
+            for role, side in sides.items()
+            if len(side.received) < messages or (mode == "chat" and side.ack_count < messages)
+        ]
+        total = sum(len(side.received) for _c, _s, sides in pairs for side in sides.values())
+        raise AssertionError(
+            f"not done within {RUN_TIMEOUT} s: {total} of {2 * len(pairs) * messages} "
+            f"delivered; {len(short)} sides short, e.g. {short[:6]}"
+        ) from None
     cpu_after = resource.getrusage(resource.RUSAGE_SELF)
     problems, latencies, last = [], [], started
     for conversation, _sockets, sides in pairs:
@@ -493,7 +507,7 @@ def main() -> None:
         sizes, args.messages = [10], args.messages or 5
 
     def messages(size: int) -> int:
-        return args.messages or (100 if size <= 100 else 20)
+        return args.messages or (100 if size <= 100 else 10)
 
     def clients(size: int) -> int:
         return args.clients or (1 if size <= 100 else 2)
