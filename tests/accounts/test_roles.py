@@ -1,4 +1,4 @@
-"""What each role may do with the live chat's records in the admin."""
+"""What each role may do in the admin: the live chat's records and the security records."""
 
 import pytest
 from django.contrib.auth.models import Group
@@ -60,3 +60,13 @@ def test_ensure_roles_is_idempotent(db):
     supervisors = Group.objects.get(name=SUPERVISORS).permissions
     assert agents.filter(content_type__app_label="chat").count() == 3
     assert supervisors.filter(content_type__app_label="chat").count() == 6
+
+
+def test_wallet_core_events_are_for_supervisors_and_security_records_for_agents(
+    agent_client, supervisor_client
+):
+    assert supervisor_client.get("/admin/accounts/walletevent/").status_code == 200
+    assert agent_client.get("/admin/accounts/walletevent/").status_code == 403
+    for listing in ("/admin/accounts/verification/", "/admin/accounts/approvalrequest/"):
+        assert agent_client.get(listing).status_code == 200
+        assert supervisor_client.get(listing).status_code == 200
