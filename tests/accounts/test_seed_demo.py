@@ -158,3 +158,12 @@ def test_reset_passwords_restores_the_demo_login():
     seed("--reset-passwords")
     assert get_user_model().objects.get(pk=agent.pk).check_password(AGENT.password)
     assert StaticToken.objects.filter(token=AGENT.backup_codes[0]).exists()
+
+
+def test_the_chat_console_has_canned_replies_for_every_queue_and_for_security():
+    seed()
+    from chat.models import CannedReply
+
+    assert CannedReply.objects.filter(queue=None).count() >= 2
+    assert CannedReply.objects.filter(queue__slug="security").exists()
+    assert all("\n" in reply.text for reply in CannedReply.objects.all())  # zh and en
