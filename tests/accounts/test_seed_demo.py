@@ -15,6 +15,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.demo import DEMO_STAFF
 from accounts.models import Transaction
+from chat.models import CannedReply
 from tickets.models import CallLog, Channel, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -162,8 +163,6 @@ def test_reset_passwords_restores_the_demo_login():
 
 def test_the_chat_console_has_canned_replies_for_every_queue_and_for_security():
     seed()
-    from chat.models import CannedReply
-
     assert CannedReply.objects.filter(queue=None).count() >= 2
     assert CannedReply.objects.filter(queue__slug="security").exists()
     assert all("\n" in reply.text for reply in CannedReply.objects.all())  # zh and en
