@@ -247,14 +247,20 @@ async def pair(spec: dict, *, mode: str, server: dict, messages: int, window: in
     return conversation, sockets, sides
 
 
-async def drive(conversation, sockets, sides, *, mode: str, messages: int) -> None:
+async def drive(conversation, sockets, sides, *, mode: str, messages: int, run: str) -> None:
     other = {"customer": "agent", "agent": "customer"}
 
     async def send(role: str):
         socket, side = sockets[role], sides[role]
         for seq in range(messages):
             await side.window.acquire()
-            frame = {"type": "message", "text": f"{role[0]}{seq}", "client_id": f"{role[0]}{seq}"}
+            # A client_id of this run only: the same id again is, rightly, stored once and
+            # not broadcast (a later C reuses the first conversations).
+            frame = {
+                "type": "message",
+                "text": f"{role[0]}{seq}",
+                "client_id": f"{role[0]}{seq}-{run}",
+            }
             if role == "agent":
                 frame["conversation"] = conversation
             side.sent_at[seq] = time.monotonic()
@@ -278,7 +284,7 @@ async def drive(conversation, sockets, sides, *, mode: str, messages: int) -> No
                 sender.window.release()
             elif kind == "ack":
                 side.ack_count += 1
-                side.acks[_seq(frame["client_id"])] = frame["id"]
+                side.acks[_seq(frame["client_id"].split("-")[0])] = frame["id"]
             elif kind == "error":
                 raise AssertionError(f"conversation {conversation} {role}: {frame}")
 
@@ -307,6 +313,7 @@ def verify(conversation: int, sides: dict, *, mode: str, messages: int) -> list[
 
 async def client_main(specs, *, mode, server, messages, window, barrier, results):
     gate = asyncio.Semaphore(CONNECT_AT_ONCE)
+    run = f"{os.getpid()}{time.monotonic_ns()}"
     pairs = await asyncio.gather(
         *(
             pair(spec, mode=mode, server=server, messages=messages, window=window, gate=gate)
@@ -318,7 +325,7 @@ async def client_main(specs, *, mode, server, messages, window, barrier, results
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     try:
         await asyncio.wait_for(
-            asyncio.gather(*(drive(*p, mode=mode, messages=messages) for p in pairs)),
+            asyncio.gather(*(drive(*p, mode=mode, messages=messages, run=run) for p in pairs)),
             RUN_TIMEOUT,
         )
     except TimeoutError:
