@@ -643,6 +643,10 @@ class AgentConsumer(ChatSocket):
                 del self.tickets[ticket_id]
                 await self.group_discard(live.ticket_group(ticket_id))
 
+    async def chat_presence(self, event):
+        """Another agent's presence changed (chat.actions announces it to every console)."""
+        await self.send_json(event["frame"])
+
     async def chat_waiting(self, event):
         await self.send_json({"type": "waiting", "chats": event["chats"]})
 
