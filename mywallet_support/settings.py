@@ -118,7 +118,15 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # One process. Its default capacity (100 waiting frames per channel) dropped frames
+    # silently under the chat benchmark's load; storage and `resume` still catch a client
+    # up, but only when it reconnects.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": 10_000},
+        }
+    }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Background work through Django's task framework; the queue is a setting.
