@@ -123,7 +123,7 @@ else:
     # up, but only when it reconnects.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "BACKEND": "mywallet_support.layers.InMemoryChannelLayer",
             "CONFIG": {"capacity": 10_000},
         }
     }
