@@ -12,13 +12,14 @@ stolen phone number cannot be flooded and one client cannot probe many wallets.
 
 import hmac
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import DatabaseError, connections, transaction
 from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
@@ -82,10 +83,16 @@ def send_code(
     ticket=None,
     client_ip: str | None = None,
     language: str = "",
+    in_background: bool = False,
 ) -> CodeDevice:
     """Send a fresh code to ``destination`` (default: the wallet's registered phone or
     email for ``channel``) and return its device; a code sent before on the same device
     stops working. Raises CodeNotSent with a reason for the user.
+
+    ``in_background``: the code leaves from a worker thread and this returns as soon as it
+    is stored, so a page answers in the same time whether or not a message goes out (the
+    self-service reset must not reveal which contacts have a wallet by the gateway's
+    latency). A failed delivery then voids the code (logged); the user asks for another.
 
     Call it outside a transaction (or accept that the message leaves before yours commits):
     the code is stored and audited in its own transaction, then delivered.
@@ -139,6 +146,11 @@ def send_code(
             },
         )
     language = language or account.customer.language
+    if in_background:
+        future = _BACKGROUND.submit(_deliver_in_background, device, code, language)
+        _in_flight.add(future)
+        future.add_done_callback(_in_flight.discard)
+        return device
     try:
         _deliver(device, code, language=language)
     except (SMSError, DeliveryFailed) as exc:
@@ -248,6 +260,43 @@ def _increment(key: str) -> None:
 
 class DeliveryFailed(Exception):
     pass
+
+
+# Codes sent in the background: a few threads, each with its own database connection
+# (closed after every delivery).
+_BACKGROUND = ThreadPoolExecutor(max_workers=4, thread_name_prefix="code-delivery")
+_in_flight: set[Future] = set()
+
+
+def wait_for_deliveries(timeout: float = 10) -> None:
+    """Wait until the codes sent in the background so far have left (tests, shutdown)."""
+    wait(list(_in_flight), timeout=timeout)
+
+
+def _deliver_in_background(device: CodeDevice, code: str, language: str) -> None:
+    try:
+        _deliver(device, code, language=language)
+        logger.info(
+            "code %s (%s) sent to %s",
+            device.pk,
+            device.purpose,
+            mask_identity(device.channel, device.destination),
+        )
+    except Exception as exc:
+        logger.warning(
+            "code %s to %s not delivered: %s",
+            device.pk,
+            mask_identity(device.channel, device.destination),
+            type(exc).__name__,
+        )
+        try:
+            CodeDevice.objects.filter(pk=device.pk).update(
+                token=None, last_generated_timestamp=None
+            )
+        except DatabaseError:
+            logger.exception("code %s could not be voided", device.pk)
+    finally:
+        connections.close_all()
 
 
 def _deliver(device: CodeDevice, code: str, *, language: str) -> None:

@@ -109,6 +109,8 @@ def start_reset(
             destination=value,
             client_ip=client_ip,
             language=language,
+            # The gateway's latency must not tell which contacts have a wallet.
+            in_background=True,
         )
     except CodeNotSent as exc:
         if exc.reason == CodeNotSent.ADDRESS_LIMIT:

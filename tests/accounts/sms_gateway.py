@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from accounts import codes
+
 API_KEY = "test-gateway-key"
 
 
@@ -23,13 +25,20 @@ class SMSGateway:
     def __init__(self, server: ThreadingHTTPServer):
         self.server = server
         self.url = f"http://127.0.0.1:{server.server_address[1]}/messages"
-        self.messages: list[Sms] = []
+        self.received: list[Sms] = []
         self.fail_with: int | None = None
+        self.hold: threading.Event | None = None  # set: answers only once the event is set
         self.lock = threading.Lock()
 
-    def to(self, number: str) -> list[Sms]:
+    @property
+    def messages(self) -> list[Sms]:
+        """What the gateway received, once the codes sent in the background have left."""
+        codes.wait_for_deliveries()
         with self.lock:
-            return [sms for sms in self.messages if sms.to == number]
+            return list(self.received)
+
+    def to(self, number: str) -> list[Sms]:
+        return [sms for sms in self.messages if sms.to == number]
 
 
 def _handler(gateway_ref: list) -> type[BaseHTTPRequestHandler]:
@@ -60,9 +69,11 @@ def _handler(gateway_ref: list) -> type[BaseHTTPRequestHandler]:
                 sms = Sms(to=body["to"], text=body["text"])
             except (ValueError, KeyError, TypeError):
                 return self._answer(400, {"error": "bad body"})
+            if gateway.hold is not None:
+                gateway.hold.wait(timeout=10)
             with gateway.lock:
-                gateway.messages.append(sms)
-                number = len(gateway.messages)
+                gateway.received.append(sms)
+                number = len(gateway.received)
             return self._answer(200, {"id": f"sms-{number}"})
 
     return Handler
