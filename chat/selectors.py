@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.urls import reverse
 
+from accounts.masking import mask_identity
 from tickets.models import Message, Queue
 from tickets.selectors import customer_panel
 
@@ -205,7 +206,8 @@ def chat_frame(conversation: Conversation) -> dict:
         "customer": {
             "name": customer.name,
             "url": reverse("admin:accounts_customer_change", args=[customer.pk]),
-            "contact": conversation.contact,
+            # What the customer typed, masked like every other contact detail.
+            "contact": _masked_contact(conversation.contact),
             "identities": [
                 {
                     "kind": identity.kind,
@@ -303,3 +305,9 @@ def _presence_of(user) -> str:
         return user.chat_presence.status
     except AgentPresence.DoesNotExist:
         return AgentPresence.Status.OFFLINE
+
+
+def _masked_contact(contact: str) -> str:
+    if not contact:
+        return ""
+    return mask_identity("email" if "@" in contact else "phone", contact)
