@@ -186,6 +186,25 @@ def add_identity(
     return identity
 
 
+def link_registered_contact(customer: Customer, *, kind: str, value: str, acting_user=None):
+    """After a wallet's registered phone or email changed: make it one of the customer's
+    identities too, so that mail or calls from it find the customer. A contact that is
+    already another customer's identity is left there (agents merge when it is the same
+    person). Call it inside the change's transaction; returns the identity or None."""
+    normalised = normalise_identity(kind, value)
+    owner = CustomerIdentity.objects.filter(kind=kind, value=normalised).first()
+    if owner is not None:
+        return owner if owner.customer_id == customer.pk else None
+    identity = CustomerIdentity.objects.create(customer=customer, kind=kind, value=normalised)
+    record_event(
+        customer=customer,
+        action=AccountEvent.Action.IDENTITY_ADDED,
+        acting_user=acting_user,
+        details={"kind": kind, "value": mask_identity(kind, normalised), "registered": True},
+    )
+    return identity
+
+
 @transaction.atomic
 def merge_customers(
     *, source: Customer, target: Customer, acting_user, reason: str = ""

@@ -28,7 +28,7 @@ from ..verification import (
     normalise_answers,
     validate_national_id,
 )
-from . import record_event, require_permission
+from . import link_registered_contact, record_event, require_permission
 
 logger = logging.getLogger(__name__)
 
@@ -661,6 +661,9 @@ def change_contact_by_agent(
         old = getattr(wallet, field)
         setattr(wallet, field, new_value)
         wallet.save(update_fields=[field, "updated_at"])
+        link_registered_contact(
+            wallet.customer, kind=kind, value=new_value, acting_user=acting_user
+        )
         masked = {
             "kind": kind,
             "old": mask_identity(kind, old),

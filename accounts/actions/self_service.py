@@ -27,7 +27,7 @@ from ..codes import CodeLocked, CodeNotSent
 from ..identities import normalise_email, normalise_phone
 from ..masking import mask_identity
 from ..models import AccountEvent, CodeDevice, WalletAccount
-from . import record_event
+from . import link_registered_contact, record_event
 
 logger = logging.getLogger(__name__)
 
@@ -391,6 +391,7 @@ def confirm_contact_change(
         old_value = getattr(wallet, field)
         setattr(wallet, field, value)
         wallet.save(update_fields=[field, "updated_at"])
+        link_registered_contact(wallet.customer, kind=kind, value=value, acting_user=acting_user)
         record_event(
             customer=wallet.customer,
             account=wallet,

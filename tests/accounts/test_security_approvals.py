@@ -332,6 +332,7 @@ def test_a_lost_phone_is_replaced_with_a_code_to_the_email_and_one_to_the_new_ph
     assert "Registered contact changed" in " ".join(page_messages(response))
     wallet.refresh_from_db()
     assert wallet.registered_phone == NEW_PHONE
+    assert wallet.customer.identities.filter(kind="phone", value=NEW_PHONE).exists()
     event = AccountEvent.objects.get(action=AccountEvent.Action.CONTACT_CHANGED)
     assert event.details["old"] == "+86 138****8000"
     assert event.details["new"] == "+86 137****7000"

@@ -354,6 +354,8 @@ def test_a_new_phone_is_confirmed_by_codes_to_the_old_and_the_new_one(
     assert "has been changed" in page_text(signed_in.get(CHANGE_URL))
     wallet.refresh_from_db()
     assert wallet.registered_phone == new_phone
+    # The new number is one of the customer's identities now: calls from it find them.
+    assert wallet.customer.identities.filter(kind="phone", value=new_phone).exists()
     event = AccountEvent.objects.get(action=AccountEvent.Action.CONTACT_CHANGED)
     assert event.details["old"] == "+86 138****8000"
     assert event.details["new"] == "+86 137****7000"
