@@ -511,7 +511,7 @@ def reply(
     ticket.save(update_fields=fields)
     live.broadcast_on_commit(message)
     if not internal:
-        transaction.on_commit(lambda: _enqueue_delivery(message.pk), robust=True)
+        transaction.on_commit(lambda: enqueue_delivery(message.pk), robust=True)
     if then_status:
         change_status(ticket, acting_user=acting_user, status=then_status)
     return message
@@ -599,12 +599,9 @@ def reprocess_inbound(stored: InboundMessage, *, acting_user) -> str:
 # --- delivery -------------------------------------------------------------------------------
 
 
-def enqueue_delivery(message_id: int) -> None:
-    """Queue the delivery of a stored outbound message (chat's batched writer calls it)."""
-    _enqueue_delivery(message_id)
-
-
-def _enqueue_delivery(message_id: int, *, delay: timedelta | None = None) -> None:
+def enqueue_delivery(message_id: int, *, delay: timedelta | None = None) -> None:
+    """Queue the delivery of a stored outbound message (replies, chat's batched writer,
+    customer notices), after ``delay`` when retrying."""
     from .tasks import deliver_message
 
     if delay:
@@ -635,7 +632,7 @@ def deliver(message_id: int) -> str:
         Message.objects.filter(pk=message.pk).update(
             metadata={**message.metadata, "delivery_attempts": attempts}, delivery_error=str(exc)
         )
-        _enqueue_delivery(message.pk, delay=timedelta(seconds=30 * 2**attempts))
+        enqueue_delivery(message.pk, delay=timedelta(seconds=30 * 2**attempts))
         logger.info("delivery of message %s failed (attempt %s), retrying", message.pk, attempts)
         return Message.Delivery.QUEUED
     if outcome == Message.Delivery.QUEUED:

@@ -4,6 +4,7 @@ Exit status for the pipe: 0 once the message is stored (processed, duplicate or
 quarantined alike), 75 (EX_TEMPFAIL) when it could not be stored, so the MTA retries.
 """
 
+import logging
 import mailbox
 import multiprocessing
 import os
@@ -22,6 +23,8 @@ from tickets import live
 from tickets.models import InboundMessage
 from tickets.sources.email import intake
 from tickets.sources.email.parsing import parse_or_rejection
+
+logger = logging.getLogger(__name__)
 
 EX_TEMPFAIL = 75
 BATCH = 100  # messages committed together by --dir and --mbox
@@ -101,7 +104,7 @@ class Command(BaseCommand):
     def _file(self, batch, parsing, counts: dict[str, int]) -> int:
         with live.collected(), transaction.atomic():
             stored = intake.store_new(batch)
-            parsed = list(parsing)  # the parse results, now that the raw bytes are stored
+            parsed = _results(parsing, len(batch))  # now that the raw bytes are stored
             taken = [(item, result) for item, result in zip(stored, parsed, strict=True) if item]
             statuses = iter(
                 intake.process_many(
@@ -116,6 +119,15 @@ class Command(BaseCommand):
     def _summary(self, counts: dict[str, int]):
         order = ["processed", "duplicate", "quarantined", "failed", "pending"]
         self.stdout.write(", ".join(f"{counts.get(name, 0)} {name}" for name in order))
+
+
+def _results(parsing, count: int) -> list:
+    """The workers' parse results; None for each (parsed here instead) if a worker died."""
+    try:
+        return list(parsing)
+    except Exception as exc:  # BrokenProcessPool: a message killed its worker
+        logger.warning("parse workers failed (%s); this batch is parsed here", exc)
+        return [None] * count
 
 
 @contextmanager

@@ -3,6 +3,7 @@ import mailbox
 import os
 import subprocess
 import sys
+from concurrent.futures.process import BrokenProcessPool
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -12,6 +13,7 @@ from django_tasks_db.models import DBTaskResult
 
 from accounts.models import CustomerIdentity
 from tickets import actions
+from tickets.management.commands import ingest_email
 from tickets.models import InboundMessage, Message, Queue, Ticket
 from tickets.sources.email import intake
 
@@ -132,6 +134,36 @@ def test_a_folder_is_taken_once(tmp_path):
     )
     assert "0 processed, 3 duplicate" in again.getvalue()
     assert Ticket.objects.count() == 3
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_a_folder_files_the_same_with_or_without_parse_workers(tmp_path, workers):
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    first_id = make_msgid(domain="mail.example.com")
+    messages = [
+        mail(subject="Payment failed", message_id=first_id),
+        mail(subject="Re: Payment failed", in_reply_to=first_id),
+        mail(sender="not an address", subject="Broken"),
+        b"",
+    ]
+    for i, raw in enumerate(messages):
+        (folder / f"{i}.eml").write_bytes(raw)
+    out = io.StringIO()
+    call_command(
+        "ingest_email", "--dir", str(folder), "--workers", workers, stdout=out, stderr=io.StringIO()
+    )
+    assert out.getvalue().strip() == "2 processed, 0 duplicate, 2 quarantined, 0 failed, 0 pending"
+    [ticket] = Ticket.objects.all()  # the reply, parsed in the same batch, threads
+    assert ticket.messages.count() == 2
+
+
+def test_a_dead_parse_worker_leaves_its_batch_to_be_parsed_in_the_command():
+    def dying():
+        yield "parsed by a worker"
+        raise BrokenProcessPool("a worker died")
+
+    assert ingest_email._results(dying(), 3) == [None, None, None]
 
 
 def test_an_mbox_is_taken_with_a_summary(tmp_path):
