@@ -384,11 +384,16 @@ def check_code(device: CodeDevice, code: str) -> bool:
 
 def locked_until(device: CodeDevice) -> datetime | None:
     """When the device takes codes again after too many wrong ones; None if it does now."""
-    failures = device.throttling_failure_count
-    if failures < settings.CODE_MAX_TRIES or device.throttling_failure_timestamp is None:
+    return backoff_until(device.throttling_failure_count, device.throttling_failure_timestamp)
+
+
+def backoff_until(failures: int, failed_at: datetime | None) -> datetime | None:
+    """After CODE_MAX_TRIES wrong codes, each try waits CODE_THROTTLE_FACTOR seconds,
+    doubling: when the next try is allowed, or None if it is now."""
+    if failures < settings.CODE_MAX_TRIES or failed_at is None:
         return None
     delay = settings.CODE_THROTTLE_FACTOR * 2 ** min(failures - settings.CODE_MAX_TRIES, 16)
-    until = device.throttling_failure_timestamp + timedelta(seconds=delay)
+    until = failed_at + timedelta(seconds=delay)
     return until if timezone.now() < until else None
 
 

@@ -158,7 +158,7 @@ def _reset_send(request, state, wallet, context, *, resend: bool):
             "masked": started.masked,
             "channel": started.channel,
             "device": started.device_id,
-            "decoy": [0, None],
+            "decoy": started.decoy_key,
         },
     )
     return redirect("accounts:reset_payment_password")
@@ -174,21 +174,14 @@ def _reset_verify(request, state, context):
     context["form"] = form
     if not form.is_valid():
         return None
-    failures, failed_at = state.get("decoy") or (0, None)
-    decoy = self_service.Decoy(
-        failures=failures,
-        failed_at=_from_timestamp(failed_at),
-    )
     try:
         ok = self_service.check_reset_code(
-            state.get("device"), form.cleaned_data["code"], decoy=decoy
+            state.get("device"), form.cleaned_data["code"], decoy_key=state.get("decoy") or ""
         )
     except CodeLocked as exc:
         context["error"] = str(exc)
         return None
     if not ok:
-        state["decoy"] = [decoy.failures, decoy.failed_at.timestamp() if decoy.failed_at else None]
-        _save(request, RESET, state)
         context["error"] = _("The code is wrong or has expired.")
         context["form"] = CodeForm()
         return None
@@ -224,12 +217,6 @@ def _reset_set(request, state, context):
         },
     )
     return redirect("accounts:reset_payment_password")
-
-
-def _from_timestamp(value):
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(value, tz=UTC) if value else None
 
 
 # --- contact change -------------------------------------------------------------------------

@@ -12,10 +12,10 @@ accepts a code, with the same back-off after five tries as a real one.
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
-from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -70,6 +70,7 @@ class ResetStarted:
     channel: str
     masked: str  # the contact as typed, masked: the same whether or not a wallet has it
     device_id: int | None  # None: no wallet has this contact (never shown to the customer)
+    decoy_key: str = ""  # where a stand-in code's wrong tries are counted (no personal data)
 
 
 def start_reset(
@@ -100,7 +101,9 @@ def start_reset(
         salted_hmac("accounts.codes.token", f"0:{value}", algorithm="sha256").hexdigest()
         codes.spend_address_quota(client_ip)
         logger.info("payment-password reset asked for %s: no wallet", masked)
-        return ResetStarted(channel=channel, masked=masked, device_id=None)
+        return ResetStarted(
+            channel=channel, masked=masked, device_id=None, decoy_key=decoy_key(channel, value)
+        )
     try:
         device = codes.send_code(
             wallet,
@@ -118,7 +121,10 @@ def start_reset(
         logger.info("payment-password reset code for wallet %s not sent: %s", wallet.pk, exc.reason)
         device = _pending_reset_device(wallet, channel, value)
     return ResetStarted(
-        channel=channel, masked=masked, device_id=device.pk if device is not None else None
+        channel=channel,
+        masked=masked,
+        device_id=device.pk if device is not None else None,
+        decoy_key=decoy_key(channel, value),
     )
 
 
@@ -139,42 +145,50 @@ def _pending_reset_device(wallet, channel, value) -> CodeDevice | None:
     )
 
 
-@dataclass
+def decoy_key(channel: str, value: str) -> str:
+    digest = salted_hmac("accounts.self_service.decoy", f"{channel}:{value}", algorithm="sha256")
+    return f"codes:decoy:{digest.hexdigest()[:32]}"
+
+
 class Decoy:
     """The code step of a reset for a contact no wallet has: every code is wrong, and the
-    back-off after CODE_MAX_TRIES wrong ones is the same as a real code's."""
+    back-off after CODE_MAX_TRIES wrong ones is the real code's, counted per contact in the
+    cache like a real code's on its device, so a resend or a new session resets neither."""
 
-    failures: int = 0
-    failed_at: datetime | None = None
+    KEEP_SECONDS = 24 * 3600
+
+    def __init__(self, key: str):
+        self.key = key
+        self.failures, failed_at = cache.get(key) or (0, None)
+        self.failed_at = datetime.fromtimestamp(failed_at, tz=UTC) if failed_at else None
 
     def check(self, code: str) -> bool:
-        if self.failures >= settings.CODE_MAX_TRIES and self.failed_at is not None:
-            delay = settings.CODE_THROTTLE_FACTOR * 2 ** min(
-                self.failures - settings.CODE_MAX_TRIES, 16
+        until = codes.backoff_until(self.failures, self.failed_at)
+        if until is not None:
+            raise CodeLocked(
+                _("Too many wrong codes. You can try again in %(n)s seconds.")
+                % {"n": max(1, int((until - timezone.now()).total_seconds() + 0.999))},
+                until=until,
             )
-            until = self.failed_at + timedelta(seconds=delay)
-            if timezone.now() < until:
-                raise CodeLocked(
-                    _("Too many wrong codes. You can try again in %(n)s seconds.")
-                    % {"n": max(1, int((until - timezone.now()).total_seconds() + 0.999))},
-                    until=until,
-                )
         salted_hmac("accounts.codes.token", f"0:{code}", algorithm="sha256").hexdigest()
         self.failures += 1
         self.failed_at = timezone.now()
+        cache.set(self.key, (self.failures, self.failed_at.timestamp()), self.KEEP_SECONDS)
         return False
 
 
-def check_reset_code(device_id: int | None, code: str, *, decoy: Decoy) -> bool:
+def check_reset_code(device_id: int | None, code: str, *, decoy_key: str) -> bool:
     """Step 2: whether ``code`` is the reset code. Raises CodeLocked after too many wrong
-    tries. ``decoy`` stands in for the code of a contact no wallet has."""
-    if device_id is None:
-        return decoy.check(code)
-    device = CodeDevice.objects.filter(
-        pk=device_id, purpose=CodeDevice.Purpose.PAYMENT_PASSWORD_RESET
-    ).first()
+    tries. Without a device, a `Decoy` for the contact (``decoy_key``) stands in."""
+    device = (
+        CodeDevice.objects.filter(
+            pk=device_id, purpose=CodeDevice.Purpose.PAYMENT_PASSWORD_RESET
+        ).first()
+        if device_id is not None
+        else None
+    )
     if device is None:
-        return decoy.check(code)
+        return Decoy(decoy_key).check(code)
     return codes.check_code(device, code)
 
 

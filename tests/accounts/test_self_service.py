@@ -198,6 +198,25 @@ def test_five_wrong_codes_stop_the_guessing_for_known_and_unknown_contacts(walle
     assert wallet.check_payment_password("482915")
 
 
+def test_a_new_session_does_not_lift_the_lock_for_known_or_unknown_contacts(
+    wallet, sms_gateway
+):
+    # Found in review: the stand-in code's wrong tries lived in the session, so starting
+    # again showed "wrong code" for a contact without a wallet and "too many" for one with.
+    answers = []
+    for contact in (PHONE, "+8613811118000"):
+        client = csrf_client()
+        reset_to_code_step(client, contact=contact)
+        for _try in range(6):
+            post(client, RESET_URL, {"action": "verify", "code": "000000"})
+        again = csrf_client()
+        reset_to_code_step(again, contact=contact)
+        response = post(again, RESET_URL, {"action": "verify", "code": "000000"})
+        answers.append(page_text(response))
+    assert "Too many wrong codes." in answers[0]
+    assert "Too many wrong codes." in answers[1]
+
+
 def test_a_new_code_waits_for_the_cool_down(wallet, sms_gateway):
     client = csrf_client()
     page = reset_to_code_step(client)
