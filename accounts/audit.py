@@ -35,6 +35,7 @@ import hmac
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -59,8 +60,15 @@ def chain_key() -> bytes:
 
 
 def _json_value(value: Any) -> Any:
-    """The value as the database gives it back: tuples become lists, keys become strings."""
-    return json.loads(json.dumps(value if value is not None else {}))
+    """The value as any database gives it back: tuples become lists, keys become strings,
+    and a whole number written as a float is a whole number (PostgreSQL's jsonb returns
+    1e16 as 10000000000000000, which broke the hash of a legitimate row)."""
+    return json.loads(json.dumps(value if value is not None else {}), parse_float=_number)
+
+
+def _number(text: str) -> int | float:
+    exact = Decimal(text)
+    return int(exact) if exact == exact.to_integral_value() else float(text)
 
 
 def _time(value: datetime) -> str:

@@ -233,20 +233,33 @@ def _claim(event: ParsedEvent, body: bytes) -> WalletEvent | None:
                 status=WalletEvent.Status.PROCESSED,
             )
     except IntegrityError:
-        return None
+        if WalletEvent.objects.filter(event_id=event.event_id).exists():
+            return None  # a racing writer took the id
+        raise
 
 
 # --- parsing --------------------------------------------------------------------------------
 
 
 def _json(body: bytes) -> dict:
+    """The body as a JSON object the database can store as it is: no NaN or Infinity, no
+    NUL or lone surrogates (PostgreSQL's jsonb refuses both), no nesting deep enough to
+    exhaust the parser."""
     try:
-        payload = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise Rejected(400, "invalid_json", f"The body is not UTF-8 JSON ({exc}).") from None
+        payload = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+        json.dumps(payload, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except (UnicodeError, ValueError, RecursionError) as exc:
+        reason = type(exc).__name__ if isinstance(exc, RecursionError) else exc
+        raise Rejected(400, "invalid_json", f"The body is not UTF-8 JSON ({reason}).") from None
+    if "\\u0000" in json.dumps(payload):
+        raise Rejected(400, "invalid_json", "The body must not contain NUL characters.")
     if not isinstance(payload, dict):
         raise Rejected(400, "invalid_json", "The body must be a JSON object.")
     return payload
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def parse_event(payload: dict) -> ParsedEvent:
@@ -351,7 +364,10 @@ def _amount(value) -> Decimal:
 def _time(value) -> datetime:
     if value is None:
         return timezone.now()
-    parsed = parse_datetime(value) if isinstance(value, str) else None
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+    except (ValueError, OverflowError):  # well-formed, but no such time (month 13...)
+        parsed = None
     if parsed is None or timezone.is_naive(parsed):
         raise Rejected(
             422, "invalid_field", "'occurred_at' must be an ISO 8601 time with its UTC offset."

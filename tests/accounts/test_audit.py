@@ -52,6 +52,19 @@ def test_the_stored_row_hashes_to_what_was_computed_before_the_insert(customer):
     assert audit.compute_hash(stored) == event.hash == stored.hash
 
 
+def test_numbers_in_details_hash_the_same_however_the_database_gives_them_back(customer):
+    # Found in review: PostgreSQL's jsonb returns 1e16 as 10000000000000000, so a float
+    # detail broke the hash of a legitimate row there.
+    event = record_event(
+        customer=customer,
+        action=AccountEvent.Action.PAYMENT_PASSWORD_FAILED,
+        details={"reference": 1e16, "ratio": 0.125, "big": 1e300, "count": 3},
+    )
+    stored = AccountEvent.objects.get(pk=event.pk)
+    assert audit.compute_hash(stored) == event.hash
+    assert verify()[0] == 0
+
+
 def test_new_customers_created_in_bulk_are_chained_in_order(db):
     resolve_identity(kind="email", value="one@example.com")
     resolve_identity(kind="email", value="two@example.com")

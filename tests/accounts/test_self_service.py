@@ -198,9 +198,7 @@ def test_five_wrong_codes_stop_the_guessing_for_known_and_unknown_contacts(walle
     assert wallet.check_payment_password("482915")
 
 
-def test_a_new_session_does_not_lift_the_lock_for_known_or_unknown_contacts(
-    wallet, sms_gateway
-):
+def test_a_new_session_does_not_lift_the_lock_for_known_or_unknown_contacts(wallet, sms_gateway):
     # Found in review: the stand-in code's wrong tries lived in the session, so starting
     # again showed "wrong code" for a contact without a wallet and "too many" for one with.
     answers = []

@@ -170,6 +170,33 @@ def test_a_json_array_is_refused(client, wallet):
     assert post(client, b"[1, 2]").status_code == 400
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"id": "evt_nan", "type": "payment_failed", "data": {"amount": NaN}}',
+        b'{"id": "evt_inf", "type": "payment_failed", "extra": Infinity}',
+        b'{"id": "evt_nul", "type": "payment_failed", "note": "a\\u0000b"}',
+        b'{"id": "evt_sur", "type": "payment_failed", "note": "\\ud800"}',
+    ],
+    ids=["nan", "infinity", "nul", "lone-surrogate"],
+)
+def test_json_the_database_cannot_store_is_refused_and_the_body_kept(client, wallet, body):
+    # Found in review: each of these ended in a 500, some with the body lost.
+    response = post(client, body)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_json"
+    stored = last_stored()
+    assert stored.status == WalletEvent.Status.REJECTED
+    assert bytes(stored.body) == body
+
+
+@pytest.mark.parametrize("when", ["2026-13-45T99:00:00+08:00", "9999-12-31T23:59:59-23:59"])
+def test_a_time_that_cannot_exist_is_the_senders_error_not_ours(client, wallet, when):
+    response = post(client, event("payment_failed", payment("T-bad-time"), occurred_at=when))
+    assert response.status_code == 422
+    assert last_stored().status == WalletEvent.Status.REJECTED
+
+
 def test_an_unknown_type_is_refused(client, wallet):
     response = post(client, event("coupon_redeemed"))
     assert response.status_code == 422
