@@ -628,6 +628,24 @@ def least_busy_agent(queue: Queue | None):
 
 
 @transaction.atomic
+def transfer_to(
+    conversation: Conversation, *, acting_user, agent_id=None, queue_slug=None
+) -> Conversation:
+    """`transfer`, from what a console sent: an agent's id or a queue's slug."""
+    to_agent = to_queue = None
+    if agent_id is not None:
+        if isinstance(agent_id, bool) or not isinstance(agent_id, int):
+            raise ValidationError(_("No such agent."))
+        to_agent = get_user_model().objects.filter(pk=agent_id).first()
+        if to_agent is None:
+            raise ValidationError(_("No such agent."))
+    if queue_slug is not None:
+        to_queue = Queue.objects.filter(slug=str(queue_slug)).first()
+        if to_queue is None:
+            raise ValidationError(_("No such queue."))
+    return transfer(conversation, acting_user=acting_user, to_agent=to_agent, to_queue=to_queue)
+
+
 def transfer(
     conversation: Conversation, *, acting_user, to_agent=None, to_queue: Queue | None = None
 ) -> Conversation:

@@ -1,6 +1,8 @@
 """The chat's JSON endpoints (chat/protocol.py): start, upload, leave a message, and the
 attachments of a conversation. Thin: input is checked here, the work is chat.actions'."""
 
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, JsonResponse
@@ -83,6 +85,8 @@ def upload(request):
     conversation = actions.session_conversation(request.session.get(SESSION_KEY))
     if conversation is None:
         return _error(_("Start a chat first."), status=403)
+    if not http_allowed(request, "upload"):
+        return _too_many()
     image = request.FILES.get("image")
     if image is None:
         return _error(_("Choose an image."), field="image")
@@ -99,7 +103,8 @@ def upload(request):
     )
     if content_type is None:
         return _error(_("Only PNG, JPEG and GIF images can be sent."), field="image")
-    client_id = request.POST.get("client_id", "")[:MAX_CLIENT_ID] or f"upload-{image.name}"
+    # Without a client_id, each upload is its own (two screenshots are both "image.png").
+    client_id = request.POST.get("client_id", "")[:MAX_CLIENT_ID] or f"upload-{uuid.uuid4().hex}"
     try:
         received = actions.post_customer_upload(
             conversation,

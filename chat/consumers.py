@@ -15,14 +15,13 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
-from tickets.models import Message, Queue
+from tickets.models import Message
 
 from . import actions, live, selectors
 from .actions import Pending, Stored
@@ -251,6 +250,23 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
     def for_me(self, frame: dict, conversation: int) -> dict:
         return frame
 
+    async def relay_typing(self, ticket_id: int, conversation: int, *, author: str) -> None:
+        """Tell the other side someone is typing: not stored, so a layer failure only
+        loses the hint (the socket stays open and catches up when the layer is back)."""
+        try:
+            await self.channel_layer.group_send(
+                live.ticket_group(ticket_id),
+                {
+                    "type": "chat.typing",
+                    "conversation": conversation,
+                    "author": author,
+                    "exclude": self.channel_name,
+                },
+            )
+        except Exception:
+            watch().failed()
+            logger.info("typing relay failed", exc_info=True)
+
     def read_from(self, conversation: int) -> int:
         """Where a catch-up reads storage from: what was read before, or what ``shown``
         can no longer vouch for."""
@@ -362,7 +378,7 @@ class CustomerConsumer(ChatSocket):
             )
             writer().submit(pending, self.stored)
         elif kind == "typing":
-            await self.relay_typing()
+            await self.relay_typing(self.ticket_id, self.conversation_id, author="customer")
         elif kind == "resume":
             await self.resume(content.get("after"))
         elif kind == "close":
@@ -375,21 +391,6 @@ class CustomerConsumer(ChatSocket):
             )
         else:
             await self.error("bad_frame")
-
-    async def relay_typing(self):
-        try:
-            await self.channel_layer.group_send(
-                live.ticket_group(self.ticket_id),
-                {
-                    "type": "chat.typing",
-                    "conversation": self.conversation_id,
-                    "author": "customer",
-                    "exclude": self.channel_name,
-                },
-            )
-        except Exception:
-            watch().failed()
-            logger.info("typing relay failed", exc_info=True)
 
     async def resume(self, after):
         if isinstance(after, bool) or not isinstance(after, int):
@@ -551,19 +552,16 @@ class AgentConsumer(ChatSocket):
             await db(actions.accept)(conversation, acting_user=self.user)
         elif kind == "typing":
             if conversation.ticket_id in self.tickets:
-                await self.channel_layer.group_send(
-                    live.ticket_group(conversation.ticket_id),
-                    {
-                        "type": "chat.typing",
-                        "conversation": conversation.pk,
-                        "author": "agent",
-                        "exclude": self.channel_name,
-                    },
-                )
+                await self.relay_typing(conversation.ticket_id, conversation.pk, author="agent")
         elif kind == "resume":
             await self.resume(conversation, content.get("after"))
         elif kind == "transfer":
-            await db(self.transfer)(conversation, content)
+            await db(actions.transfer_to)(
+                conversation,
+                acting_user=self.user,
+                agent_id=content.get("agent"),
+                queue_slug=content.get("queue"),
+            )
         elif kind == "close":
             await db(actions.close)(conversation, acting_user=self.user)
 
@@ -585,18 +583,6 @@ class AgentConsumer(ChatSocket):
             name=self.name,
         )
         writer().submit(pending, self.stored)
-
-    def transfer(self, conversation, content) -> None:
-        to_agent = to_queue = None
-        if content.get("agent") is not None:
-            to_agent = get_user_model().objects.filter(pk=content.get("agent")).first()
-            if to_agent is None or not isinstance(content.get("agent"), int):
-                raise ValidationError(_("No such agent."))
-        if content.get("queue") is not None:
-            to_queue = Queue.objects.filter(slug=str(content.get("queue"))).first()
-            if to_queue is None:
-                raise ValidationError(_("No such queue."))
-        actions.transfer(conversation, acting_user=self.user, to_agent=to_agent, to_queue=to_queue)
 
     async def resume(self, conversation, after):
         if isinstance(after, bool) or not isinstance(after, int):
@@ -660,9 +646,14 @@ class AgentConsumer(ChatSocket):
         )
 
     async def chat_assigned(self, event):
-        conversation = await database_sync_to_async(actions.conversation_for_agent)(
-            event["conversation"], user=self.user
-        )
+        try:
+            conversation = await database_sync_to_async(actions.conversation_for_agent)(
+                event["conversation"], user=self.user
+            )
+        except (ValidationError, PermissionDenied, ObjectDoesNotExist):
+            # Gone, or no longer this agent's to hold (permission removed meanwhile).
+            logger.info("assigned chat %s not held", event["conversation"], exc_info=True)
+            return
 
         def build():
             with translation.override(self.language):

@@ -1,6 +1,8 @@
 """The chat's HTTP endpoints: CSRF, the session's own conversation, uploads, the offline
 form, translated errors and the per-address limit."""
 
+import uuid
+
 import pytest
 from django.test import Client
 
@@ -81,6 +83,39 @@ def test_upload_stores_an_image_in_the_sessions_own_conversation():
     again = SimpleUploadedFile("shot.png", PNG, content_type="image/png")
     response = post(client, "/chat/upload/", {"image": again, "client_id": "u1"})
     assert response.json()["id"] == ack["id"]
+
+
+def test_two_images_with_the_same_name_and_no_client_id_are_two_messages():
+    # Found in review: without a client_id the name stood in, and the second
+    # "image.png" was acknowledged as the first one and never stored.
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = csrf_client()
+    post(client, "/chat/start/")
+    ids = [
+        post(client, "/chat/upload/", {"image": SimpleUploadedFile("image.png", PNG)}).json()["id"]
+        for _ in range(2)
+    ]
+    assert ids[0] != ids[1]
+
+
+def test_uploads_are_limited_per_client_address(settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = csrf_client()
+    post(client, "/chat/start/")
+    settings.CHAT_HTTP_PER_MINUTE = 2
+    address = f"test-{uuid.uuid4().hex}"  # a counter of its own (the cache may be shared)
+    statuses = [
+        post(
+            client,
+            "/chat/upload/",
+            {"image": SimpleUploadedFile("a.png", PNG)},
+            REMOTE_ADDR=address,
+        ).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [200, 200, 429]
 
 
 def test_upload_refuses_what_is_not_an_image_and_sessions_without_a_chat():

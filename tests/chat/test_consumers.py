@@ -376,6 +376,28 @@ def test_transfer_moves_the_chat_and_tells_everyone(agent, other_agent):
     run(scenario)
 
 
+@pytest.mark.parametrize("target", ["abc", [1], {"x": 1}, True, 10**9])
+def test_a_transfer_to_a_malformed_or_unknown_agent_gets_an_error_frame(agent, target):
+    # Found in review: "abc", [1] or {"x": 1} raised inside the consumer and closed it.
+    _client, data = start_chat()
+    conversation = data["conversation"]
+    logged_in = agent_client(agent)
+
+    async def scenario():
+        console = await connect_agent(logged_in)
+        await console.send_json_to({"type": "accept", "conversation": conversation})
+        await receive_until(console, lambda f: f["type"] == "chat")
+        await console.send_json_to(
+            {"type": "transfer", "conversation": conversation, "agent": target}
+        )
+        error = await receive_until(console, lambda f: f["type"] == "error")
+        assert error["code"] == "invalid" and error["conversation"] == conversation
+        await console.send_json_to({"type": "presence", "status": "away"})  # still open
+        await console.disconnect()
+
+    run(scenario)
+
+
 def test_an_agent_console_closing_sets_the_agent_offline(agent):
     console_client = agent_client(agent)
 
