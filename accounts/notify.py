@@ -87,6 +87,21 @@ NOTICES = {
 EVENTS = tuple(NOTICES)
 
 
+def tell_customer(account: WalletAccount, *, event: str, ticket=None, also_to=()) -> None:
+    """`notify_customer` for an action reporting a change: inside the caller's transaction
+    (the audit row and the ticket's message are written now, SMS and email leave once it
+    commits), in a savepoint, so a notice that cannot be prepared is logged and never
+    undoes the change it reports."""
+    if event not in EVENTS:
+        logger.warning("no customer notice for %s; wallet %s not told", event, account.pk)
+        return
+    try:
+        with transaction.atomic():
+            notify_customer(account, event=event, ticket=ticket, also_to=also_to)
+    except Exception:
+        logger.exception("could not notify the customer of wallet %s (%s)", account.pk, event)
+
+
 def notify_customer(
     account: WalletAccount,
     *,

@@ -34,19 +34,9 @@ logger = logging.getLogger(__name__)
 
 
 def _notify(account: WalletAccount, *, event: str, ticket=None, also_to=()) -> None:
-    """Tell the customer, inside the caller's transaction: accounts.notify writes its audit
-    row and the ticket's system message now and sends SMS and email once we commit. A
-    notice that cannot be prepared is logged and never undoes the change it reports."""
-    from ..notify import EVENTS, notify_customer
+    from ..notify import tell_customer  # notify imports the actions package
 
-    if event not in EVENTS:
-        logger.warning("no customer notice for %s; wallet %s not told", event, account.pk)
-        return
-    try:
-        with transaction.atomic():
-            notify_customer(account, event=event, ticket=ticket, also_to=also_to)
-    except Exception:
-        logger.exception("could not notify the customer of wallet %s (%s)", account.pk, event)
+    tell_customer(account, event=event, ticket=ticket, also_to=also_to)
 
 
 def _locked_wallet(account: WalletAccount) -> WalletAccount:

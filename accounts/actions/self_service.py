@@ -401,6 +401,13 @@ def confirm_contact_change(
         ).exists():
             raise ValidationError(_("This change has already been made."))
         kind, value = new_device.channel, new_device.destination
+        owner = wallet_for_contact(kind, value)
+        if owner is not None and owner.pk != wallet.pk:
+            # Checked when the codes were sent; another wallet (through an agent) may have
+            # taken the contact since.
+            raise ValidationError(
+                _("This phone number or email cannot be used. Please contact our support team.")
+            )
         field = "registered_phone" if kind == "phone" else "registered_email"
         old_value = getattr(wallet, field)
         setattr(wallet, field, value)
@@ -457,6 +464,6 @@ def _contact_device(wallet: WalletAccount, device_id: int, purpose: str) -> Code
 
 
 def _notify(wallet: WalletAccount, *, event: str, also_to=()) -> None:
-    from ..notify import notify_customer
+    from ..notify import tell_customer  # notify imports the actions package
 
-    notify_customer(wallet, event=event, also_to=also_to)
+    tell_customer(wallet, event=event, also_to=also_to)

@@ -412,3 +412,38 @@ def test_another_wallets_contact_cannot_be_taken(wallet, other_customer, signed_
     response = post(signed_in, CHANGE_URL, {"action": "send", "contact": "anna@example.org"})
     assert "cannot be used" in page_text(response)
     assert sms_gateway.messages == []
+
+
+def test_a_contact_taken_by_another_wallet_meanwhile_is_refused_at_confirm(
+    wallet, other_customer, signed_in, sms_gateway
+):
+    new_phone = "+8613700137000"
+    post(signed_in, CHANGE_URL, {"action": "send", "contact": new_phone})
+    old_code, new_code = last_code(sms_gateway, PHONE), last_code(sms_gateway, new_phone)
+    # Meanwhile an agent gives the number to another customer's wallet.
+    other_customer.wallets.update(registered_phone=new_phone)
+    response = post(
+        signed_in, CHANGE_URL, {"action": "confirm", "old_code": old_code, "new_code": new_code}
+    )
+    assert "cannot be used" in page_text(response)
+    wallet.refresh_from_db()
+    assert wallet.registered_phone == PHONE
+
+
+def test_a_notice_that_cannot_be_prepared_does_not_undo_the_reset(
+    wallet, sms_gateway, monkeypatch, caplog
+):
+    def broken(*args, **kwargs):
+        raise RuntimeError("notice template missing")
+
+    monkeypatch.setattr("accounts.notify.notify_customer", broken)
+    client = csrf_client()
+    reset_to_code_step(client)
+    post(client, RESET_URL, {"action": "verify", "code": last_code(sms_gateway)})
+    response = post(
+        client, RESET_URL, {"action": "set", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    )
+    assert response.status_code == 302
+    wallet.refresh_from_db()
+    assert wallet.check_payment_password(NEW_PASSWORD)
+    assert "could not notify the customer" in caplog.text
