@@ -317,19 +317,23 @@ def _refusal(pending: Pending, conversation: dict | None) -> tuple[str, str] | N
         return "not_found", gettext_lazy("This chat does not exist.")
     if conversation["state"] == Conversation.State.ENDED and pending.kind != "note":
         return "closed", gettext_lazy("This chat has ended; start a new one to write again.")
-    if pending.kind == "agent":
-        if conversation["agent_id"] != pending.author_id:
-            return "not_yours", gettext_lazy("Accept this chat before writing in it.")
-        if conversation["ticket__status"] == Ticket.Status.CLOSED:
-            return "closed", gettext_lazy("This ticket is closed.")
+    if pending.kind == "agent" and conversation["agent_id"] != pending.author_id:
+        return "not_yours", gettext_lazy("Accept this chat before writing in it.")
+    if pending.kind != "note" and conversation["ticket__status"] == Ticket.Status.CLOSED:
+        return "closed", gettext_lazy("This ticket is closed.")
     return None
 
 
 def _touch_tickets(new, conversations: dict, now) -> None:
-    """One UPDATE for the batch's tickets, one more for first responses, and delivery
-    tasks for agent messages whose customer was not connected."""
+    """One UPDATE for the batch's tickets, the customer's reopening ones (a query when
+    none), one more for first responses, and delivery tasks for agent messages whose
+    customer was not connected."""
     ticket_ids = {message.ticket_id for _i, _p, message in new}
     Ticket.objects.filter(pk__in=ticket_ids).update(last_message_at=now, updated_at=now)
+    # The customer answered: a solved, pending or on-hold ticket opens again, as by email.
+    ticket_actions.reopen_for_customer(
+        {message.ticket_id for _i, pending, message in new if pending.kind == "customer"}
+    )
     first_responses = {
         message.ticket_id
         for _i, pending, message in new

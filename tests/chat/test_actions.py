@@ -187,6 +187,35 @@ def test_a_client_id_is_stored_once_within_and_across_batches(db):
     assert conversation.ticket.messages.count() == 1
 
 
+@pytest.mark.parametrize(
+    ("status", "event"),
+    [
+        (Ticket.Status.PENDING, TicketEvent.Kind.STATUS),
+        (Ticket.Status.SOLVED, TicketEvent.Kind.REOPENED),
+    ],
+)
+def test_a_customer_answering_in_the_chat_opens_a_waiting_ticket_again(db, status, event):
+    # Found in review: only mail reopened a ticket; a chat answer left it pending.
+    conversation = start()
+    Ticket.objects.filter(pk=conversation.ticket_id).update(status=status)
+    actions.store_messages(
+        [Pending(conversation_id=conversation.pk, client_id="r", text="ok", kind="customer")]
+    )
+    ticket = Ticket.objects.get(pk=conversation.ticket_id)
+    assert ticket.status == Ticket.Status.OPEN
+    assert ticket.events.filter(kind=event, data__by="customer").count() == 1
+
+
+def test_a_closed_ticket_takes_no_more_chat_messages_from_the_customer(db):
+    conversation = start()
+    Ticket.objects.filter(pk=conversation.ticket_id).update(status=Ticket.Status.CLOSED)
+    [result] = actions.store_messages(
+        [Pending(conversation_id=conversation.pk, client_id="c", text="hi", kind="customer")]
+    )
+    assert result.code == "closed" and result.frame is None
+    assert not conversation.ticket.messages.exists()
+
+
 def test_the_same_client_id_in_two_conversations_is_two_messages(db):
     one, two = start(), start()
     results = actions.store_messages(
