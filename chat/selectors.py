@@ -36,14 +36,13 @@ def author_of(direction: str, has_author: bool) -> str:
 
 def message_frame(message: Message, *, name: str = "", attachments=()) -> dict:
     """The "message" frame of a stored message (customer sockets never get notes)."""
-    return {
-        "type": "message",
-        "id": message.pk,
-        "author": author_of(message.direction, message.author_id is not None),
-        "name": name,
-        "text": message.text,
-        "sent_at": message.created_at.isoformat(),
-        "attachments": [
+    return frame(
+        message.pk,
+        author_of(message.direction, message.author_id is not None),
+        name=name,
+        text=message.text,
+        sent_at=message.created_at.isoformat(),
+        attachments=[
             {
                 "name": attachment.name,
                 "url": reverse("chat:attachment", args=[attachment.pk]),
@@ -51,6 +50,19 @@ def message_frame(message: Message, *, name: str = "", attachments=()) -> dict:
             }
             for attachment in attachments
         ],
+    )
+
+
+def frame(message_id: int, author: str, *, name: str, text: str, sent_at: str, attachments=()):
+    """A "message" frame from its parts (the batched writer has no Message instances)."""
+    return {
+        "type": "message",
+        "id": message_id,
+        "author": author,
+        "name": name,
+        "text": text,
+        "sent_at": sent_at,
+        "attachments": list(attachments),
     }
 
 

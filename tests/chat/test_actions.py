@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import AccountEvent, CustomerIdentity
-from chat import actions
+from chat import actions, selectors
 from chat.actions import Pending
 from chat.models import AgentPresence, Conversation
 from tests.conftest import make_staff
@@ -168,9 +168,9 @@ def test_a_batch_is_stored_with_a_bounded_number_of_queries(settings, agent):
     with CaptureQueriesContext(connection) as queries:
         results = actions.store_messages(batch)
     assert all(r.frame and not r.duplicate for r in results), [r.code for r in results]
-    # read conversations, read existing ids, insert messages, insert events, touch
+    # read conversations, read existing ids, insert messages, touch tickets, reopen
     # tickets, first responses; plus the transaction's own statements
-    assert len(queries) <= 9, [q["sql"][:80] for q in queries]
+    assert len(queries) <= 8, [q["sql"][:80] for q in queries]
     assert Message.objects.filter(channel="chat").count() == 80
     ids = [r.message_id for r in results]
     assert ids == sorted(ids)  # stored in the order handed over
@@ -242,23 +242,47 @@ def test_an_agent_writes_only_in_a_chat_they_hold_and_nobody_in_an_ended_one(age
     assert late.code == "closed"
 
 
-def test_stored_messages_record_ticket_events_and_the_first_response(agent):
+def test_stored_messages_are_the_thread_and_set_the_first_response(agent):
     online(agent)
     conversation = start()
     actions.accept(conversation, acting_user=agent)
-    actions.store_messages(
+    kinds_before = list(conversation.ticket.events.values_list("kind", flat=True))
+    question, answer = actions.store_messages(
         [
-            Pending(conversation.pk, "c", "hi", "customer"),
-            Pending(conversation.pk, "a", "hello", "agent", author_id=agent.pk),
+            Pending(conversation.pk, "c", "hi", "customer", name="Lin"),
+            Pending(conversation.pk, "a", "hello", "agent", author_id=agent.pk, name="Agent"),
         ]
     )
     ticket = Ticket.objects.get(pk=conversation.ticket_id)
     assert ticket.first_responded_at is not None
-    kinds = list(ticket.events.values_list("kind", flat=True))
-    assert TicketEvent.Kind.MESSAGE in kinds and TicketEvent.Kind.REPLY in kinds
+    assert ticket.last_message_at is not None
+    # the lines are the thread; the history keeps the ticket's changes only
+    assert list(ticket.events.values_list("kind", flat=True)) == kinds_before
+    inbound = ticket.messages.get(direction="inbound")
+    assert (inbound.pk, inbound.text, inbound.channel) == (question.message_id, "hi", "chat")
+    assert inbound.sender_id == conversation.identity_id and inbound.author_id is None
+    assert (inbound.subject, inbound.html, inbound.metadata) == ("", "", {})
+    assert inbound.external_id == f"{conversation.pk}:c"
     reply = ticket.messages.get(direction="outbound")
+    assert (reply.pk, reply.author_id, reply.sender_id) == (answer.message_id, agent.pk, None)
     # the customer had no socket open: the reply waits for the chat channel's sender
-    assert reply.delivery_status == Message.Delivery.QUEUED
+    assert reply.delivery_status == Message.Delivery.QUEUED and reply.delivered_at is None
+    # the frames announced are the frames storage gives back later
+    assert answer.frame == selectors.message_frame(reply, name="Agent")
+    assert question.frame == selectors.message_frame(inbound, name="Lin")
+
+
+def test_an_agent_message_to_a_connected_customer_is_delivered_at_once(agent):
+    online(agent)
+    conversation = start()
+    actions.accept(conversation, acting_user=agent)
+    actions.customer_connected(conversation.pk)
+    [answer] = actions.store_messages(
+        [Pending(conversation.pk, "a", "hello", "agent", author_id=agent.pk)]
+    )
+    reply = Message.objects.get(pk=answer.message_id)
+    assert reply.delivery_status == Message.Delivery.SENT
+    assert reply.delivered_at == reply.created_at
 
 
 def test_leave_message_files_a_ticket_for_the_contact(customer):

@@ -34,6 +34,21 @@ def test_a_group_send_reaches_every_member_once():
     assert run(scenario()) == [{"type": "chat.message", "n": 1}] * 2
 
 
+def test_the_channel_a_group_message_excludes_does_not_get_it():
+    async def scenario():
+        layer = InMemoryChannelLayer()
+        sender, other = await layer.new_channel(), await layer.new_channel()
+        for channel in (sender, other):
+            await layer.group_add("chat", channel)
+        await layer.group_send("chat", {"type": "chat.message", "n": 1, "exclude": sender})
+        await layer.send(sender, {"type": "next"})
+        return await layer.receive(other), await layer.receive(sender)
+
+    message, next_for_sender = run(scenario())
+    assert message["n"] == 1
+    assert next_for_sender == {"type": "next"}  # the group message never reached it
+
+
 def test_a_full_member_is_skipped_with_a_warning_and_the_others_still_get_it(caplog):
     async def scenario():
         layer = InMemoryChannelLayer(capacity=1)
