@@ -38,13 +38,18 @@ def _error(status: int, code: str, detail: str) -> JsonResponse:
     return JsonResponse({"status": "rejected", "error": code, "detail": detail}, status=status)
 
 
+def _digits(value: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes "²" and other digits int() refuses."""
+    return value.isascii() and value.isdigit()
+
+
 def _signature_problem(request, body: bytes) -> str:
     """Why the request is not authentic, or "" when it is."""
     timestamp = request.headers.get(TIMESTAMP_HEADER, "")
     signature = request.headers.get(SIGNATURE_HEADER, "")
     if not timestamp or not signature:
         return f"{TIMESTAMP_HEADER} and {SIGNATURE_HEADER} are required."
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    if not _digits(timestamp) or len(timestamp) > 12:
         return f"{TIMESTAMP_HEADER} must be Unix seconds."
     expected = sign(settings.WALLET_EVENTS_SECRET, timestamp, body)
     if not hmac.compare_digest(expected.encode(), signature.strip().lower().encode()):
@@ -63,7 +68,7 @@ def wallet_events(request):
         return _error(503, "not_configured", "The endpoint is not configured.")
     limit = settings.WALLET_EVENTS_MAX_BYTES
     declared = request.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if _digits(declared) and int(declared) > limit:
         body = request.read(limit)
         store_rejected(body, code="too_large", detail=f"{declared} bytes (kept: first {limit}).")
         return _error(413, "too_large", f"The body is larger than {limit} bytes.")

@@ -23,9 +23,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.actions import require_permission, resolve_identity
+from accounts.actions import identity_for_user, require_permission, resolve_identity
 from accounts.identities import normalise_identity
-from accounts.models import Customer, CustomerIdentity
+from accounts.models import CustomerIdentity
 from mywallet_support.db import db_value, insert_many
 from tickets import actions as ticket_actions
 from tickets.inbound import Inbound, InboundAttachment
@@ -51,15 +51,7 @@ def _identity_for(*, user, name: str, contact: str) -> CustomerIdentity:
     """Who is chatting: the signed-in wallet user's customer, else the customer owning the
     contact given, else a new anonymous customer with a "web" identity."""
     if user is not None and user.is_authenticated and not user.is_staff:
-        customer = Customer.objects.filter(user=user).first()
-        if customer is None:
-            customer = Customer.objects.create(user=user, name=name or user.get_full_name())
-        identity = customer.identities.order_by("kind", "pk").first()
-        if identity is None:
-            identity = CustomerIdentity.objects.create(
-                customer=customer, kind=CustomerIdentity.Kind.WEB, value=f"user-{user.pk}"
-            )
-        return identity
+        return identity_for_user(user, name=name)
     if contact:
         return resolve_identity(
             kind=contact_identity_kind(contact), value=contact, display_name=name

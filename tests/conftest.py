@@ -1,10 +1,13 @@
 """Persona fixtures shared by every test: customers, an agent and a supervisor."""
 
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection, connections
 from django.test import Client
 from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -29,6 +32,32 @@ def need_server(reason: str):
     if IN_CI:
         pytest.fail(f"{reason} (CI=true: servers must be running)")
     pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres_only():
+    """Races need writers that really overlap: they run in the PostgreSQL pass only."""
+    if connection.vendor != "postgresql":
+        pytest.skip("runs in the PostgreSQL pass (DATABASE_URL=postgres://...)")
+
+
+def race(count: int, work, *, returning: tuple[type[Exception], ...] = ()):
+    """Run ``work(i)`` in ``count`` threads, each with its own connection, released at the
+    same instant; their results in order. An exception of a type in ``returning`` is
+    returned as a result (the expected loser of a race), any other is raised."""
+    barrier = threading.Barrier(count)
+
+    def run(i):
+        try:
+            barrier.wait(timeout=10)
+            return work(i)
+        except returning as exc:
+            return exc
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count)))
 
 
 def make_staff(django_user_model, username: str, group: str):

@@ -160,6 +160,41 @@ def _create_identities(wanted: dict[tuple[str, str], str]) -> dict:
 
 
 @transaction.atomic
+def identity_for_user(user, *, name: str = "") -> CustomerIdentity:
+    """The identity a signed-in wallet user writes from: their customer's first identity,
+    creating the customer (audited, like any new customer) and a "web" identity the first
+    time. Safe when two requests of the same user race: the loser reads the winner's rows."""
+    customer = Customer.objects.filter(user=user).first()
+    if customer is None:
+        try:
+            with transaction.atomic():
+                customer = Customer.objects.create(
+                    user=user, name=(name or user.get_full_name())[:200]
+                )
+                record_event(
+                    customer=customer,
+                    action=AccountEvent.Action.CUSTOMER_CREATED,
+                    details={"kind": CustomerIdentity.Kind.WEB, "signed_in": True},
+                )
+        except IntegrityError:
+            customer = Customer.objects.get(user=user)
+    identity = customer.identities.order_by("kind", "pk").first()
+    if identity is None:
+        identity, created = CustomerIdentity.objects.get_or_create(
+            kind=CustomerIdentity.Kind.WEB,
+            value=f"user-{user.pk}",
+            defaults={"customer": customer},
+        )
+        if created:
+            record_event(
+                customer=customer,
+                action=AccountEvent.Action.IDENTITY_ADDED,
+                details={"kind": identity.kind, "value": identity.value},
+            )
+    return identity
+
+
+@transaction.atomic
 def add_identity(
     customer: Customer, *, kind: str, value: str, acting_user, display_name: str = ""
 ) -> CustomerIdentity:

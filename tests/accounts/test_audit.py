@@ -1,16 +1,15 @@
 """The audit trail's hash chain (accounts.audit) and `manage.py verify_audit`."""
 
 import io
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 
 from accounts import audit
 from accounts.actions import record_event, resolve_identity
 from accounts.models import AccountEvent, Customer
+from tests.conftest import race
 
 pytestmark = pytest.mark.django_db
 
@@ -214,25 +213,9 @@ def test_the_migration_chains_rows_written_before_the_chain(customer):
 # --- concurrency (PostgreSQL) ---------------------------------------------------------------
 
 
-def _race(count: int, work):
-    barrier = threading.Barrier(count)
-
-    def run(i):
-        try:
-            barrier.wait(timeout=10)
-            return work(i)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(run, range(count)))
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_writers_never_fork_the_chain():
-    if connection.vendor != "postgresql":
-        pytest.skip("runs in the PostgreSQL pass (DATABASE_URL=postgres://...)")
+def test_concurrent_writers_never_fork_the_chain(postgres_only):
     customer = Customer.objects.create(name="Racer")
 
     def work(i):
@@ -240,7 +223,7 @@ def test_concurrent_writers_never_fork_the_chain():
             return resolve_identity(kind="email", value=f"racer{i}@example.com")
         return record_event(customer=customer, action=AccountEvent.Action.FREEZE, reason=str(i))
 
-    _race(16, work)
+    race(16, work)
     report = audit.verify_chain()
     assert report.intact, report.problem
     assert report.checked == AccountEvent.objects.count() == 16

@@ -1,43 +1,23 @@
 """Two agents unlocking the same wallet at the same instant, on real PostgreSQL
 connections: exactly one change and one audit row; the other is told it is not locked."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, connections
 from django.utils import timezone
 
 from accounts.actions.security import freeze_wallet, unlock_wallet
 from accounts.models import AccountEvent, Verification, WalletAccount
 from tests.accounts.security_helpers import lock
+from tests.conftest import race
 from tickets.actions import open_ticket
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("runs in the PostgreSQL pass (DATABASE_URL=postgres://...)")
-
-
-def _race(count: int, work):
-    barrier = threading.Barrier(count)
-
-    def run(i):
-        try:
-            barrier.wait(timeout=10)
-            return work(i)
-        except ValidationError as exc:
-            return exc
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(run, range(count)))
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("postgres_only"),
+]
 
 
 def _strong(ticket, wallet, agent) -> Verification:
@@ -58,7 +38,7 @@ def test_two_agents_unlocking_at_once_make_one_change(customer, agent, other_age
     agents = [agent, other_agent]
     verifications = [_strong(ticket, wallet, a) for a in agents]
 
-    results = _race(
+    results = race(
         2,
         lambda i: unlock_wallet(
             wallet,
@@ -67,6 +47,7 @@ def test_two_agents_unlocking_at_once_make_one_change(customer, agent, other_age
             ticket=ticket,
             stepped_up_at=timezone.now(),
         ),
+        returning=(ValidationError,),
     )
     unlocked = [r for r in results if isinstance(r, WalletAccount)]
     refused = [r for r in results if isinstance(r, ValidationError)]
@@ -96,7 +77,7 @@ def test_a_freeze_racing_an_unlock_leaves_the_wallet_frozen_or_refuses_the_unloc
             )
         return freeze_wallet(wallet, acting_user=other_agent, reason="fraud", ticket=ticket)
 
-    _race(2, work)
+    race(2, work, returning=(ValidationError,))
     wallet.refresh_from_db()
     # Whatever the order, the freeze is the last word: it is never undone by the unlock.
     assert wallet.status == WalletAccount.Status.FROZEN

@@ -14,6 +14,7 @@ from accounts.actions.wallet_events import device_digest
 from accounts.api import sign
 from accounts.models import AccountEvent, KnownDevice, Transaction, WalletAccount, WalletEvent
 from tests.accounts.codes_fixtures import mail_text
+from tests.conftest import race
 from tickets.models import Queue, Ticket
 
 SECRET = "test-wallet-events-secret"
@@ -137,6 +138,28 @@ def test_a_replay_outside_the_window_is_refused(client, wallet):
 def test_a_timestamp_from_the_future_is_refused_too(client, wallet):
     response = post(client, event("risk_alert", {"rule": "x"}), timestamp=int(time.time()) + 900)
     assert response.status_code == 401
+
+
+def test_digits_that_are_not_ascii_are_a_clear_4xx_not_a_crash(client, wallet):
+    body = json.dumps(event("risk_alert", {"rule": "x"})).encode()
+    stamp = "17²"  # str.isdigit() says yes, int() says no
+    response = client.post(
+        reverse("wallet-events"),
+        data=body,
+        content_type="application/json",
+        headers={"X-Wallet-Timestamp": stamp, "X-Wallet-Signature": sign(SECRET, stamp, body)},
+    )
+    assert response.status_code == 401
+    assert "Unix seconds" in response.json()["detail"]
+    odd_length = client.post(
+        reverse("wallet-events"),
+        data=body,
+        content_type="application/json",
+        headers={"X-Wallet-Timestamp": stamp, "X-Wallet-Signature": "x"},
+        CONTENT_LENGTH="²",
+    )
+    assert 400 <= odd_length.status_code < 500
+    assert WalletAccount.objects.get(pk=wallet.pk).status == WalletAccount.Status.ACTIVE
 
 
 def test_a_duplicate_event_id_does_nothing_again(client, wallet):
@@ -454,40 +477,13 @@ def test_every_event_written_is_in_the_audit_chain(client, wallet):
 # --- races (PostgreSQL) ---------------------------------------------------------------------
 
 
-def _race(count: int, work):
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
-    from django.db import connections
-
-    barrier = threading.Barrier(count)
-
-    def run(i):
-        try:
-            barrier.wait(timeout=10)
-            return work(i)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(run, range(count)))
-
-
-@pytest.fixture
-def _postgres_only():
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        pytest.skip("runs in the PostgreSQL pass (DATABASE_URL=postgres://...)")
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_the_same_event_delivered_twice_at_once_is_processed_once(_postgres_only, customer):
+def test_the_same_event_delivered_twice_at_once_is_processed_once(postgres_only, customer):
     from accounts.actions.wallet_events import receive_wallet_event
 
     body = json.dumps(event("payment_failed", payment("T-70", reason="network"))).encode()
-    outcomes = _race(8, lambda i: receive_wallet_event(body))
+    outcomes = race(8, lambda i: receive_wallet_event(body))
     assert sorted(o.status for o in outcomes) == ["duplicate"] * 7 + ["processed"]
     assert Transaction.objects.filter(reference="T-70").count() == 1
     assert AccountEvent.objects.filter(action=AccountEvent.Action.PAYMENT_FAILED).count() == 1
@@ -496,13 +492,13 @@ def test_the_same_event_delivered_twice_at_once_is_processed_once(_postgres_only
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_wrong_passwords_arriving_at_once_are_all_counted_and_lock_once(
-    _postgres_only, customer, sms_gateway, smtp_server
+    postgres_only, customer, sms_gateway, smtp_server
 ):
     from accounts.actions.wallet_events import receive_wallet_event
     from accounts.audit import verify_chain
 
     bodies = [json.dumps(event("payment_password_failed")).encode() for _ in range(6)]
-    _race(6, lambda i: receive_wallet_event(bodies[i]))
+    race(6, lambda i: receive_wallet_event(bodies[i]))
     wallet = customer.wallets.get()
     assert wallet.failed_password_attempts == 6
     assert wallet.status == WalletAccount.Status.LOCKED

@@ -10,7 +10,7 @@ from accounts.models import AccountEvent, CustomerIdentity
 from chat import actions, selectors
 from chat.actions import Pending
 from chat.models import AgentPresence, Conversation
-from tests.conftest import make_staff
+from tests.conftest import make_staff, race
 from tickets.models import Message, Queue, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +51,40 @@ def test_a_signed_in_wallet_user_is_linked_automatically(customer, django_user_m
     customer.user = user
     customer.save()
     assert start(user=user).ticket.customer == customer
+
+
+def test_a_signed_in_user_without_a_customer_becomes_one_audited_and_only_once(
+    django_user_model,
+):
+    user = django_user_model.objects.create_user(
+        username="newbie", first_name="Mei", password="x" * 20
+    )
+    first = start(user=user)
+    again = start(user=user)
+    customer = first.ticket.customer
+    assert again.ticket.customer == customer and customer.user == user
+    assert customer.name == "Mei"
+    assert [i.value for i in customer.identities.all()] == [f"user-{user.pk}"]
+    actions_recorded = list(
+        AccountEvent.objects.filter(customer=customer)
+        .order_by("sequence")
+        .values_list("action", flat=True)
+    )
+    assert actions_recorded == [
+        AccountEvent.Action.CUSTOMER_CREATED,
+        AccountEvent.Action.IDENTITY_ADDED,
+    ]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_first_chats_of_a_signed_in_user_at_once_make_one_customer(
+    postgres_only, django_user_model
+):
+    user = django_user_model.objects.create_user(username="racer", password="x" * 20)
+    conversations = race(4, lambda i: start(user=user, session_key=f"s{i}"))
+    assert len({c.ticket.customer_id for c in conversations}) == 1
+    assert CustomerIdentity.objects.filter(value=f"user-{user.pk}").count() == 1
 
 
 def test_a_bad_contact_is_refused(db):

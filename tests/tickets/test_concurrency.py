@@ -1,43 +1,23 @@
 """Races between real connections. PostgreSQL only: it is where writers really overlap."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection, connections
 
 from accounts.models import Customer
+from tests.conftest import race
 from tickets import actions
 from tickets.models import Message, Ticket
 
 from . import factories
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("runs in the PostgreSQL pass (DATABASE_URL=postgres://...)")
-
-
-def _race(count: int, work):
-    """Run ``work(i)`` in ``count`` threads released at the same instant."""
-    barrier = threading.Barrier(count)
-
-    def run(i):
-        try:
-            barrier.wait(timeout=10)
-            return work(i)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(run, range(count)))
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("postgres_only"),
+]
 
 
 def test_tickets_opened_at_the_same_moment_get_unique_references():
-    results = _race(16, lambda i: actions.receive(factories.email(f"racer{i}@example.com")))
+    results = race(16, lambda i: actions.receive(factories.email(f"racer{i}@example.com")))
     references = [r.ticket.reference for r in results]
     assert len(set(references)) == 16
     assert Ticket.objects.filter(reference__isnull=True).count() == 0
@@ -46,7 +26,7 @@ def test_tickets_opened_at_the_same_moment_get_unique_references():
 
 def test_the_same_message_received_by_two_processes_at_once_is_stored_once():
     inbound = factories.email("same.sender@example.com", external_id="<dup@race>")
-    results = _race(8, lambda i: actions.receive(inbound))
+    results = race(8, lambda i: actions.receive(inbound))
     assert Message.objects.filter(external_id="<dup@race>").count() == 1
     assert Ticket.objects.count() == 1
     assert sum(1 for r in results if not r.duplicate) == 1
@@ -54,6 +34,6 @@ def test_the_same_message_received_by_two_processes_at_once_is_stored_once():
 
 
 def test_a_new_sender_seen_on_two_channels_at_once_is_one_customer():
-    _race(8, lambda i: actions.receive(factories.email("New.Sender@example.com")))
+    race(8, lambda i: actions.receive(factories.email("New.Sender@example.com")))
     assert Customer.objects.count() == 1
     assert Ticket.objects.count() == 8
