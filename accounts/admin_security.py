@@ -113,10 +113,12 @@ class WalletSecurityActionsMixin:
         reason = self._reason(request, required=False) or ""
 
         def unlock(wallet):
-            # The verification names its ticket: the unlock is recorded on that ticket.
+            # The agent's own verification of this wallet (the one who heard the caller
+            # answer is the one who unlocks), and the unlock is recorded on its ticket.
             verification = (
                 Verification.objects.filter(
                     account=wallet,
+                    agent=request.user,
                     strength=Verification.Strength.STRONG,
                     expires_at__gt=timezone.now(),
                 )
@@ -126,7 +128,7 @@ class WalletSecurityActionsMixin:
             )
             if verification is None:
                 raise ValidationError(
-                    gettext("Verify the customer's identity on their ticket first.")
+                    gettext("Verify the customer's identity yourself on their ticket first.")
                 )
             latest = security.latest_verification(verification.ticket, wallet)
             security.unlock_wallet(

@@ -174,6 +174,14 @@ def spend_address_quota(client_ip: str | None) -> None:
     _take_address_quota(client_ip)
 
 
+def spend_account_quota(account: WalletAccount, client_ip: str | None, *, codes: int = 1) -> None:
+    """Count ``codes`` sends against the wallet's and the address's hourly limits without
+    sending anything (a refusal that must cost what the sends would have). Raises
+    CodeNotSent when a limit is reached."""
+    for _code in range(codes):
+        _take_quota(account, client_ip)
+
+
 def _destination(account: WalletAccount, channel: str, destination: str) -> str:
     if not destination:
         destination = (

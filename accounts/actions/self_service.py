@@ -319,6 +319,9 @@ def start_contact_change(
     if current and current.lower() == value.lower():
         raise ValidationError(_("This is already your registered contact."))
     if wallet_for_contact(kind, value) is not None:
+        # Costs the two codes a change sends: whether a contact is another wallet's can be
+        # asked only as often as the wallet's hourly code limit allows.
+        codes.spend_account_quota(wallet, client_ip, codes=2)
         raise ValidationError(
             _("This phone number or email cannot be used. Please contact our support team.")
         )

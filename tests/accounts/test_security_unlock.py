@@ -252,6 +252,30 @@ def test_the_wallet_admin_action_unlocks_with_the_tickets_verification(
     assert event.ticket == ticket
 
 
+def test_the_wallet_admin_action_does_not_unlock_on_another_agents_verification(
+    agent, other_agent, ticket, wallet
+):
+    Verification.objects.create(
+        ticket=ticket,
+        account=wallet,
+        agent=other_agent,
+        strength=Verification.Strength.STRONG,
+        checks_passed=["phone", "code_phone"],
+        expires_at=timezone.now() + timedelta(minutes=30),
+    )
+    client = verified_client(agent)
+    session = client.session
+    session[SESSION_KEY] = timezone.now().isoformat()
+    session.save()
+    changelist = reverse("admin:accounts_walletaccount_changelist")
+    action = {"action": "unlock_selected", "_selected_action": [wallet.pk], "reason": "ok"}
+    response = client.post(changelist, action, follow=True)
+    assert "Verify the customer's identity yourself" in " ".join(page_messages(response))
+    wallet.refresh_from_db()
+    assert wallet.status == WalletAccount.Status.LOCKED
+    assert not AccountEvent.objects.filter(action=AccountEvent.Action.UNLOCK).exists()
+
+
 def test_the_security_panel_shows_status_verification_and_time_left(
     agent_client, ticket, wallet, sms_gateway
 ):

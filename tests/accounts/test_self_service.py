@@ -414,6 +414,22 @@ def test_another_wallets_contact_cannot_be_taken(wallet, other_customer, signed_
     assert sms_gateway.messages == []
 
 
+def test_asking_whether_contacts_are_taken_costs_the_codes_a_change_sends(
+    wallet, other_customer, signed_in, sms_gateway, settings
+):
+    settings.CODE_LIMIT_PER_ACCOUNT_HOUR = 5
+    answers = [
+        page_text(post(signed_in, CHANGE_URL, {"action": "send", "contact": "anna@example.org"}))
+        for _attempt in range(3)
+    ]
+    assert ["cannot be used" in answer for answer in answers] == [True, True, False]
+    assert "Too many codes were sent for this wallet" in answers[2]
+    # and a real change now waits for the hour too: the probes spent its codes
+    response = post(signed_in, CHANGE_URL, {"action": "send", "contact": "new@example.com"})
+    assert "Too many codes" in page_text(response)
+    assert sms_gateway.messages == []
+
+
 def test_a_contact_taken_by_another_wallet_meanwhile_is_refused_at_confirm(
     wallet, other_customer, signed_in, sms_gateway
 ):
