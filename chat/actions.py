@@ -357,6 +357,10 @@ def post_customer_upload(
     """An image the customer sent: a Message with its Attachment, announced by tickets.live."""
     if not conversation.is_live:
         raise ValidationError(_("This chat has ended; start a new one to write again."))
+    if conversation.ticket.status == Ticket.Status.CLOSED:
+        # As for a typed message (store_messages): receive() would file the image on a
+        # follow-up ticket, which this chat does not show.
+        raise ValidationError(_("This ticket is closed."))
     identity = conversation.identity
     if identity is None:
         raise ValidationError(_("This chat has no customer identity."))

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from chat.models import Conversation
-from tickets.models import Attachment, Message
+from tickets.models import Attachment, Message, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -97,6 +97,19 @@ def test_two_images_with_the_same_name_and_no_client_id_are_two_messages():
         for _ in range(2)
     ]
     assert ids[0] != ids[1]
+
+
+def test_an_image_into_a_chat_whose_ticket_was_closed_is_refused_not_filed_elsewhere():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = csrf_client()
+    conversation = Conversation.objects.get(pk=post(client, "/chat/start/").json()["conversation"])
+    Ticket.objects.filter(pk=conversation.ticket_id).update(status=Ticket.Status.CLOSED)
+    image = SimpleUploadedFile("shot.png", PNG, content_type="image/png")
+    response = post(client, "/chat/upload/", {"image": image, "client_id": "late"})
+    assert response.status_code == 409
+    assert "closed" in response.json()["error"]
+    assert Ticket.objects.count() == 1 and not Attachment.objects.exists()
 
 
 def test_uploads_are_limited_per_client_address(settings):
