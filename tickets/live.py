@@ -14,8 +14,6 @@ from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
-AGENTS_GROUP = "agents"
-
 _collector = threading.local()
 
 
@@ -72,7 +70,6 @@ def _send(events: list[dict]) -> None:
     async def send_all():
         for event in events:
             await layer.group_send(ticket_group(event["ticket"]), event)
-            await layer.group_send(AGENTS_GROUP, {**event, "type": "ticket.updated"})
 
     try:
         async_to_sync(send_all)()

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Customer, CustomerIdentity
-from tickets import actions
+from tickets import actions, live
 from tickets.inbound import InboundAttachment
 from tickets.models import InboundMessage, Message, Ticket, TicketEvent
 
@@ -203,21 +203,24 @@ def test_the_raw_payload_is_marked_processed_or_duplicate():
 def test_live_viewers_hear_of_the_message_after_commit(django_capture_on_commit_callbacks):
     """Through the configured layer: in-memory, or Redis pub/sub when REDIS_URL is set."""
     layer = get_channel_layer()
+    ticket = actions.receive(factories.chat()).ticket
+    group = live.ticket_group(ticket.pk)
 
     def receive_and_commit():
         with django_capture_on_commit_callbacks(execute=True):
-            return actions.receive(factories.chat())
+            return actions.receive(factories.chat(text="still there?"))
 
     async def listen():
         channel = await layer.new_channel()
-        await layer.group_add("agents", channel)
+        await layer.group_add(group, channel)
         received = await sync_to_async(receive_and_commit)()
         event = await asyncio.wait_for(layer.receive(channel), timeout=5)
-        await layer.group_discard("agents", channel)
+        await layer.group_discard(group, channel)
         return received, event
 
     received, event = async_to_sync(listen)()
-    assert event["type"] == "ticket.updated"
+    assert received.ticket == ticket
+    assert event["type"] == "ticket.message"
     assert event["message"] == received.message.pk
     assert event["ticket"] == received.ticket.pk
 
