@@ -1,10 +1,13 @@
 """The audit trail's hash chain (accounts.audit) and `manage.py verify_audit`."""
 
+import hashlib
 import io
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from accounts import audit
 from accounts.actions import record_event, resolve_identity
@@ -107,10 +110,14 @@ def test_an_edited_reason_is_detected(customer):
 
 def test_an_edit_through_raw_sql_with_a_recomputed_plain_hash_is_detected(customer):
     events = _events(customer, 3)
+    edited = AccountEvent.objects.get(pk=events[1].pk)
+    edited.details = {"i": 99}
+    # The editor knows the format and recomputes a hash, but without the chain's key.
+    plain = hashlib.sha256(audit.canonical_bytes(edited)).hexdigest()
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE accounts_accountevent SET details = %s, hash = %s WHERE id = %s",
-            ['{"i": 99}', "0" * 64, events[1].pk],
+            ['{"i": 99}', plain, events[1].pk],
         )
     code, _, err = verify()
     assert code == 1
@@ -194,19 +201,27 @@ def test_the_migration_chains_rows_written_before_the_chain(customer):
     from django.apps import apps
 
     migration = import_module("accounts.migrations.0004_audit_chain")
-    AccountEvent.objects.bulk_create(
-        [AccountEvent(customer=customer, action=AccountEvent.Action.LOCK) for _ in range(3)]
+    AccountEvent.objects.all().delete()  # the customer fixture's own, already chained
+    now = timezone.now()
+    # Written out of order: the newest row has the lowest id.
+    written = ((AccountEvent.Action.UNLOCK, 1), (AccountEvent.Action.LOCK, 3))
+    written += ((AccountEvent.Action.FREEZE, 2),)
+    rows = AccountEvent.objects.bulk_create(
+        [AccountEvent(customer=customer, action=action) for action, _minutes in written]
     )
+    for row, (_action, minutes) in zip(rows, written, strict=True):
+        AccountEvent.objects.filter(pk=row.pk).update(created_at=now - timedelta(minutes=minutes))
 
     class Editor:
         connection = connection
 
     migration.chain_existing_rows(apps, Editor())
     assert verify()[0] == 0
-    assert list(AccountEvent.objects.order_by("sequence").values_list("sequence", flat=True)) == [
-        1,
-        2,
-        3,
+    chained = AccountEvent.objects.order_by("sequence").values_list("sequence", "action")
+    assert list(chained) == [
+        (1, AccountEvent.Action.LOCK),
+        (2, AccountEvent.Action.FREEZE),
+        (3, AccountEvent.Action.UNLOCK),
     ]
 
 
