@@ -25,18 +25,19 @@ def insert_many(model: type[models.Model], rows: Sequence[dict], *, same: dict) 
     """Insert ``rows`` of ``model`` and return their new primary keys, in order.
 
     Each row maps the attnames that differ from row to row (``ticket_id``, ``text``...) to
-    values ready for the database (see db_value). ``same`` maps attnames to Python values
-    shared by every row (a time, a channel); they and the defaults of every other field are
-    prepared for the database once.
-    A field with neither a value nor a default (an ``auto_now_add`` time, say) must be given
-    in ``same``.
+    values ready for the database (see db_value); every row names the same fields. ``same``
+    maps attnames to Python values shared by every row (a time, a channel); they and the
+    defaults of every other field are prepared for the database once. A field with neither
+    a value nor a default (an ``auto_now_add`` time, say) must be given in ``same``.
     """
     if not rows:
         return []
     if not connection.features.can_return_rows_from_bulk_insert:
         raise NotSupportedError("insert_many needs INSERT ... RETURNING (SQLite, PostgreSQL)")
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    varying = list(rows[0])
+    varying = rows[0].keys()
+    if any(row.keys() != varying for row in rows):
+        raise ValueError("every row must name the same fields")
     unknown = set(varying).union(same) - {field.attname for field in fields}
     if unknown:
         raise ValueError(f"{model.__name__} has no fields {sorted(unknown)}")

@@ -38,7 +38,7 @@ class InMemoryChannelLayer(channels.layers.InMemoryChannelLayer):
     - A group message may name, under ``exclude``, the one channel it is not for (the
       socket that sent a chat message): it is not delivered there at all. The consumers
       check ``exclude`` themselves too, for the other layers; here it saves the echo of
-      every chat message to its sender (a third of daphne's time per message under
+      every chat message to its sender (a quarter of daphne's time per message under
       bench/chat_load.py).
     """
 

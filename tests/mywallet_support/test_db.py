@@ -78,5 +78,7 @@ def test_a_required_field_without_a_value_or_an_unknown_field_is_refused(ticket)
         insert_many(Message, [row], same={"channel": "chat"})
     with pytest.raises(ValueError, match="no fields"):
         insert_many(Message, [{**row, "colour": "red"}], same={"created_at": timezone.now()})
+    with pytest.raises(ValueError, match="same fields"):
+        insert_many(Message, [row, {**row, "text": "x"}], same={"created_at": timezone.now()})
     assert not Message.objects.exists()
     assert insert_many(Message, [], same={}) == []
