@@ -237,6 +237,7 @@ def _store(batch: list[Pending]) -> list[Stored]:
         sent_at = now.isoformat()
         for (index, pending, conversation), message_id in zip(new, ids, strict=True):
             if pending.kind == "agent" and not _live(conversation):
+                # The customer is not here: the chat channel's sender delivers it later.
                 transaction.on_commit(
                     lambda message_id=message_id: ticket_actions.enqueue_delivery(message_id),
                     robust=True,
@@ -328,8 +329,7 @@ def _live(conversation: dict) -> bool:
 
 def _touch_tickets(new, now) -> None:
     """One UPDATE for the batch's tickets, the customer's reopening ones (a query when
-    none), one more for first responses, and delivery tasks for agent messages whose
-    customer was not connected."""
+    none), and one more for first responses."""
     Ticket.objects.filter(pk__in={c["ticket_id"] for _i, _p, c in new}).update(
         last_message_at=now, updated_at=now
     )
