@@ -13,7 +13,6 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -31,6 +30,21 @@ def _message(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return " ".join(str(m) for m in exc.messages)
     return str(exc) or gettext("You do not have permission to do this.")
+
+
+def _each(modeladmin, request, queryset, run, done_message: str) -> None:
+    """Run ``run(obj)`` for each selected object; refusals are told per object, the rest
+    counted in one success message."""
+    done = 0
+    for obj in queryset:
+        try:
+            run(obj)
+        except (ValidationError, PermissionDenied) as exc:
+            modeladmin.message_user(request, f"{obj}: {_message(exc)}", messages.ERROR)
+        else:
+            done += 1
+    if done:
+        modeladmin.message_user(request, done_message % {"count": done}, messages.SUCCESS)
 
 
 def _may_look(user) -> bool:
@@ -67,24 +81,13 @@ class WalletSecurityActionsMixin:
             return None
         return reason
 
-    def _each(self, request, queryset, run, done_message):
-        done = 0
-        for wallet in queryset:
-            try:
-                run(wallet)
-            except (ValidationError, PermissionDenied) as exc:
-                self.message_user(request, f"{wallet.number}: {_message(exc)}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
-
     @admin.action(description=_("Freeze selected wallets now"), permissions=["freeze"])
     def freeze_selected(self, request, queryset):
         reason = self._reason(request, required=True)
         if reason is None:
             return
-        self._each(
+        _each(
+            self,
             request,
             queryset,
             lambda wallet: security.freeze_wallet(wallet, acting_user=request.user, reason=reason),
@@ -96,7 +99,8 @@ class WalletSecurityActionsMixin:
         reason = self._reason(request, required=True)
         if reason is None:
             return
-        self._each(
+        _each(
+            self,
             request,
             queryset,
             lambda wallet: security.request_unfreeze(
@@ -113,34 +117,14 @@ class WalletSecurityActionsMixin:
         reason = self._reason(request, required=False) or ""
 
         def unlock(wallet):
-            # The agent's own verification of this wallet (the one who heard the caller
-            # answer is the one who unlocks), and the unlock is recorded on its ticket.
-            verification = (
-                Verification.objects.filter(
-                    account=wallet,
-                    agent=request.user,
-                    strength=Verification.Strength.STRONG,
-                    expires_at__gt=timezone.now(),
-                )
-                .select_related("ticket")
-                .order_by("-created_at", "-pk")
-                .first()
-            )
-            if verification is None:
-                raise ValidationError(
-                    gettext("Verify the customer's identity yourself on their ticket first.")
-                )
-            latest = security.latest_verification(verification.ticket, wallet)
-            security.unlock_wallet(
+            security.unlock_with_own_verification(
                 wallet,
                 acting_user=request.user,
-                verification=latest,
-                ticket=verification.ticket,
                 stepped_up_at=stepped_up_at(request),
                 reason=reason,
             )
 
-        self._each(request, queryset, unlock, gettext("%(count)d wallet(s) unlocked."))
+        _each(self, request, queryset, unlock, gettext("%(count)d wallet(s) unlocked."))
 
 
 # --- approval requests ----------------------------------------------------------------------
@@ -266,28 +250,24 @@ class ApprovalRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
             self.message_user(request, _message(exc), messages.ERROR)
         return HttpResponseRedirect(reverse("admin:accounts_approvalrequest_change", args=[obj.pk]))
 
-    def _decide_each(self, request, queryset, decide, done_message):
-        done = 0
-        for obj in queryset:
-            try:
-                decide(obj, acting_user=request.user)
-            except (ValidationError, PermissionDenied) as exc:
-                self.message_user(request, f"{obj}: {_message(exc)}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
-
     @admin.action(description=_("Approve selected requests"), permissions=["decide"])
     def approve_selected(self, request, queryset):
-        self._decide_each(
-            request, queryset, security.approve_request, gettext("%(count)d request(s) approved.")
+        _each(
+            self,
+            request,
+            queryset,
+            lambda obj: security.approve_request(obj, acting_user=request.user),
+            gettext("%(count)d request(s) approved."),
         )
 
     @admin.action(description=_("Reject selected requests"), permissions=["decide"])
     def reject_selected(self, request, queryset):
-        self._decide_each(
-            request, queryset, security.reject_request, gettext("%(count)d request(s) rejected.")
+        _each(
+            self,
+            request,
+            queryset,
+            lambda obj: security.reject_request(obj, acting_user=request.user),
+            gettext("%(count)d request(s) rejected."),
         )
 
 

@@ -307,6 +307,9 @@ def unlock_wallet(
     require_permission(acting_user, "accounts.unlock_walletaccount")
     _require_step_up(stepped_up_at)
     _require_verification(verification, account=account, ticket=ticket)
+    if verification.agent_id != acting_user.pk:
+        # The one who heard the caller answer is the one who unlocks.
+        raise ValidationError(_("Verify the customer's identity yourself on their ticket first."))
     with transaction.atomic():
         wallet = _locked_wallet(account)
         if wallet.status != WalletAccount.Status.LOCKED:
@@ -337,6 +340,29 @@ def unlock_wallet(
         _notify(wallet, event="unlocked", ticket=ticket)
     logger.info("Wallet %s unlocked by user %s", wallet.pk, acting_user.pk)
     return wallet
+
+
+def unlock_with_own_verification(
+    account: WalletAccount, *, acting_user, stepped_up_at: datetime | None, reason: str = ""
+) -> WalletAccount:
+    """Unlock from outside a ticket (the wallet list): on the agent's own latest
+    verification of this wallet, recorded on that verification's ticket."""
+    verification = (
+        Verification.objects.filter(account=account, agent=acting_user)
+        .select_related("ticket")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if verification is None:
+        raise ValidationError(_("Verify the customer's identity yourself on their ticket first."))
+    return unlock_wallet(
+        account,
+        acting_user=acting_user,
+        verification=verification,
+        ticket=verification.ticket,
+        stepped_up_at=stepped_up_at,
+        reason=reason,
+    )
 
 
 # --- two-person changes: unfreeze and the national ID number ---------------------------------

@@ -252,6 +252,29 @@ def test_the_wallet_admin_action_unlocks_with_the_tickets_verification(
     assert event.ticket == ticket
 
 
+def test_an_agent_cannot_unlock_on_a_colleagues_verification_of_the_same_ticket(
+    agent, other_agent, ticket, wallet
+):
+    verification = Verification.objects.create(
+        ticket=ticket,
+        account=wallet,
+        agent=other_agent,
+        strength=Verification.Strength.STRONG,
+        checks_passed=["phone", "code_phone"],
+        expires_at=timezone.now() + timedelta(minutes=30),
+    )
+    with pytest.raises(ValidationError, match="yourself"):
+        unlock_wallet(
+            wallet,
+            acting_user=agent,
+            verification=verification,
+            ticket=ticket,
+            stepped_up_at=timezone.now(),
+        )
+    wallet.refresh_from_db()
+    assert wallet.status == WalletAccount.Status.LOCKED
+
+
 def test_the_wallet_admin_action_does_not_unlock_on_another_agents_verification(
     agent, other_agent, ticket, wallet
 ):
