@@ -755,11 +755,20 @@ def rate(conversation: Conversation, *, score, comment: str = "") -> Ticket:
     return ticket
 
 
+MAX_ID = 2**63 - 1  # the largest id the databases keep
+
+
+def is_id(value) -> bool:
+    """Whether a frame's value can be an id: a whole number the database can compare
+    (JSON also gives booleans, and numbers too large for SQLite, which raised)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID
+
+
 def conversation_for_agent(conversation_id, *, user) -> Conversation:
     """A conversation an agent asks about by id (any agent may read; writing is checked
     by each action)."""
     _require_agent(user)
-    if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
+    if not is_id(conversation_id):
         raise ValidationError(_("Which chat?"))
     conversation = (
         Conversation.objects.select_related("ticket__customer", "agent", "queue")
@@ -796,18 +805,8 @@ def _announce_waiting(*, queue_ids: set) -> None:
 def _announce_presence(user, status: str) -> None:
     """After commit: every agent console learns this agent's new presence ("presence"
     frame, chat/protocol.py), e.g. for its transfer list."""
-    if not _consoles_forward_presence():
-        return
     frame = {
         "type": "presence",
         "agent": {"id": user.pk, "name": selectors.agent_name(user), "presence": status},
     }
     live.announce_on_commit([(live.AGENTS_GROUP, {"type": "chat.presence", "frame": frame})])
-
-
-def _consoles_forward_presence() -> bool:
-    # A group event no consumer handles would end every agent socket (channels raises
-    # "No handler for message type"): sent only once AgentConsumer.chat_presence exists.
-    from .consumers import AgentConsumer  # consumers import this module
-
-    return callable(getattr(AgentConsumer, "chat_presence", None))

@@ -152,7 +152,12 @@ def attachment(request, pk: int):
     """An attachment of the session's own conversation, or for a verified agent."""
     item = get_object_or_404(Attachment.objects.select_related("message"), pk=pk)
     user = request.user
-    agent = user.is_authenticated and user.is_staff and user.is_verified()
+    agent = (
+        user.is_authenticated
+        and user.is_staff
+        and user.is_verified()
+        and user.has_perm("tickets.view_ticket")
+    )
     own = (
         request.session.get(SESSION_KEY)
         and actions.Conversation.objects.filter(

@@ -9,7 +9,6 @@ import asyncio
 import json
 import logging
 from collections import OrderedDict
-from datetime import timedelta
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -17,16 +16,13 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.sessions import InstanceSessionWrapper
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
-from tickets.models import Message
-
 from . import actions, live, selectors
 from .actions import Pending, Stored
-from .models import Conversation
 from .recovery import watch
 from .throttle import socket_bucket
 from .writer import writer
@@ -39,10 +35,6 @@ CLOSE_TOO_BIG = 1009
 CLOSE_RATE_LIMITED = 4429
 MAX_CLIENT_ID = 100
 SHOWN_MEMORY = 2000  # message ids a socket remembers having sent, so none goes twice
-# A socket may still join a chat that ended this recently, to send its rating only (the
-# connection may drop between the "closed" status and the rating).
-RATING_WINDOW = timedelta(minutes=30)
-
 ERRORS = {
     "bad_frame": _("That frame is not understood."),
     "empty": _("The message is empty."),
@@ -51,19 +43,6 @@ ERRORS = {
     "binary": _("Only text frames are understood."),
     "closed": _("This chat has ended; start a new one to write again."),
 }
-
-
-def ended_for_rating(conversation_id: int) -> Conversation | None:
-    """The session's chat if it ended within RATING_WINDOW: its socket may still rate it."""
-    return (
-        Conversation.objects.select_related("ticket__customer", "agent", "queue")
-        .filter(
-            pk=conversation_id,
-            state=Conversation.State.ENDED,
-            ended_at__gte=timezone.now() - RATING_WINDOW,
-        )
-        .first()
-    )
 
 
 def _let_daphne_send_1009() -> None:
@@ -334,7 +313,8 @@ class CustomerConsumer(ChatSocket):
         if isinstance(conversation_id, int):
             conversation = await database_sync_to_async(actions.customer_connected)(conversation_id)
             if conversation is None:
-                conversation = await database_sync_to_async(ended_for_rating)(conversation_id)
+                ended = database_sync_to_async(selectors.ended_for_rating)
+                conversation = await ended(conversation_id)
                 self.rating_only = conversation is not None
         if conversation is None:
             if isinstance(conversation_id, int):  # counted by customer_connected
@@ -411,7 +391,7 @@ class CustomerConsumer(ChatSocket):
             await self.error("bad_frame")
 
     async def resume(self, after):
-        if isinstance(after, bool) or not isinstance(after, int):
+        if not actions.is_id(after):
             raise ValidationError(str(ERRORS["bad_frame"]))
         self.high[self.conversation_id] = max(self.high.get(self.conversation_id, 0), after)
 
@@ -520,20 +500,13 @@ class AgentConsumer(ChatSocket):
 
     async def hold(self, frame: dict) -> None:
         conversation = frame["conversation"]
-        ticket_id, last_id = await database_sync_to_async(self.ticket_of)(conversation)
+        ticket_id, last_id = await database_sync_to_async(selectors.ticket_and_last_message)(
+            conversation
+        )
         self.tickets[ticket_id] = conversation
         self.high[conversation] = max(self.high.get(conversation, 0), last_id)
         await self.group_add(live.ticket_group(ticket_id))
         await self.send_json(frame)
-
-    @staticmethod
-    def ticket_of(conversation_id: int) -> tuple[int, int]:
-        """The conversation's ticket id and its last message id (what the console has)."""
-        ticket_id = actions.Conversation.objects.values_list("ticket_id", flat=True).get(
-            pk=conversation_id
-        )
-        last = Message.objects.filter(ticket_id=ticket_id).order_by("-pk").first()
-        return ticket_id, last.pk if last else 0
 
     async def disconnect(self, code):
         if self.user is None:
@@ -604,7 +577,7 @@ class AgentConsumer(ChatSocket):
         writer().submit(pending, self.stored)
 
     async def resume(self, conversation, after):
-        if isinstance(after, bool) or not isinstance(after, int):
+        if not actions.is_id(after):
             raise ValidationError(str(ERRORS["bad_frame"]))
         frames = await database_sync_to_async(selectors.transcript)(
             conversation, after=after, internal=True

@@ -3,16 +3,23 @@
 Every function issues a fixed number of queries, whatever the number of chats or messages.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.masking import mask_identity
 from tickets.models import Message, Queue
 from tickets.selectors import customer_panel
 
 from .models import AgentPresence, CannedReply, Conversation
+
+# A socket may still join a chat that ended this recently, to send its rating only (the
+# connection may drop between the "closed" status and the rating).
+RATING_WINDOW = timedelta(minutes=30)
 
 PREVIEW_CHARS = 140
 
@@ -323,3 +330,23 @@ def _masked_contact(contact: str) -> str:
     if not contact:
         return ""
     return mask_identity("email" if "@" in contact else "phone", contact)
+
+
+def ended_for_rating(conversation_id: int) -> Conversation | None:
+    """The session's chat if it ended within RATING_WINDOW: its socket may still rate it."""
+    return (
+        Conversation.objects.select_related("ticket__customer", "agent", "queue")
+        .filter(
+            pk=conversation_id,
+            state=Conversation.State.ENDED,
+            ended_at__gte=timezone.now() - RATING_WINDOW,
+        )
+        .first()
+    )
+
+
+def ticket_and_last_message(conversation_id: int) -> tuple[int, int]:
+    """The conversation's ticket id and its last message id (what a console has read)."""
+    ticket_id = Conversation.objects.values_list("ticket_id", flat=True).get(pk=conversation_id)
+    last = Message.objects.filter(ticket_id=ticket_id).order_by("-pk").values_list("pk").first()
+    return ticket_id, last[0] if last else 0

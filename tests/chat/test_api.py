@@ -4,9 +4,13 @@ form, translated errors and the per-address limit."""
 import uuid
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.roles import AGENTS
 from chat.models import Conversation
+from tests.conftest import make_staff, verified_client
 from tickets.models import Attachment, Message, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -78,6 +82,12 @@ def test_upload_stores_an_image_in_the_sessions_own_conversation():
     assert b"".join(own.streaming_content) == PNG
     stranger = csrf_client()
     assert stranger.get(f"/chat/attachment/{attachment.pk}/").status_code == 404
+    # staff with a verified session, but no right to see tickets, get nothing either
+    clerk = get_user_model().objects.create_user("clerk", is_staff=True)
+    TOTPDevice.objects.create(user=clerk, name="app", confirmed=True)
+    assert verified_client(clerk).get(f"/chat/attachment/{attachment.pk}/").status_code == 404
+    agent = make_staff(get_user_model(), "viewer", AGENTS)
+    assert verified_client(agent).get(f"/chat/attachment/{attachment.pk}/").status_code == 200
 
     # the same client_id again is the same message
     again = SimpleUploadedFile("shot.png", PNG, content_type="image/png")

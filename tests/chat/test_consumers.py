@@ -171,8 +171,26 @@ def test_malformed_frames_get_an_error_not_a_crash(db):
         assert (await receive(one))["type"] == "error"
         await one.send_json_to({"type": "resume", "after": "x"})
         assert (await receive(one))["type"] == "error"
+        # JSON takes numbers no database column holds (SQLite raised OverflowError)
+        await one.send_json_to({"type": "resume", "after": 10**30})
+        assert (await receive(one))["code"] == "invalid"
         assert (await send_message(one, "fine", "c2"))["type"] == "ack"
         await one.disconnect()
+
+    run(scenario)
+
+
+def test_an_agent_frame_naming_an_impossible_chat_gets_an_error_not_a_crash(agent):
+    console_client = agent_client(agent)
+
+    async def scenario():
+        console = await connect_agent(console_client)
+        for conversation in (10**30, -1, True, "7"):
+            await console.send_json_to({"type": "accept", "conversation": conversation})
+            error = await receive_until(console, lambda f: f["type"] == "error")
+            assert error["code"] == "invalid"
+        await console.send_json_to({"type": "presence", "status": "away"})
+        await console.disconnect()
 
     run(scenario)
 

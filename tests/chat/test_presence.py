@@ -4,21 +4,9 @@
 import pytest
 from asgiref.sync import async_to_sync
 
-from chat.consumers import AgentConsumer
 from tests.chat.conftest import agent_client, connect_agent, drain, receive_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-async def chat_presence(self, event):
-    """The handler asked of chat/consumers.py (AgentConsumer), until it is there."""
-    await self.send_json(event["frame"])
-
-
-@pytest.fixture(autouse=True)
-def _forwarding_consumer(monkeypatch):
-    if not hasattr(AgentConsumer, "chat_presence"):
-        monkeypatch.setattr(AgentConsumer, "chat_presence", chat_presence, raising=False)
 
 
 def is_presence_of(user, status):
