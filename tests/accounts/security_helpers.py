@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.oath import totp
 
-from accounts.models import Transaction, WalletAccount
+from accounts.models import Transaction, Verification, WalletAccount
 from tests.accounts.codes_fixtures import code_in, mail_text
 from tests.tickets import factories
 from tickets import actions
@@ -43,6 +43,19 @@ def lock(wallet, attempts=5) -> None:
         status=WalletAccount.Status.LOCKED,
         lock_reason=WalletAccount.LockReason.WRONG_PASSWORD,
         failed_password_attempts=attempts,
+    )
+
+
+def strong_verification(ticket, wallet, agent) -> Verification:
+    """A strong verification of ``wallet``'s customer by ``agent`` on ``ticket``, valid 30
+    minutes (as verify_identity records one after a right answer and a code)."""
+    return Verification.objects.create(
+        ticket=ticket,
+        account=wallet,
+        agent=agent,
+        strength=Verification.Strength.STRONG,
+        checks_passed=["phone", "code_phone"],
+        expires_at=timezone.now() + timedelta(minutes=30),
     )
 
 

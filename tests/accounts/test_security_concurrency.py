@@ -1,15 +1,13 @@
 """Two agents unlocking the same wallet at the same instant, on real PostgreSQL
 connections: exactly one change and one audit row; the other is told it is not locked."""
 
-from datetime import timedelta
-
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.actions.security import freeze_wallet, unlock_wallet
-from accounts.models import AccountEvent, Verification, WalletAccount
-from tests.accounts.security_helpers import lock
+from accounts.models import AccountEvent, WalletAccount
+from tests.accounts.security_helpers import lock, strong_verification
 from tests.conftest import race
 from tickets.actions import open_ticket
 
@@ -20,23 +18,12 @@ pytestmark = [
 ]
 
 
-def _strong(ticket, wallet, agent) -> Verification:
-    return Verification.objects.create(
-        ticket=ticket,
-        account=wallet,
-        agent=agent,
-        strength=Verification.Strength.STRONG,
-        checks_passed=["phone", "code_phone"],
-        expires_at=timezone.now() + timedelta(minutes=30),
-    )
-
-
 def test_two_agents_unlocking_at_once_make_one_change(customer, agent, other_agent):
     wallet = customer.wallets.get()
     lock(wallet)
     ticket = open_ticket(customer=customer, channel="phone", subject="locked", acting_user=agent)
     agents = [agent, other_agent]
-    verifications = [_strong(ticket, wallet, a) for a in agents]
+    verifications = [strong_verification(ticket, wallet, a) for a in agents]
 
     results = race(
         2,
@@ -64,7 +51,7 @@ def test_a_freeze_racing_an_unlock_leaves_the_wallet_frozen_or_refuses_the_unloc
     wallet = customer.wallets.get()
     lock(wallet)
     ticket = open_ticket(customer=customer, channel="phone", subject="locked", acting_user=agent)
-    verification = _strong(ticket, wallet, agent)
+    verification = strong_verification(ticket, wallet, agent)
 
     def work(i):
         if i == 0:

@@ -20,6 +20,7 @@ from tests.accounts.security_helpers import (
     lock,
     page_messages,
     security_url,
+    strong_verification,
     ticket_for,
     ticket_url,
     wallet_with_payment,
@@ -219,14 +220,7 @@ def test_unlock_needs_the_unlock_permission(django_user_model, customer, ticket,
 def test_an_active_wallet_is_not_unlocked_twice(agent, customer):
     wallet = customer.wallets.get()
     ticket = ticket_for(customer)
-    verification = Verification.objects.create(
-        ticket=ticket,
-        account=wallet,
-        agent=agent,
-        strength=Verification.Strength.STRONG,
-        checks_passed=["phone", "code_phone"],
-        expires_at=timezone.now() + timedelta(minutes=30),
-    )
+    verification = strong_verification(ticket, wallet, agent)
     with pytest.raises(ValidationError, match="not locked"):
         unlock_wallet(
             wallet,
@@ -255,14 +249,7 @@ def test_the_wallet_admin_action_unlocks_with_the_tickets_verification(
 def test_an_agent_cannot_unlock_on_a_colleagues_verification_of_the_same_ticket(
     agent, other_agent, ticket, wallet
 ):
-    verification = Verification.objects.create(
-        ticket=ticket,
-        account=wallet,
-        agent=other_agent,
-        strength=Verification.Strength.STRONG,
-        checks_passed=["phone", "code_phone"],
-        expires_at=timezone.now() + timedelta(minutes=30),
-    )
+    verification = strong_verification(ticket, wallet, other_agent)
     with pytest.raises(ValidationError, match="yourself"):
         unlock_wallet(
             wallet,
@@ -278,14 +265,7 @@ def test_an_agent_cannot_unlock_on_a_colleagues_verification_of_the_same_ticket(
 def test_the_wallet_admin_action_does_not_unlock_on_another_agents_verification(
     agent, other_agent, ticket, wallet
 ):
-    Verification.objects.create(
-        ticket=ticket,
-        account=wallet,
-        agent=other_agent,
-        strength=Verification.Strength.STRONG,
-        checks_passed=["phone", "code_phone"],
-        expires_at=timezone.now() + timedelta(minutes=30),
-    )
+    strong_verification(ticket, wallet, other_agent)
     client = verified_client(agent)
     session = client.session
     session[SESSION_KEY] = timezone.now().isoformat()
