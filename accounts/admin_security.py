@@ -19,9 +19,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from mywallet_support.admin_site import ViewOnlyMixin
+from mywallet_support.masking import mask_id_number
 
 from .actions import security
-from .masking import mask_id_number
 from .models import ApprovalRequest, Verification
 from .stepup import stepped_up_at
 

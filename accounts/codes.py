@@ -27,9 +27,10 @@ from django.utils.translation import gettext_lazy
 from django_otp.models import GenerateNotAllowed
 from django_otp.util import random_number_token
 
+from mywallet_support.masking import mask_identity
+
 from .actions import record_event
 from .identities import normalise_identity
-from .masking import mask_identity
 from .models import AccountEvent, CodeDevice, WalletAccount
 from .sms import SMSError, send_sms
 

@@ -10,8 +10,9 @@ from django_otp.models import (
     VerifyNotAllowed,
 )
 
+from mywallet_support.masking import mask_email, mask_id_number, mask_identity, mask_phone
+
 from .fields import EncryptedTextField
-from .masking import mask_email, mask_id_number, mask_identity, mask_phone
 
 
 class Customer(models.Model):

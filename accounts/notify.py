@@ -19,8 +19,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from mywallet_support.masking import mask_email, mask_phone
+
 from .actions import record_event
-from .masking import mask_email, mask_phone
 from .models import AccountEvent, WalletAccount
 from .sms import SMSError, send_sms
 

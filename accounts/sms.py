@@ -21,7 +21,7 @@ from functools import cache
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from .masking import mask_phone
+from mywallet_support.masking import mask_phone
 
 logger = logging.getLogger(__name__)
 

@@ -14,6 +14,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from mywallet_support.masking import mask_email, mask_phone
+
 from .actions import self_service
 from .codes import CodeLocked, CodeNotSent
 from .forms import (
@@ -24,7 +26,6 @@ from .forms import (
     PaymentPasswordForm,
     TwoCodesForm,
 )
-from .masking import mask_email, mask_phone
 from .models import WalletAccount
 
 RESET = "account_reset"

@@ -11,8 +11,8 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from accounts.actions import record_event
-from accounts.masking import mask_identity
 from accounts.models import AccountEvent, Customer, CustomerIdentity
+from mywallet_support.masking import mask_identity
 from tickets.models import Ticket, TicketEvent
 
 from .models import Conversation

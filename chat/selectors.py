@@ -11,7 +11,7 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.masking import mask_identity
+from mywallet_support.masking import mask_identity
 from tickets.models import Message, Queue
 from tickets.selectors import customer_panel
 

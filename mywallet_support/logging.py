@@ -1,6 +1,6 @@
 """A logging filter that masks personal data in every log line (defence in depth).
 
-The code masks what it logs itself (accounts.masking); this filter, installed on every
+The code masks what it logs itself (mywallet_support.masking); this filter, installed on every
 handler in settings.LOGGING, catches what slips through: a number inside an exception
 message, an address in a third-party library's line. It masks email addresses, Chinese
 national ID numbers (18 characters), Chinese mobile numbers (with or without +86, spaces or
@@ -12,7 +12,7 @@ passed to a logger at all.
 import logging
 import re
 
-from accounts.masking import mask_email, mask_id_number, mask_phone
+from .masking import mask_email, mask_id_number, mask_phone
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 # 6 digits of region, 8 of birth date, 3 of sequence, a check digit (0-9 or X).

@@ -18,8 +18,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from accounts.masking import mask_phone
 from mywallet_support.admin_site import ViewOnlyMixin
+from mywallet_support.masking import mask_phone
 
 from . import actions, selectors
 from .admin_security import SecurityPanelMixin

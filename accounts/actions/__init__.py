@@ -11,9 +11,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from mywallet_support.masking import mask_identity
+
 from ..audit import append_events
 from ..identities import normalise_identity
-from ..masking import mask_identity
 from ..models import AccountEvent, Customer, CustomerIdentity
 
 logger = logging.getLogger(__name__)

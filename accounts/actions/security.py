@@ -15,8 +15,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mywallet_support.masking import mask_id_number, mask_identity
+
 from ..identities import normalise_email, normalise_phone
-from ..masking import mask_id_number, mask_identity
 from ..models import AccountEvent, ApprovalRequest, CodeDevice, Verification, WalletAccount
 from ..verification import (
     CODE_EMAIL,

@@ -22,10 +22,11 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
+from mywallet_support.masking import mask_identity
+
 from .. import codes
 from ..codes import CodeLocked, CodeNotSent
 from ..identities import normalise_email, normalise_phone
-from ..masking import mask_identity
 from ..models import AccountEvent, CodeDevice, WalletAccount
 from . import link_registered_contact, record_event
 

@@ -4,8 +4,8 @@ from django.db import connection
 
 from accounts.actions import resolve_identity
 from accounts.identities import normalise_email, normalise_identity, normalise_phone
-from accounts.masking import mask_email, mask_id_number, mask_phone
 from accounts.models import AccountEvent, Customer, CustomerIdentity, WalletAccount
+from mywallet_support.masking import mask_email, mask_id_number, mask_phone
 
 
 @pytest.mark.parametrize(

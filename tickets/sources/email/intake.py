@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from accounts.masking import mask_email
+from mywallet_support.masking import mask_email
 from tickets import actions
 from tickets.inbound import Inbound
 from tickets.models import Channel, InboundMessage, Message, Ticket

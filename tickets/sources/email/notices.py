@@ -23,8 +23,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts.masking import mask_email
 from accounts.models import CustomerIdentity
+from mywallet_support.masking import mask_email
 from tickets import live
 from tickets.models import Channel, Message, Ticket
 from tickets.sources import DeliveryError

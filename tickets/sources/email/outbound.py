@@ -19,8 +19,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from accounts.masking import mask_email
 from accounts.models import CustomerIdentity
+from mywallet_support.masking import mask_email
 from tickets.models import Channel, Message, Ticket
 from tickets.sources import DeliveryError
 

@@ -16,7 +16,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import DatabaseError
 
-from accounts.masking import mask_email
+from mywallet_support.masking import mask_email
 
 from . import intake
 
