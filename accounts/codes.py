@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy
 from django_otp.models import GenerateNotAllowed
 from django_otp.util import random_number_token
 
+from mywallet_support.mail import DeliveryError, customer_language, transmit
 from mywallet_support.masking import mask_identity
 
 from .actions import record_event
@@ -309,10 +310,7 @@ def _deliver_in_background(device: CodeDevice, code: str, language: str) -> None
 
 
 def _deliver(device: CodeDevice, code: str, *, language: str) -> None:
-    from tickets.sources import DeliveryError
-    from tickets.sources.email import outbound
-
-    with translation.override(outbound.language_of(language)):
+    with translation.override(customer_language(language)):
         params = {
             "code": code,
             "purpose": PURPOSE_TEXT[device.purpose],
@@ -343,7 +341,7 @@ def _deliver(device: CodeDevice, code: str, *, language: str) -> None:
             headers={"Auto-Submitted": "auto-generated"},
         )
     try:
-        outbound.transmit(email)
+        transmit(email)
     except DeliveryError as exc:
         raise DeliveryFailed(str(exc)) from exc
 

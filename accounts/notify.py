@@ -19,6 +19,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from mywallet_support.mail import DeliveryError, customer_language, transmit
 from mywallet_support.masking import mask_email, mask_phone
 
 from .actions import record_event
@@ -115,7 +116,7 @@ def notify_customer(
     plus ``also_to`` (phone numbers or email addresses: the old contact after a change)."""
     if event not in NOTICES:
         raise ValueError(f"unknown notice {event!r}")
-    language = _language(language or account.customer.language)
+    language = customer_language(language or account.customer.language)
     phones, emails = _recipients(account, also_to)
     with translation.override(language):
         subject_text, body_text = NOTICES[event]
@@ -143,10 +144,6 @@ def notify_customer(
         )
 
 
-def _language(value: str) -> str:
-    return "en" if (value or "").lower().startswith("en") else "zh-hans"
-
-
 def _recipients(account: WalletAccount, also_to: Iterable[str]) -> tuple[list[str], list[str]]:
     phones, emails = [], []
     for value in [account.registered_phone, account.registered_email, *also_to]:
@@ -161,9 +158,6 @@ def _recipients(account: WalletAccount, also_to: Iterable[str]) -> tuple[list[st
 
 
 def _send(event, phones, emails, subject, text, email_body) -> None:
-    from tickets.sources import DeliveryError
-    from tickets.sources.email import outbound
-
     for number in phones:
         try:
             send_sms(number, f"[MY Wallet] {text}")
@@ -177,7 +171,7 @@ def _send(event, phones, emails, subject, text, email_body) -> None:
             headers={"Auto-Submitted": "auto-generated"},
         )
         try:
-            outbound.transmit(email)
+            transmit(email)
         except DeliveryError as exc:
             logger.warning("%s notice by email to %s failed: %s", event, mask_email(address), exc)
         else:

@@ -8,13 +8,9 @@ the agent calls back), and its replies are marked failed with that reason.
 
 from django.utils.module_loading import import_string
 
+from mywallet_support.mail import DeliveryError
 
-class DeliveryError(Exception):
-    """Delivery failed; ``permanent`` failures are not retried."""
-
-    def __init__(self, message: str, *, permanent: bool = False):
-        super().__init__(message)
-        self.permanent = permanent
+__all__ = ["DeliveryError", "processor_for", "sender_for"]
 
 
 SENDERS: dict[str, str] = {

@@ -24,10 +24,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import CustomerIdentity
+from mywallet_support.mail import DeliveryError, customer_language, transmit
 from mywallet_support.masking import mask_email
 from tickets import live
 from tickets.models import Channel, Message, Ticket
-from tickets.sources import DeliveryError
 
 from . import outbound
 
@@ -82,7 +82,7 @@ def _notify(
     key = _cache_key(kind, address)
     if cache.get(key):
         return _skip_recent(kind, address)
-    language = outbound.language_of(language)
+    language = customer_language(language)
     from_address = outbound.support_address([customer_message] if customer_message else [])
     context = {
         "ticket": ticket,
@@ -119,7 +119,7 @@ def _notify(
     )
     email.attach_alternative(render_to_string(f"email/{kind}.html", context), "text/html")
     try:
-        outbound.transmit(email)
+        transmit(email)
     except DeliveryError as exc:
         # Not retried: a notice that arrives hours late helps nobody. The agent sees why.
         logger.warning("%s to %s failed: %s", kind, mask_email(address), exc)

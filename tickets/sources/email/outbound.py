@@ -11,7 +11,6 @@ In-Reply-To names the customer's last message and References the ticket's earlie
 
 import logging
 import re
-import smtplib
 from email.utils import formataddr, make_msgid, parseaddr
 
 from django.conf import settings
@@ -20,15 +19,13 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from accounts.models import CustomerIdentity
+from mywallet_support.mail import DeliveryError, customer_language, transmit
 from mywallet_support.masking import mask_email
 from tickets.models import Channel, Message, Ticket
-from tickets.sources import DeliveryError
 
 logger = logging.getLogger(__name__)
 
-MAILER = "default"  # the MAILERS alias outbound support mail goes through
 MAX_REFERENCES = 20  # ids in References: enough for every client's threading, bounded
-MAX_ERROR_CHARS = 1000
 
 # "Re:" and its translations as mail clients write them (Outlook, QQ Mail, Foxmail...).
 _REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|aw|sv|回复|答复|回覆)\s*(?:\[\d+\])?\s*[:：]\s*)+", re.I)
@@ -46,7 +43,7 @@ def send(message: Message) -> None:
     last_inbound = inbound[0] if inbound else None
     identity = recipient(ticket)
     from_address = support_address(inbound)
-    language = language_of(ticket.customer.language)
+    language = customer_language(ticket.customer.language)
     subject = reply_subject(ticket)
     cc = _cc(ticket, exclude={identity.value, from_address})
 
@@ -167,11 +164,6 @@ def render_text(template: str, context: dict) -> str:
     return render_to_string(template, context).strip() + "\n"
 
 
-def language_of(value: str | None) -> str:
-    """The customer's language as our templates know it: "en" or "zh-hans" (the default)."""
-    return "en" if (value or "").lower().startswith("en") else "zh-hans"
-
-
 # --- threading ------------------------------------------------------------------------------
 
 
@@ -227,53 +219,3 @@ def thread_headers(
 
 def _bare(message_id: str) -> str:
     return message_id.strip().strip("<>").strip()
-
-
-# --- the wire -------------------------------------------------------------------------------
-
-
-def transmit(email: EmailMultiAlternatives) -> None:
-    """Send through the MAILERS entry; SMTP answers become DeliveryErrors.
-
-    5xx answers are permanent (the server's words go to the agent); 4xx answers and
-    connection trouble are temporary, so `deliver` tries again later.
-    """
-    try:
-        email.send(using=MAILER)
-    except smtplib.SMTPRecipientsRefused as exc:
-        answers = [(code, _text(text)) for code, text in exc.recipients.values()]
-        raise DeliveryError(
-            _limit("; ".join(f"{code} {text}" for code, text in answers)),
-            permanent=all(_permanent(code) for code, _answer in answers),
-        ) from exc
-    except smtplib.SMTPResponseException as exc:
-        raise DeliveryError(
-            _limit(f"{exc.smtp_code} {_text(exc.smtp_error)}"), permanent=_permanent(exc.smtp_code)
-        ) from exc
-    except smtplib.SMTPNotSupportedError as exc:
-        raise DeliveryError(
-            _("The mail server cannot take this message: %(error)s") % {"error": exc},
-            permanent=True,
-        ) from exc
-    except ValueError as exc:  # an address Django cannot put on the wire
-        raise DeliveryError(_limit(str(exc)), permanent=True) from exc
-    except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryError(
-            _("The mail server could not be reached: %(error)s")
-            % {"error": str(exc) or type(exc).__name__},
-            permanent=False,
-        ) from exc
-
-
-def _permanent(code) -> bool:
-    return isinstance(code, int) and 500 <= code < 600
-
-
-def _text(value) -> str:
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", errors="replace")
-    return " ".join(str(value).split())
-
-
-def _limit(text: str) -> str:
-    return text[:MAX_ERROR_CHARS]

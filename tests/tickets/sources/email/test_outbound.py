@@ -8,11 +8,11 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from accounts.models import CustomerIdentity
+from mywallet_support.mail import DeliveryError
 from tests.tickets import factories
 from tests.tickets.sources.email.smtp_server import free_port, running_smtp_server
 from tickets import actions
 from tickets.models import Message, Ticket
-from tickets.sources import DeliveryError
 from tickets.sources.email import outbound
 
 pytestmark = pytest.mark.django_db
