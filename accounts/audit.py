@@ -42,7 +42,7 @@ from django.conf import settings
 from django.db import connections, router, transaction
 from django.utils import timezone
 
-from .models import AccountEvent
+from .models import AccountEvent, Customer
 
 CHAIN_VERSION = 1
 # pg_advisory_xact_lock key: "mwaudit" as a big-endian integer (fits a signed bigint).
@@ -252,3 +252,64 @@ def _link_problem(event, expected_sequence: int, previous: str, key: bytes) -> s
             "edited, or inserted without the chain key"
         )
     return ""
+
+
+def record_event(
+    *,
+    customer: Customer,
+    action: str,
+    acting_user=None,
+    account=None,
+    ticket=None,
+    reason: str = "",
+    verification: dict | None = None,
+    details: dict | None = None,
+) -> AccountEvent:
+    """Append one audit row to the hash chain. Call it inside the
+    transaction of the change it records, after the rows that change locks."""
+    event = new_event(
+        customer=customer,
+        action=action,
+        acting_user=acting_user,
+        account=account,
+        ticket=ticket,
+        reason=reason,
+        verification=verification,
+        details=details,
+    )
+    append_events([event])
+    return event
+
+
+def new_event(
+    *,
+    customer: Customer,
+    action: str,
+    acting_user=None,
+    account=None,
+    ticket=None,
+    reason: str = "",
+    verification: dict | None = None,
+    details: dict | None = None,
+) -> AccountEvent:
+    """An unsaved audit row (saved by `record_event`, or in bulk by `append_events`)."""
+    if acting_user is not None and acting_user.is_authenticated:
+        actor_kind = (
+            AccountEvent.ActorKind.AGENT
+            if acting_user.is_staff
+            else AccountEvent.ActorKind.CUSTOMER
+        )
+        actor = acting_user
+    else:
+        actor_kind, actor = AccountEvent.ActorKind.SYSTEM, None
+    return AccountEvent(
+        customer=customer,
+        account=account,
+        ticket=ticket,
+        actor_kind=actor_kind,
+        actor=actor,
+        action=action,
+        reason=reason,
+        verification=verification or {},
+        details=details or {},
+    )

@@ -10,7 +10,6 @@ Sending is limited per wallet and per client address in an hour (Django's cache)
 stolen phone number cannot be flooded and one client cannot probe many wallets.
 """
 
-import hmac
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
@@ -30,15 +29,15 @@ from django_otp.util import random_number_token
 from mywallet_support.mail import DeliveryError, customer_language, transmit
 from mywallet_support.masking import mask_identity
 
-from .actions import record_event
+from .audit import record_event
 from .identities import normalise_identity
 from .models import AccountEvent, CodeDevice, WalletAccount
+from .otp import digest, locked_until
 from .sms import SMSError, send_sms
 
 logger = logging.getLogger(__name__)
 
 CODE_DIGITS = 6
-_DIGEST_SALT = "accounts.codes.token"
 _LIMIT_WINDOW = 3600  # seconds: the per-account and per-address limits are per hour
 
 PURPOSE_TEXT = {
@@ -130,7 +129,7 @@ def send_code(
                 client_ip=client_ip or None,
             )
         code = random_number_token(CODE_DIGITS)
-        device.token = _digest(device, code)
+        device.token = digest(device.pk, code)
         device.valid_until = timezone.now() + timedelta(seconds=settings.CODE_VALID_SECONDS)
         device.client_ip = client_ip or device.client_ip
         device.cooldown_set(commit=False)
@@ -248,8 +247,8 @@ def account_key(account_id: int) -> str:
 
 def address_key(client_ip: str) -> str:
     # Hashed: the cache need not hold customers' addresses.
-    digest = salted_hmac("accounts.codes.address", client_ip, algorithm="sha256").hexdigest()
-    return f"codes:address:{digest[:32]}"
+    hashed = salted_hmac("accounts.codes.address", client_ip, algorithm="sha256").hexdigest()
+    return f"codes:address:{hashed[:32]}"
 
 
 def _count(key: str) -> int:
@@ -387,34 +386,6 @@ def check_code(device: CodeDevice, code: str) -> bool:
         )
     logger.info("wrong code for device %s (%s)", device.pk, device.throttling_failure_count)
     return False
-
-
-def locked_until(device: CodeDevice) -> datetime | None:
-    """When the device takes codes again after too many wrong ones; None if it does now."""
-    return backoff_until(device.throttling_failure_count, device.throttling_failure_timestamp)
-
-
-def backoff_until(failures: int, failed_at: datetime | None) -> datetime | None:
-    """After CODE_MAX_TRIES wrong codes, each try waits CODE_THROTTLE_FACTOR seconds,
-    doubling: when the next try is allowed, or None if it is now."""
-    if failures < settings.CODE_MAX_TRIES or failed_at is None:
-        return None
-    delay = settings.CODE_THROTTLE_FACTOR * 2 ** min(failures - settings.CODE_MAX_TRIES, 16)
-    until = failed_at + timedelta(seconds=delay)
-    return until if timezone.now() < until else None
-
-
-def token_matches(device: CodeDevice, code: str) -> bool:
-    """Constant-time comparison of ``code`` with the device's stored digest."""
-    if not device.token or not code:
-        return False
-    return hmac.compare_digest(_digest(device, code), device.token)
-
-
-def _digest(device: CodeDevice, code: str) -> str:
-    # Keyed from SECRET_KEY and bound to the device, so a leaked table reveals no code
-    # (a million candidates are nothing without the key) and a digest fits no other device.
-    return salted_hmac(_DIGEST_SALT, f"{device.pk}:{code}", algorithm="sha256").hexdigest()
 
 
 def _seconds_until(when: datetime) -> int:

@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
+from .models import CustomerIdentity
+
 DEFAULT_PHONE_REGION = "CN"
 
 
@@ -48,8 +50,6 @@ def normalise_opaque(value: str) -> str:
 
 
 def normalise_identity(kind: str, value: str) -> str:
-    from .models import CustomerIdentity
-
     if kind == CustomerIdentity.Kind.EMAIL:
         return normalise_email(value)
     if kind == CustomerIdentity.Kind.PHONE:

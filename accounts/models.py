@@ -13,6 +13,7 @@ from django_otp.models import (
 from mywallet_support.masking import mask_email, mask_id_number, mask_identity, mask_phone
 
 from .fields import EncryptedTextField
+from .otp import locked_until, token_matches
 
 
 class Customer(models.Model):
@@ -458,8 +459,6 @@ class CodeDevice(CooldownMixin, ThrottlingMixin, SideChannelDevice):
     def verify_is_allowed(self):
         """The first CODE_MAX_TRIES wrong codes are free; after that each further try
         waits CODE_THROTTLE_FACTOR seconds, doubling (django-otp's back-off, shifted)."""
-        from .codes import locked_until
-
         until = locked_until(self)
         if until is not None:
             return False, {
@@ -471,8 +470,6 @@ class CodeDevice(CooldownMixin, ThrottlingMixin, SideChannelDevice):
 
     def verify_token(self, token):
         """Constant-time check of ``token`` against the stored digest; a match uses it up."""
-        from .codes import token_matches
-
         if not self.verify_is_allowed()[0]:
             return False
         now = timezone.now()

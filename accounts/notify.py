@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from mywallet_support.mail import DeliveryError, customer_language, transmit
 from mywallet_support.masking import mask_email, mask_phone
 
-from .actions import record_event
+from .audit import record_event
 from .models import AccountEvent, WalletAccount
 from .sms import SMSError, send_sms
 

@@ -23,9 +23,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.actions import identity_for_user, require_permission, resolve_identity
+from accounts.actions import identity_for_user, resolve_identity
 from accounts.identities import normalise_identity
 from accounts.models import CustomerIdentity
+from accounts.permissions import require_permission
 from mywallet_support.db import db_value, insert_many
 from tickets import actions as ticket_actions
 from tickets.inbound import Inbound, InboundAttachment

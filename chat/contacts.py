@@ -10,7 +10,7 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from accounts.actions import record_event
+from accounts.audit import record_event
 from accounts.models import AccountEvent, Customer, CustomerIdentity
 from mywallet_support.masking import mask_identity
 from tickets.models import Ticket, TicketEvent

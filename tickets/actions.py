@@ -19,9 +19,10 @@ from django.db.models.functions import Cast, Concat, LPad
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.actions import require_permission, resolve_identities
+from accounts.actions import resolve_identities
 from accounts.identities import normalise_identity
 from accounts.models import Customer, WalletAccount
+from accounts.permissions import require_permission
 
 from . import live
 from .html import sanitise_html

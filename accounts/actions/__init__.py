@@ -6,79 +6,19 @@ Admin actions, API views, consumers and management commands all call these.
 
 import logging
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from mywallet_support.masking import mask_identity
 
-from ..audit import append_events
+from ..audit import append_events, new_event, record_event
 from ..identities import normalise_identity
 from ..models import AccountEvent, Customer, CustomerIdentity
+from ..permissions import require_permission
 
 logger = logging.getLogger(__name__)
-
-
-def record_event(
-    *,
-    customer: Customer,
-    action: str,
-    acting_user=None,
-    account=None,
-    ticket=None,
-    reason: str = "",
-    verification: dict | None = None,
-    details: dict | None = None,
-) -> AccountEvent:
-    """Append one audit row to the hash chain (accounts.audit). Call it inside the
-    transaction of the change it records, after the rows that change locks."""
-    event = _event(
-        customer=customer,
-        action=action,
-        acting_user=acting_user,
-        account=account,
-        ticket=ticket,
-        reason=reason,
-        verification=verification,
-        details=details,
-    )
-    append_events([event])
-    return event
-
-
-def _event(
-    *,
-    customer: Customer,
-    action: str,
-    acting_user=None,
-    account=None,
-    ticket=None,
-    reason: str = "",
-    verification: dict | None = None,
-    details: dict | None = None,
-) -> AccountEvent:
-    """An unsaved audit row (saved by `record_event`, or in bulk)."""
-    if acting_user is not None and acting_user.is_authenticated:
-        actor_kind = (
-            AccountEvent.ActorKind.AGENT
-            if acting_user.is_staff
-            else AccountEvent.ActorKind.CUSTOMER
-        )
-        actor = acting_user
-    else:
-        actor_kind, actor = AccountEvent.ActorKind.SYSTEM, None
-    return AccountEvent(
-        customer=customer,
-        account=account,
-        ticket=ticket,
-        actor_kind=actor_kind,
-        actor=actor,
-        action=action,
-        reason=reason,
-        verification=verification or {},
-        details=details or {},
-    )
 
 
 def resolve_identity(*, kind: str, value: str, display_name: str = "") -> CustomerIdentity:
@@ -146,7 +86,7 @@ def _create_identities(wanted: dict[tuple[str, str], str]) -> dict:
         )
         append_events(
             [
-                _event(
+                new_event(
                     customer=identity.customer,
                     action=AccountEvent.Action.CUSTOMER_CREATED,
                     details={
@@ -303,8 +243,3 @@ def merge_customers(
         for pk in ticket_ids
     )
     return target
-
-
-def require_permission(user, perm: str) -> None:
-    if user is None or not user.has_perm(perm):
-        raise PermissionDenied(_("You do not have permission to do this."))

@@ -17,8 +17,10 @@ from django.utils.translation import gettext as _
 
 from mywallet_support.masking import mask_id_number, mask_identity
 
+from ..audit import record_event
 from ..identities import normalise_email, normalise_phone
 from ..models import AccountEvent, ApprovalRequest, CodeDevice, Verification, WalletAccount
+from ..permissions import require_permission
 from ..verification import (
     CODE_EMAIL,
     CODE_PHONE,
@@ -29,7 +31,7 @@ from ..verification import (
     normalise_answers,
     validate_national_id,
 )
-from . import link_registered_contact, record_event, require_permission
+from . import link_registered_contact
 
 logger = logging.getLogger(__name__)
 

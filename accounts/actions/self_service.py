@@ -24,11 +24,12 @@ from django.utils.translation import gettext as _
 
 from mywallet_support.masking import mask_identity
 
-from .. import codes
+from .. import codes, otp
+from ..audit import record_event
 from ..codes import CodeLocked, CodeNotSent
 from ..identities import normalise_email, normalise_phone
 from ..models import AccountEvent, CodeDevice, WalletAccount
-from . import link_registered_contact, record_event
+from . import link_registered_contact
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ def start_reset(
     masked = mask_identity(channel, value)
     if wallet is None:
         # The work a real send does before it leaves: a digest, and the address quota.
-        salted_hmac("accounts.codes.token", f"0:{value}", algorithm="sha256").hexdigest()
+        otp.digest(0, value)
         codes.spend_address_quota(client_ip)
         logger.info("payment-password reset asked for %s: no wallet", masked)
         return ResetStarted(
@@ -164,14 +165,14 @@ class Decoy:
         self.failed_at = datetime.fromtimestamp(failed_at, tz=UTC) if failed_at else None
 
     def check(self, code: str) -> bool:
-        until = codes.backoff_until(self.failures, self.failed_at)
+        until = otp.backoff_until(self.failures, self.failed_at)
         if until is not None:
             raise CodeLocked(
                 _("Too many wrong codes. You can try again in %(n)s seconds.")
                 % {"n": max(1, int((until - timezone.now()).total_seconds() + 0.999))},
                 until=until,
             )
-        salted_hmac("accounts.codes.token", f"0:{code}", algorithm="sha256").hexdigest()
+        otp.digest(0, code)
         self.failures += 1
         self.failed_at = timezone.now()
         cache.set(self.key, (self.failures, self.failed_at.timestamp()), self.KEEP_SECONDS)

@@ -73,8 +73,8 @@ from django.utils.crypto import salted_hmac
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from ..audit import record_event
 from ..models import AccountEvent, KnownDevice, Transaction, WalletAccount, WalletEvent
-from . import record_event
 
 logger = logging.getLogger(__name__)
 
