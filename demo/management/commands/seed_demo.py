@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from accounts import demo
+from demo import data
 
 
 class Command(BaseCommand):
@@ -21,7 +21,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, reset_passwords: bool = False, **options):
-        result = demo.seed(reset_passwords=reset_passwords)
+        result = data.seed(reset_passwords=reset_passwords)
         created = {name: count for name, count in result.created.items() if count}
         if created:
             made = ", ".join(f"{count} {name}" for name, count in sorted(created.items()))
@@ -29,9 +29,9 @@ class Command(BaseCommand):
         else:
             self.stdout.write(self.style.SUCCESS("Demo data already present; nothing changed."))
         self._print_logins(result)
-        self._print_summary(demo.summary())
+        self._print_summary(data.summary())
 
-    def _print_logins(self, result: demo.SeedResult) -> None:
+    def _print_logins(self, result: data.SeedResult) -> None:
         w = self.stdout.write
         w("")
         w(self.style.MIGRATE_HEADING("Demo logins (agent workspace: http://127.0.0.1:8000/admin/)"))

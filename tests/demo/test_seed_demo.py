@@ -13,9 +13,9 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.demo import DEMO_STAFF
 from accounts.models import Transaction
 from chat.models import CannedReply
+from demo.data import DEMO_STAFF
 from tickets.models import CallLog, Channel, Ticket
 
 pytestmark = pytest.mark.django_db
