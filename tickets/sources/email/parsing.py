@@ -32,8 +32,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from tickets.inbound import InboundAttachment
-
-from .text import detect_language, html_to_text, quoted_split
+from tickets.text import detect_language, html_to_text, quoted_split
 
 
 class EmailRejected(Exception):
