@@ -11,12 +11,12 @@ import pytest
 
 from tickets.sources.email.parsing import (
     REFERENCE_RE,
-    Bounce,
     EmailRejected,
     ParsedEmail,
     find_reference,
     parse_email,
 )
+from tickets.sources.email.reports import Bounce
 from tickets.text import quoted_split
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "emails"
