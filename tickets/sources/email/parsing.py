@@ -1,6 +1,7 @@
 """Pure parsing of one raw email: bytes in, a `ParsedEmail` (or `EmailRejected`) out.
 
-No database and no settings here: limits come in as keyword arguments. The standard
+No database and no settings here: limits and the ticket reference prefix come in as
+arguments (ingest_email's parse workers run this without Django). The standard
 library's `email` package (policy.default) splits the MIME structure; what it gets wrong
 on real-world mail is done by hand:
 - headers are read from their raw bytes, so raw 8-bit GBK in a Subject or a display name
@@ -87,25 +88,19 @@ class ParsedEmail:
 # --- ticket references ------------------------------------------------------------------------
 
 
-def _reference_re(prefix: str) -> re.Pattern:
+@lru_cache(maxsize=8)
+def reference_re(prefix: str) -> re.Pattern:
+    """A ticket reference with ``prefix``, its number in group 1; compiled once per prefix."""
     # Not inside a longer word or number: "MW-000123" in "[MW-000123]", "回复:MW-000123".
     return re.compile(rf"(?<![A-Za-z0-9]){re.escape(prefix)}-(\d{{6,12}})(?![0-9])", re.IGNORECASE)
 
 
-REFERENCE_RE = _reference_re("MW")
-
-
-@lru_cache(maxsize=8)
-def _cached_reference_re(prefix: str) -> re.Pattern:
-    return REFERENCE_RE if prefix == "MW" else _reference_re(prefix)
-
-
-def find_reference(subject: str, prefix: str = "MW") -> str:
-    """The first ticket reference in ``subject``, upper-cased, or "".
+def find_reference(subject: str, prefix: str) -> str:
+    """The first ticket reference with ``prefix`` in ``subject``, upper-cased, or "".
 
     Full-width letters and digits, as a Chinese input method types them, count too.
     """
-    match = _cached_reference_re(prefix).search(unicodedata.normalize("NFKC", subject or ""))
+    match = reference_re(prefix).search(unicodedata.normalize("NFKC", subject or ""))
     return f"{prefix.upper()}-{match.group(1)}" if match else ""
 
 
@@ -114,11 +109,15 @@ def find_reference(subject: str, prefix: str = "MW") -> str:
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
-def parse_or_rejection(raw: bytes, max_attachment_bytes: int) -> "ParsedEmail | EmailRejected":
+def parse_or_rejection(
+    raw: bytes, max_attachment_bytes: int, reference_prefix: str
+) -> "ParsedEmail | EmailRejected":
     """`parse_email` with the rejection returned, not raised: for a pool of worker
     processes, where a result travels back more simply than an exception."""
     try:
-        return parse_email(raw, max_attachment_bytes=max_attachment_bytes)
+        return parse_email(
+            raw, max_attachment_bytes=max_attachment_bytes, reference_prefix=reference_prefix
+        )
     except EmailRejected as exc:
         return exc
 
@@ -126,11 +125,16 @@ def parse_or_rejection(raw: bytes, max_attachment_bytes: int) -> "ParsedEmail | 
 def parse_email(
     raw: bytes,
     *,
+    reference_prefix: str = "MW",
     max_attachment_bytes: int = 10 * 1024 * 1024,
     max_parts: int = 200,
     max_header_bytes: int = 256 * 1024,
 ) -> ParsedEmail:
-    """Parse one RFC 5322 message. Raises `EmailRejected`, and nothing else, on bad input."""
+    """Parse one RFC 5322 message. Raises `EmailRejected`, and nothing else, on bad input.
+
+    ``reference_prefix`` is the one our ticket references have: the app's callers pass
+    settings.TICKET_REFERENCE_PREFIX, whose default this is.
+    """
     raw = bytes(raw)
     if not raw.strip():
         raise EmailRejected("The message is empty.")
@@ -145,6 +149,7 @@ def parse_email(
             max_attachment_bytes=max_attachment_bytes,
             max_parts=max_parts,
             max_header_bytes=max_header_bytes,
+            reference_prefix=reference_prefix,
         ).parse(message, header_bytes)
     except (EmailRejected, MemoryError):
         raise
@@ -180,10 +185,18 @@ def _check_mime_headers(raw: bytes) -> None:
 
 
 class _Parser:
-    def __init__(self, *, max_attachment_bytes: int, max_parts: int, max_header_bytes: int):
+    def __init__(
+        self,
+        *,
+        max_attachment_bytes: int,
+        max_parts: int,
+        max_header_bytes: int,
+        reference_prefix: str,
+    ):
         self.max_attachment_bytes = max_attachment_bytes
         self.max_parts = max_parts
         self.max_header_bytes = max_header_bytes
+        self.reference_prefix = reference_prefix
         self.charset_warnings: list[str] = []
         self.warnings: list[str] = []
 
@@ -210,7 +223,7 @@ class _Parser:
             date=_date(headers),
             in_reply_to=message_ids(header_value(headers, "in-reply-to")),
             references=message_ids(header_value(headers, "references")),
-            ticket_reference=find_reference(subject),
+            ticket_reference=find_reference(subject, self.reference_prefix),
             text=text,
             html=html,
             attachments=tuple(body.attachments),

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from tickets.sources.email.parsing import (
-    REFERENCE_RE,
     EmailRejected,
     ParsedEmail,
     find_reference,
     parse_email,
+    reference_re,
 )
 from tickets.sources.email.reports import Bounce
 from tickets.text import quoted_split
@@ -509,13 +509,22 @@ def test_nul_characters_never_reach_the_text():
     ],
 )
 def test_the_ticket_reference_is_found_in_the_subject(subject, reference):
-    assert find_reference(subject) == reference
+    assert find_reference(subject, "MW") == reference
 
 
 def test_the_reference_prefix_is_an_argument():
     assert find_reference("Re: [HD-000042] hello", prefix="HD") == "HD-000042"
     assert find_reference("Re: [MW-000042] hello", prefix="HD") == ""
-    assert REFERENCE_RE.search("[MW-000042]").group(1) == "000042"
+    assert reference_re("MW").search("[MW-000042]").group(1) == "000042"
+    assert reference_re("HD") is reference_re("HD")
+
+
+def test_parse_email_looks_for_the_prefix_it_is_given():
+    message = built(Subject="Re: [HD-000042] Card binding")
+    message.set_content("Still failing.")
+    assert parse_email(message.as_bytes(), reference_prefix="HD").ticket_reference == "HD-000042"
+    message.replace_header("Subject", "Re: [MW-000042] Card binding")
+    assert parse_email(message.as_bytes(), reference_prefix="HD").ticket_reference == ""
 
 
 # --- never anything but EmailRejected ---------------------------------------------------------
