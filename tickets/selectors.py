@@ -19,7 +19,7 @@ from accounts.selectors import AuditEntry, audit_entries, events_for_ticket
 
 from .html import sanitise_html
 from .models import Channel, Message, Ticket, TicketEvent
-from .sources.email.text import quoted_split
+from .text import quoted_split
 
 RECENT_TRANSACTIONS = 10
 EARLIER_TICKETS = 10

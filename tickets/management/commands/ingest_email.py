@@ -134,16 +134,20 @@ def _results(parsing, count: int) -> list:
 def _parsers(workers: int):
     """A function starting the parse of a list of raw messages in ``workers`` processes
     (in this one with 0) and returning an iterator of the results, in order."""
-    limit = settings.EMAIL_MAX_MESSAGE_BYTES
+    limit, prefix = settings.EMAIL_MAX_MESSAGE_BYTES, settings.TICKET_REFERENCE_PREFIX
     if workers < 1:
-        yield lambda raws: (parse_or_rejection(raw, limit) for raw in raws)
+        yield lambda raws: (parse_or_rejection(raw, limit, prefix) for raw in raws)
         return
     # spawn: the workers are this process's own children (their CPU time is counted with
     # ours), and they import the parser alone, not Django.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         yield lambda raws: pool.map(
-            parse_or_rejection, raws, repeat(limit), chunksize=max(1, len(raws) // (4 * workers))
+            parse_or_rejection,
+            raws,
+            repeat(limit),
+            repeat(prefix),
+            chunksize=max(1, len(raws) // (4 * workers)),
         )
 
 

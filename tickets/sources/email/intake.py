@@ -119,7 +119,9 @@ def process_many(
 def _parse(stored: InboundMessage, parsed: ParsedEmail | EmailRejected | None):
     """The parsed message, or the final status of one that opens no ticket."""
     if parsed is None:
-        parsed = parse_or_rejection(bytes(stored.raw), settings.EMAIL_MAX_MESSAGE_BYTES)
+        parsed = parse_or_rejection(
+            bytes(stored.raw), settings.EMAIL_MAX_MESSAGE_BYTES, settings.TICKET_REFERENCE_PREFIX
+        )
     if isinstance(parsed, EmailRejected):
         return _finish(stored, InboundMessage.Status.QUARANTINED, str(parsed))
     if parsed.bounce is not None:

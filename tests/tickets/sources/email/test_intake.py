@@ -158,6 +158,35 @@ def test_a_folder_files_the_same_with_or_without_parse_workers(tmp_path, workers
     assert ticket.messages.count() == 2
 
 
+@pytest.mark.parametrize("workers", [None, "0", "2"])
+def test_the_reference_in_a_subject_follows_the_configured_prefix(settings, tmp_path, workers):
+    """With workers, the prefix travels with each message: they run without Django."""
+    settings.TICKET_REFERENCE_PREFIX = "HD"
+    ingest(mail(subject="Payment failed"))
+    ingest(mail(subject="Card binding"))
+    current, earlier = Ticket.objects.order_by("pk")
+    Ticket.objects.filter(pk=current.pk).update(reference="HD-000042")
+    Ticket.objects.filter(pk=earlier.pk).update(reference="MW-000042")
+    replies = [
+        mail(subject="Re: [HD-000042] Payment failed"),
+        mail(subject="Re: [MW-000042] Card binding"),
+    ]
+    if workers is None:
+        for raw in replies:
+            ingest(raw)
+    else:
+        folder = tmp_path / "inbox"
+        folder.mkdir()
+        for i, raw in enumerate(replies):
+            (folder / f"{i}.eml").write_bytes(raw)
+        call_command(
+            "ingest_email", "--dir", str(folder), "--workers", workers, stdout=io.StringIO()
+        )
+    assert current.messages.count() == 2
+    assert earlier.messages.count() == 1  # "MW-000042" is no reference of ours any more
+    assert Ticket.objects.count() == 3
+
+
 def test_a_dead_parse_worker_leaves_its_batch_to_be_parsed_in_the_command():
     def dying():
         yield "parsed by a worker"

@@ -10,15 +10,14 @@ from pathlib import Path
 import pytest
 
 from tickets.sources.email.parsing import (
-    REFERENCE_RE,
-    Bounce,
     EmailRejected,
     ParsedEmail,
     find_reference,
-    html_to_text,
     parse_email,
-    quoted_split,
+    reference_re,
 )
+from tickets.sources.email.reports import Bounce
+from tickets.text import quoted_split
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "emails"
 CST = timezone(timedelta(hours=8))
@@ -510,78 +509,22 @@ def test_nul_characters_never_reach_the_text():
     ],
 )
 def test_the_ticket_reference_is_found_in_the_subject(subject, reference):
-    assert find_reference(subject) == reference
+    assert find_reference(subject, "MW") == reference
 
 
 def test_the_reference_prefix_is_an_argument():
     assert find_reference("Re: [HD-000042] hello", prefix="HD") == "HD-000042"
     assert find_reference("Re: [MW-000042] hello", prefix="HD") == ""
-    assert REFERENCE_RE.search("[MW-000042]").group(1) == "000042"
+    assert reference_re("MW").search("[MW-000042]").group(1) == "000042"
+    assert reference_re("HD") is reference_re("HD")
 
 
-# --- quoted replies and signatures ------------------------------------------------------------
-
-
-def test_gmail_attribution_wrapped_over_two_lines_is_folded():
-    text = (
-        "Yes, that worked.\n\nOn Thu, 19 Nov 2026 at 10:02, MY Wallet Support <\n"
-        "support@mywallet.example> wrote:\n\n> Please try again.\n"
-    )
-    assert quoted_split(text) == (
-        "Yes, that worked.",
-        "On Thu, 19 Nov 2026 at 10:02, MY Wallet Support <\n"
-        "support@mywallet.example> wrote:\n\n> Please try again.",
-    )
-
-
-def test_outlook_from_sent_block_is_folded_from_its_rule():
-    text = (
-        "Done.\n\n________________________________\n"
-        "From: MY Wallet Support <support@mywallet.example>\n"
-        "Sent: Thursday, November 19, 2026 10:02\nSubject: x\n\nold\n"
-    )
-    assert quoted_split(text) == (
-        "Done.",
-        "________________________________\nFrom: MY Wallet Support "
-        "<support@mywallet.example>\nSent: Thursday, November 19, 2026 10:02\nSubject: x\n\nold",
-    )
-
-
-def test_chinese_outlook_header_block_and_qq_original_mail_are_folded():
-    text = "好的\n\n发件人: MY钱包客服\n发送时间: 2026年11月20日 9:30\n主题: x\n\n旧内容"
-    assert quoted_split(text)[0] == "好的"
-    text = "收到\n-------- 原始邮件 --------\n发件人：客服\n旧内容"
-    assert quoted_split(text) == ("收到", "-------- 原始邮件 --------\n发件人：客服\n旧内容")
-
-
-def test_a_signature_and_a_trailing_quote_are_folded():
-    assert quoted_split("Thanks\n-- \nBob Li\nContoso") == ("Thanks", "-- \nBob Li\nContoso")
-    assert quoted_split("Sure.\n\n> old line\n>\n> older\n") == ("Sure.", "> old line\n>\n> older")
-    assert quoted_split("谢谢\n\n发自我的iPhone") == ("谢谢", "发自我的iPhone")
-
-
-def test_interleaved_replies_stay_visible():
-    text = "> Which card?\nThe Visa.\n> Which app version?\n5.2.1\n"
-    assert quoted_split(text) == (text.rstrip(), "")
-
-
-def test_a_forwarded_message_is_not_folded():
-    text = (
-        "See below.\n\n---------- Forwarded message ---------\n"
-        "From: MY Wallet <receipts@mywallet.example>\nDate: Wed, 25 Nov 2026\n\nYou paid 45.00"
-    )
-    assert quoted_split(text) == (text, "")
-
-
-def test_nothing_is_folded_when_nothing_new_would_be_left():
-    text = "On Thu, 19 Nov 2026, Alice wrote:\n> only a quote"
-    assert quoted_split(text) == (text, "")
-    assert quoted_split("") == ("", "")
-
-
-def test_html_to_text_keeps_breaks_and_list_items():
-    html = "<p>One<br>Two</p><ul><li>A &amp; B</li><li>C</li></ul><style>p{}</style><div>End</div>"
-    assert html_to_text(html) == "One\nTwo\n\n- A & B\n- C\n\nEnd"
+def test_parse_email_looks_for_the_prefix_it_is_given():
+    message = built(Subject="Re: [HD-000042] Card binding")
+    message.set_content("Still failing.")
+    assert parse_email(message.as_bytes(), reference_prefix="HD").ticket_reference == "HD-000042"
+    message.replace_header("Subject", "Re: [MW-000042] Card binding")
+    assert parse_email(message.as_bytes(), reference_prefix="HD").ticket_reference == ""
 
 
 # --- never anything but EmailRejected ---------------------------------------------------------
