@@ -20,10 +20,11 @@ from django.utils.translation import gettext_lazy as _
 
 from mywallet_support.admin_site import ViewOnlyMixin
 from mywallet_support.logging import mask_personal_data
+from tickets.actions import merge_customers
 from tickets.models import Ticket
 from tickets.selectors import contact_search_value, search_customers
 
-from .actions import add_identity, merge_customers
+from .actions import add_identity
 from .admin_security import WalletSecurityActionsMixin
 from .identities import normalise_identity
 from .models import (

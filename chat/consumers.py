@@ -21,6 +21,8 @@ from django.utils.translation import gettext_lazy as _
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
+from tickets import actions as ticket_actions
+
 from . import actions, live, selectors
 from .actions import Pending, Stored
 from .recovery import watch
@@ -397,7 +399,7 @@ class CustomerConsumer(ChatSocket):
 
         def load():
             frames = selectors.transcript(self.conversation, after=after, internal=False)
-            actions.mark_seen([f["id"] for f in frames if f["author"] == "agent"])
+            ticket_actions.mark_shown(f["id"] for f in frames if f["author"] == "agent")
             return frames
 
         frames = await database_sync_to_async(load)()
@@ -571,7 +573,7 @@ class AgentConsumer(ChatSocket):
             client_id=client_id,
             text=text,
             kind="agent" if kind == "message" else "note",
-            author_id=self.user_id,
+            agent=self.user,
             name=self.name,
         )
         writer().submit(pending, self.stored)
