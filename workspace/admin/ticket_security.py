@@ -14,13 +14,14 @@ from django.urls import path, reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
-from accounts import security_forms as forms
 from accounts.actions import security
 from accounts.models import Verification
 from accounts.security_selectors import security_panel
 from accounts.stepup import confirm_step_up, stepped_up_at
 from accounts.verification import check_label
 from mywallet_support.masking import mask_identity
+
+from ..forms import security as forms
 
 
 def _message(exc: Exception) -> str:
