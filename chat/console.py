@@ -1,6 +1,6 @@
 """The agent console: a page of the two-factor admin; the chats themselves run over /ws/agent/.
 
-mywallet_support.admin_site hooks ``console_view`` in at /admin/chat/console/ through the
+workspace.site hooks ``console_view`` in at /admin/chat/console/ through the
 site's admin_view, so only a staff session verified with two factors reaches it. Like the
 customer page, the script gets its strings as JSON (json_script), translated here.
 """

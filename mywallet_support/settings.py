@@ -31,7 +31,7 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "daphne",
-    "mywallet_support.apps.AgentAdminConfig",
+    "workspace.apps.AgentAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "accounts",
     "tickets",
     "chat",
+    "workspace.apps.WorkspaceConfig",
     "demo",
 ]
 

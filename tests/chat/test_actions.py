@@ -193,9 +193,7 @@ def test_a_batch_is_stored_with_a_bounded_number_of_queries(settings, agent):
         for c in conversations
         for i in range(10)
     ] + [
-        Pending(
-            conversation_id=c.pk, client_id=f"a{i}", text="ok", kind="agent", agent=agent
-        )
+        Pending(conversation_id=c.pk, client_id=f"a{i}", text="ok", kind="agent", agent=agent)
         for c in conversations[:3]
         for i in range(10)
     ]

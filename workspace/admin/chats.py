@@ -3,9 +3,9 @@ to edit."""
 
 from django.contrib import admin
 
-from mywallet_support.admin_site import ViewOnlyMixin
+from chat.models import AgentPresence, CannedReply, Conversation
 
-from .models import AgentPresence, CannedReply, Conversation
+from ..site import ViewOnlyMixin
 
 
 @admin.register(Conversation)

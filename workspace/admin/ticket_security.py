@@ -14,7 +14,6 @@ from django.urls import path, reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
-from accounts import security_forms as forms
 from accounts.actions import security
 from accounts.codes import CodeNotSent
 from accounts.models import Verification
@@ -22,8 +21,9 @@ from accounts.security_selectors import security_panel
 from accounts.stepup import confirm_step_up, stepped_up_at
 from accounts.verification import check_label
 from mywallet_support.masking import mask_identity
+from tickets.actions import wallets as desk
 
-from .actions import wallets as desk
+from ..forms import security as forms
 
 
 def _message(exc: Exception) -> str:

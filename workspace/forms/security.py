@@ -5,7 +5,7 @@ view makes sure that wallet is the ticket customer's."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import CodeDevice
+from accounts.models import CodeDevice
 
 
 class WalletForm(forms.Form):

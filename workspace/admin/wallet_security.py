@@ -3,7 +3,7 @@ unlock), two-person approval requests, identity verifications (read-only).
 
 Thin: every change goes through accounts.actions.security with the agent as the acting
 user, which checks permissions and the two-person rule again whatever the admin shows.
-Imported by accounts/admin.py, which registers the wallet admin with these actions.
+Imported by workspace/admin/customers.py, which registers the wallet admin with these actions.
 """
 
 from django import forms
@@ -18,13 +18,13 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from mywallet_support.admin_site import ViewOnlyMixin
+from accounts.actions import security
+from accounts.models import ApprovalRequest, Verification
+from accounts.stepup import stepped_up_at
 from mywallet_support.masking import mask_id_number
 from tickets.actions import wallets as desk
 
-from .actions import security
-from .models import ApprovalRequest, Verification
-from .stepup import stepped_up_at
+from ..site import ViewOnlyMixin
 
 
 def _message(exc: Exception) -> str:

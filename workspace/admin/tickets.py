@@ -18,13 +18,13 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from mywallet_support.admin_site import ViewOnlyMixin
 from mywallet_support.masking import mask_phone
+from tickets import actions, selectors
+from tickets.models import Attachment, CallLog, InboundMessage, Message, Queue, Ticket, TicketEvent
 
-from . import actions, selectors
-from .admin_security import SecurityPanelMixin
-from .forms import AssignForm, ReplyForm, StatusForm, TicketForm
-from .models import Attachment, CallLog, InboundMessage, Message, Queue, Ticket, TicketEvent
+from ..forms.tickets import AssignForm, ReplyForm, StatusForm, TicketForm
+from ..site import ViewOnlyMixin
+from .ticket_security import SecurityPanelMixin
 
 
 class ReadOnlyAdmin(ViewOnlyMixin, admin.ModelAdmin):
@@ -219,7 +219,7 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
                 status_url=self._url("status", obj),
                 assign_url=self._url("assign", obj),
             )
-            if can_change:  # the security panel (tickets/admin_security.py)
+            if can_change:  # the security panel (ticket_security.py)
                 context.update(self.security_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
 

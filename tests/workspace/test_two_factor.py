@@ -17,7 +17,7 @@ from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.roles import AGENTS
-from mywallet_support.admin_site import issue_backup_codes
+from workspace.site import issue_backup_codes
 
 PASSWORD = "correct horse battery staple"
 

@@ -6,9 +6,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Transaction, WalletAccount
-
-from . import actions
-from .models import Message, Ticket
+from tickets import actions
+from tickets.models import Message, Ticket
 
 RECENT_TRANSACTION_CHOICES = 50
 
