@@ -18,22 +18,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-<<<<<<< HEAD:accounts/admin.py
-from mywallet_support.admin_site import ViewOnlyMixin
-from mywallet_support.logging import mask_personal_data
-from tickets.actions import merge_customers
-from tickets.models import Ticket
-from tickets.selectors import contact_search_value, search_customers
-
-from .actions import add_identity
-from .admin_security import WalletSecurityActionsMixin
-from .identities import normalise_identity
-from .models import (
-=======
-from accounts.actions import add_identity, merge_customers
+from accounts.actions import add_identity
 from accounts.identities import normalise_identity
 from accounts.models import (
->>>>>>> main:workspace/admin/customers.py
     AccountEvent,
     BankCard,
     Customer,
@@ -44,6 +31,7 @@ from accounts.models import (
 )
 from accounts.selectors import audit_entries, events_for_customer, events_for_wallet
 from mywallet_support.logging import mask_personal_data
+from tickets.actions import merge_customers
 from tickets.models import Ticket
 from tickets.selectors import contact_search_value, search_customers
 
