@@ -191,6 +191,21 @@ def store_messages(batch: list[Pending]) -> list[Stored]:
     return results
 
 
+# What the writer reads of each conversation's ticket, for the spine's rules (a closed
+# ticket, reopening, the first answer, the assignee): read here with the conversations,
+# in one query, and handed over so that tickets.actions does not read them again.
+# In the model's field order, as Model.from_db takes them.
+_TICKET_FIELDS = [
+    field.attname
+    for field in Ticket._meta.concrete_fields
+    if field.attname
+    in ("customer_id", "channel", "status", "assignee_id", "cc", "first_responded_at")
+]
+
+
+_IDENTITY_FIELDS = ["id", "customer_id", "kind", "value"]  # CustomerIdentity's field order
+
+
 def _store(batch: list[Pending]) -> list[Stored]:
     conversations = {
         row["pk"]: row
@@ -202,9 +217,20 @@ def _store(batch: list[Pending]) -> list[Stored]:
             "agent_id",
             "ticket_id",
             "customer_sockets",
+            "identity_id",
             "identity__kind",
             "identity__value",
+            "identity__customer_id",
+            *(f"ticket__{name}" for name in _TICKET_FIELDS),
         )
+    }
+    tickets = {
+        row["ticket_id"]: Ticket.from_db(
+            None,
+            ["id", *_TICKET_FIELDS],
+            [row["ticket_id"], *(row[f"ticket__{name}"] for name in _TICKET_FIELDS)],
+        )
+        for row in conversations.values()
     }
     existing = {
         row["external_id"]: row
@@ -231,10 +257,17 @@ def _store(batch: list[Pending]) -> list[Stored]:
         new.append((index, pending, conversation))
     customers = [item for item in new if item[1].kind == "customer"]
     agents = [item for item in new if item[1].kind != "customer"]
-    for (index, pending, conversation), outcome in [
-        *zip(customers, _receive(customers), strict=True),
-        *zip(agents, _answer(agents), strict=True),
-    ]:
+    received, answered = ticket_actions.receive_with_replies(
+        [_inbound(pending, conversation) for _index, pending, conversation in customers],
+        [_reply(pending, conversation, tickets) for _index, pending, conversation in agents],
+        known=_known(customers, tickets),
+    )
+    outcomes = [
+        result if isinstance(result, ValidationError) else result.stored for result in received
+    ]
+    for (index, pending, conversation), outcome in zip(
+        [*customers, *agents], [*outcomes, *answered], strict=True
+    ):
         results[index] = _outcome(pending, conversation, outcome)
     for index, pending in enumerate(batch):
         if results[index] is None:  # a repeat inside the batch
@@ -251,50 +284,50 @@ def _store(batch: list[Pending]) -> list[Stored]:
     return results
 
 
-def _receive(items: list[tuple[int, Pending, dict]]) -> list:
-    """The customers' lines, filed on their chat's own ticket."""
-    if not items:
-        return []
-    received = ticket_actions.receive_many(
-        [
-            Inbound(
-                channel=Channel.CHAT,
-                sender_kind=conversation["identity__kind"],
-                sender=conversation["identity__value"],
-                text=pending.text,
-                external_id=pending.external_id,
-                ticket_id=conversation["ticket_id"],
-            )
-            for _index, pending, conversation in items
-        ],
-        history=False,
-        announce=False,
+def _inbound(pending: Pending, conversation: dict) -> Inbound:
+    """A customer's line, filed on their chat's own ticket."""
+    return Inbound(
+        channel=Channel.CHAT,
+        sender_kind=conversation["identity__kind"],
+        sender=conversation["identity__value"],
+        text=pending.text,
+        external_id=pending.external_id,
+        ticket_id=conversation["ticket_id"],
     )
-    return [
-        result if isinstance(result, ValidationError) else result.message for result in received
-    ]
 
 
-def _answer(items: list[tuple[int, Pending, dict]]) -> list:
-    """The agents' answers and notes. An answer reaches a connected customer as it is
-    stored (sent); otherwise delivery takes it (by email, or at the customer's return)."""
-    if not items:
-        return []
-    return ticket_actions.reply_many(
-        [
-            ticket_actions.Reply(
-                ticket_id=conversation["ticket_id"],
-                acting_user=pending.agent,
-                text=pending.text,
-                internal=pending.kind == "note",
-                external_id=pending.external_id,
-                delivered=_live(conversation),
-            )
-            for _index, pending, conversation in items
-        ],
-        history=False,
-        announce=False,
+def _reply(pending: Pending, conversation: dict, tickets: dict) -> ticket_actions.Reply:
+    """An agent's answer or note. An answer reaches a connected customer as it is stored
+    (sent); otherwise delivery takes it (by email, or at the customer's return)."""
+    return ticket_actions.Reply(
+        ticket=tickets[conversation["ticket_id"]],
+        acting_user=pending.agent,
+        text=pending.text,
+        internal=pending.kind == "note",
+        external_id=pending.external_id,
+        delivered=_live(conversation),
     )
+
+
+def _known(customers: list[tuple[int, Pending, dict]], tickets: dict) -> ticket_actions.Known:
+    """What the writer read with its conversations, handed to the spine (tickets.actions
+    .Known): their tickets, the customers' identities, and that the lines are new."""
+    rows = {row["pk"]: row for _index, _pending, row in customers}  # one per conversation
+    senders = {
+        (row["identity__kind"], row["identity__value"]): CustomerIdentity.from_db(
+            None,
+            _IDENTITY_FIELDS,
+            [
+                row["identity_id"],
+                row["identity__customer_id"],
+                row["identity__kind"],
+                row["identity__value"],
+            ],
+        )
+        for row in rows.values()
+    }
+    unstored = frozenset((Channel.CHAT, pending.external_id) for _i, pending, _c in customers)
+    return ticket_actions.Known(tickets=tickets, senders=senders, unstored=unstored)
 
 
 def _outcome(pending: Pending, conversation: dict, outcome) -> Stored:

@@ -23,7 +23,14 @@ from .delivery import (
     mark_shown,
     record_delivery,
 )
-from .intake import Received, receive, receive_many, reprocess_inbound
+from .intake import (
+    Known,
+    Received,
+    receive,
+    receive_many,
+    receive_with_replies,
+    reprocess_inbound,
+)
 from .lifecycle import (
     DETAILS,
     assign,
@@ -41,6 +48,7 @@ __all__ = [
     "DETAILS",
     "MAX_DELIVERY_ATTEMPTS",
     "REOPENED_BY_CUSTOMER",
+    "Known",
     "Received",
     "Reply",
     "add_note",
@@ -59,6 +67,7 @@ __all__ = [
     "post_system_note",
     "receive",
     "receive_many",
+    "receive_with_replies",
     "record_delivery",
     "record_rating",
     "reply",

@@ -4,8 +4,9 @@ continues or a new one, then `thread.append` writes it with the thread's rules.
 """
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -15,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from accounts.actions import resolve_identities
 from accounts.identities import normalise_identity
-from accounts.models import Customer, WalletAccount
+from accounts.models import CustomerIdentity, WalletAccount
 from accounts.permissions import REPROCESS_INBOUND, require_permission
 
 from ..html import sanitise_html
@@ -24,16 +25,23 @@ from ..models import InboundMessage, Message, Queue, Ticket, TicketEvent
 from ..sources import processor_for
 from . import thread
 from .lifecycle import REFERENCE_SQL, created_event, new_ticket, reference
+from .replies import Reply, place_replies, prepare_replies
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Received:
-    message: Message
+    stored: thread.Appended | Message  # just stored, or the Message received before
     ticket: Ticket
     opened: bool  # a new ticket was opened for it
     duplicate: bool  # it had been received before; nothing was written
+
+    @property
+    def message(self) -> Message:
+        if isinstance(self.stored, thread.Appended):
+            return self.stored.message
+        return self.stored
 
 
 def receive(inbound: Inbound) -> Received:
@@ -50,8 +58,28 @@ def receive(inbound: Inbound) -> Received:
     return result
 
 
+@dataclass(frozen=True)
+class Known:
+    """What a caller has read in its own transaction and hands to `receive_many`, so that
+    it is not read again. The chat writer reads its conversations with their tickets and
+    senders, and which of its messages are stored, in two queries: on that path a query
+    costs about a millisecond, more than filing the messages (bench/chat_load.py).
+
+    ``tickets``: the tickets inbounds name by ``ticket_id``; ``senders``: identities by
+    (kind, stored value); ``unstored``: the (channel, external id) of inbounds the caller
+    found not stored yet."""
+
+    tickets: Mapping[int, Ticket] = field(default_factory=dict)
+    senders: Mapping[tuple[str, str], CustomerIdentity] = field(default_factory=dict)
+    unstored: frozenset[tuple[str, str]] = frozenset()
+
+
 def receive_many(
-    inbounds: Sequence[Inbound], *, history: bool = True, announce: bool = True
+    inbounds: Sequence[Inbound],
+    *,
+    history: bool = True,
+    announce: bool = True,
+    known: Known | None = None,
 ) -> list[Received | ValidationError]:
     """File a batch of customer messages in order, in one transaction and a fixed number of
     queries whatever the batch's size.
@@ -62,26 +90,55 @@ def receive_many(
     A message continues a ticket opened, or a message filed, earlier in the same batch,
     exactly as if they had been received one by one. If another process stores one of the
     messages at the same moment, the batch is rolled back and filed again, finding it a
-    duplicate. ``history``: each message adds a "message received" event (the live chat
-    says False: its lines are the thread); ``announce``: live viewers are told after commit.
+    duplicate (inside a caller's transaction, the IntegrityError is the caller's to handle).
+
+    ``history``: each message adds a "message received" event (the live chat says False: its
+    lines are the thread); ``announce``: live viewers are told after commit; ``known``:
+    what the caller has read already in its transaction (`Known`).
     """
-    inbounds = list(inbounds)
+    inbounds, known = list(inbounds), known or Known()
+
+    def file():
+        batch = _Batch(inbounds, known=known)
+        batch.finish(thread.append(batch.prepare(), history=history, announce=announce))
+        return batch.results
+
+    if transaction.get_connection().in_atomic_block:
+        with transaction.atomic(savepoint=False):
+            return file()
     for attempt in range(2):
         try:
             with transaction.atomic():
-                return _Batch(inbounds).file(history=history, announce=announce)
+                return file()
         except IntegrityError:
             if attempt:
                 raise
     raise AssertionError("unreachable")
 
 
+def receive_with_replies(
+    inbounds: Sequence[Inbound], replies: Sequence[Reply], *, known: Known
+) -> tuple[list[Received | ValidationError], list[thread.Appended | ValidationError]]:
+    """A live conversation's batch, inside the caller's transaction: the customers'
+    messages filed exactly as by `receive_many` and the agents' answers and notes checked
+    exactly as by `reply_many`, stored together, with one INSERT and one update of their
+    tickets, without a history line each and without the spine's announcement (the chat
+    writer sends its own frames). Returns each side's results, in order."""
+    batch = _Batch(list(inbounds), known=known)
+    inbound_drafts = batch.prepare()
+    reply_results, reply_drafts = prepare_replies(replies)
+    stored = thread.append([*inbound_drafts, *reply_drafts], history=False, announce=False)
+    batch.finish(stored[: len(inbound_drafts)])
+    return batch.results, place_replies(reply_results, stored[len(inbound_drafts) :])
+
+
 class _Batch:
     """One `receive_many` call: everything it must know is read up front in a few queries,
     the messages are threaded in memory in order, and the rows are written in bulk."""
 
-    def __init__(self, inbounds: list[Inbound]):
+    def __init__(self, inbounds: list[Inbound], *, known: Known):
         self.inbounds = inbounds
+        self.known = known
         self.now = timezone.now()
         self.results: list[Received | ValidationError | None] = [None] * len(inbounds)
         self.tickets: dict[int, Ticket] = {}  # one instance per ticket for the whole batch
@@ -92,14 +149,15 @@ class _Batch:
         # that it repeats)
         self.duplicates: list[tuple[int, Message | int]] = []
 
-    def file(self, *, history: bool, announce: bool) -> list[Received | ValidationError]:
+    def prepare(self) -> list[thread.Draft]:
+        """Read, thread in memory, open the new tickets: the drafts to append, in order."""
         keys = self._sender_keys()
         self._read(keys)
         for index, inbound in enumerate(self.inbounds):
             if index in keys:
                 self._file_one(index, inbound, self.identities[keys[index]])
-        self._write(history=history, announce=announce)
-        return self.results
+        self._open_new_tickets()
+        return list(self.drafts.values())
 
     # reading
 
@@ -107,7 +165,9 @@ class _Batch:
         keys, normalised = {}, {}
         for index, inbound in enumerate(self.inbounds):
             raw = (inbound.sender_kind, inbound.sender)
-            if raw not in normalised:  # phone numbers are slow to parse; a batch repeats them
+            if raw in self.known.senders:  # as stored: normalised
+                normalised[raw] = raw
+            elif raw not in normalised:  # phone numbers are slow to parse; batches repeat them
                 try:
                     normalised[raw] = (raw[0], normalise_identity(*raw))
                 except ValidationError as exc:
@@ -124,20 +184,32 @@ class _Batch:
         for index, key in keys.items():
             if not names.get(key):
                 names[key] = self.inbounds[index].sender_name
-        self.identities = resolve_identities(names)
+        self.identities = {
+            key: self.known.senders[key] for key in names if key in self.known.senders
+        }
+        self.identities.update(
+            resolve_identities(
+                {key: name for key, name in names.items() if key not in self.identities}
+            )
+        )
         self._read_messages(inbounds)
-        ticket_ids = {inbound.ticket_id for inbound in inbounds if inbound.ticket_id}
+        # Each read only when some message needs it: on the chat writer's path a query costs
+        # about a millisecond, more than filing the batch's messages (bench/chat_load.py).
+        wanted = {inbound.ticket_id for inbound in inbounds if inbound.ticket_id}
+        unread = wanted - set(self.known.tickets)
+        read = Ticket.objects.in_bulk(unread) if unread else {}
         self.targets = {
-            pk: self._ticket(ticket) for pk, ticket in Ticket.objects.in_bulk(ticket_ids).items()
+            pk: self._ticket(ticket)
+            for pk, ticket in {**self.known.tickets, **read}.items()
+            if pk in wanted
         }
         references = {inbound.ticket_reference.upper() for inbound in inbounds}
         references.discard("")
-        self.referenced = {
-            ticket.reference: self._ticket(ticket)
-            for ticket in Ticket.objects.filter(reference__in=references)
-        }
+        found = Ticket.objects.filter(reference__in=references) if references else ()
+        self.referenced = {ticket.reference: self._ticket(ticket) for ticket in found}
         slugs = {inbound.queue for inbound in inbounds if inbound.queue}
-        self.queues = {queue.slug: queue for queue in Queue.objects.filter(slug__in=slugs)}
+        queues = Queue.objects.filter(slug__in=slugs) if slugs else ()
+        self.queues = {queue.slug: queue for queue in queues}
         customer_ids = {identity.customer_id for identity in self.identities.values()}
         self.wallets: dict[int, list] = {}
         if any(not inbound.ticket_id for inbound in inbounds):  # a new ticket is possible
@@ -160,8 +232,9 @@ class _Batch:
         ids_by_channel: dict[str, set[str]] = {}
         for inbound in inbounds:
             wanted = ids_by_channel.setdefault(inbound.channel, set())
-            if inbound.external_id:
-                wanted.add(inbound.external_id[:255])
+            key = (inbound.channel, inbound.external_id[:255])
+            if inbound.external_id and key not in self.known.unstored:
+                wanted.add(key[1])
             wanted.update(thread_id[:255] for thread_id in inbound.thread_ids)
         # (channel, external id) -> (order, Message stored before | index in this batch)
         self.messages: dict[tuple[str, str], tuple[tuple, Message | int]] = {}
@@ -185,15 +258,15 @@ class _Batch:
         if inbound.external_id and key in self.messages:
             self.duplicates.append((index, self.messages[key][1]))
             return
-        customer = identity.customer
+        customer_id = identity.customer_id
         if inbound.ticket_id:
-            target = self._target(inbound.ticket_id, customer)
+            target = self._target(inbound.ticket_id, customer_id)
             if isinstance(target, ValidationError):
                 self.results[index] = target
                 return
             ticket, opened = target, False
         else:
-            ticket, opened = self._thread(inbound, customer)
+            ticket, opened = self._thread(inbound, identity)
         draft = thread.Draft(
             ticket=ticket,
             direction=Message.Direction.INBOUND,
@@ -216,18 +289,18 @@ class _Batch:
                 self.cc_before.setdefault(ticket.pk, ticket.cc)
             ticket.cc = cc
         # After a customer's message its ticket is open (thread.append reopens it).
-        self.open[customer.pk, inbound.channel] = ticket
+        self.open[customer_id, inbound.channel] = ticket
 
-    def _target(self, ticket_id: int, customer: Customer) -> Ticket | ValidationError:
+    def _target(self, ticket_id: int, customer_id: int) -> Ticket | ValidationError:
         """The ticket a channel named: it must be this customer's and take messages."""
         ticket = self.targets.get(ticket_id)
-        if ticket is None or ticket.customer_id != customer.pk:
+        if ticket is None or ticket.customer_id != customer_id:
             return ValidationError(_("This conversation is not yours."), code="not_yours")
         if not thread.takes(ticket, Message.Direction.INBOUND):
             return ValidationError(thread.CLOSED, code="ticket_closed")
         return ticket
 
-    def _thread(self, inbound: Inbound, customer: Customer) -> tuple[Ticket, bool]:
+    def _thread(self, inbound: Inbound, identity) -> tuple[Ticket, bool]:
         """The ticket this message continues, or a new one. Returns (ticket, opened)."""
         earlier = [
             self.messages[inbound.channel, thread_id[:255]]
@@ -237,30 +310,30 @@ class _Batch:
         if earlier:
             _order, message = max(earlier, key=lambda known: known[0])
             ticket = self.drafts[message].ticket if isinstance(message, int) else message.ticket
-            return self._continue(ticket, inbound, customer)
+            return self._continue(ticket, inbound, identity)
         if inbound.ticket_reference:
             referenced = self.referenced.get(inbound.ticket_reference.upper())
             if referenced is not None:
-                if referenced.customer_id == customer.pk:
-                    return self._continue(referenced, inbound, customer)
+                if referenced.customer_id == identity.customer_id:
+                    return self._continue(referenced, inbound, identity)
                 # A stranger quoting someone else's reference never writes on their ticket.
-                return self._open(inbound, customer, follows_up=referenced), True
+                return self._open(inbound, identity, follows_up=referenced), True
         if inbound.continue_open:
-            current = self.open.get((customer.pk, inbound.channel))
+            current = self.open.get((identity.customer_id, inbound.channel))
             if current is not None:
                 return current, False
-        return self._open(inbound, customer), True
+        return self._open(inbound, identity), True
 
-    def _continue(self, ticket: Ticket, inbound: Inbound, customer: Customer):
+    def _continue(self, ticket: Ticket, inbound: Inbound, identity):
         if not thread.takes(ticket, Message.Direction.INBOUND):
             # Mail that threads onto a closed ticket opens a follow-up that points to it.
-            return self._open(inbound, customer, follows_up=ticket), True
+            return self._open(inbound, identity, follows_up=ticket), True
         return ticket, False
 
-    def _open(self, inbound: Inbound, customer: Customer, *, follows_up: Ticket | None = None):
-        wallets = self.wallets.get(customer.pk, [])
+    def _open(self, inbound: Inbound, identity, *, follows_up: Ticket | None = None):
+        wallets = self.wallets.get(identity.customer_id, [])
         ticket = new_ticket(
-            customer=customer,
+            customer=identity.customer,
             channel=inbound.channel,
             subject=inbound.subject or _first_line(inbound.text),
             category=inbound.category or Ticket.Category.OTHER,
@@ -274,7 +347,7 @@ class _Batch:
 
     # writing, in bulk
 
-    def _write(self, *, history: bool, announce: bool) -> None:
+    def _open_new_tickets(self) -> None:
         if self.new_tickets:
             Ticket.objects.bulk_create(self.new_tickets)
             for ticket in self.new_tickets:
@@ -286,8 +359,10 @@ class _Batch:
             TicketEvent.objects.bulk_create(
                 created_event(ticket, acting_user=None) for ticket in self.new_tickets
             )
-        messages = thread.append(list(self.drafts.values()), history=history, announce=announce)
-        filed = dict(zip(self.drafts, messages, strict=True))
+
+    def finish(self, stored: list[thread.Appended]) -> None:
+        """After the drafts are appended: people copied in, raw payloads, the results."""
+        filed = dict(zip(self.drafts, stored, strict=True))
         for ticket in self.tickets.values():
             if ticket.pk in self.cc_before and ticket.cc != self.cc_before[ticket.pk]:
                 Ticket.objects.filter(pk=ticket.pk).update(cc=ticket.cc)
@@ -296,17 +371,20 @@ class _Batch:
             for index, earlier in self.duplicates
         ]
         self._record_raw(filed, duplicates)
-        for index, message in filed.items():
+        for index, item in filed.items():
             opened = self.drafts[index].opened
             self.results[index] = Received(
-                message=message, ticket=message.ticket, opened=opened, duplicate=False
+                stored=item, ticket=item.draft.ticket, opened=opened, duplicate=False
             )
-        for index, message in duplicates:
+        for index, earlier in duplicates:
+            ticket = (
+                earlier.draft.ticket if isinstance(earlier, thread.Appended) else earlier.ticket
+            )
             self.results[index] = Received(
-                message=message, ticket=message.ticket, opened=False, duplicate=True
+                stored=earlier, ticket=ticket, opened=False, duplicate=True
             )
 
-    def _record_raw(self, filed: dict[int, Message], duplicates: list[tuple[int, Message]]):
+    def _record_raw(self, filed: dict[int, thread.Appended], duplicates: list[tuple[int, Any]]):
         """Mark each stored raw payload processed (or duplicate) and point it at its message."""
         processed = [
             (message.pk, self.inbounds[index].raw_id)
@@ -322,7 +400,7 @@ class _Batch:
             if self.inbounds[index].raw_id:
                 InboundMessage.objects.filter(pk=self.inbounds[index].raw_id).update(
                     status=InboundMessage.Status.DUPLICATE,
-                    message=message,
+                    message_id=message.pk,
                     processed_at=self.now,
                     reason=_("Already received as message %(id)s.") % {"id": message.pk},
                 )

@@ -19,10 +19,12 @@ from .lifecycle import change_status
 
 @dataclass(frozen=True)
 class Reply:
-    """One answer or note. ``delivered``: its route delivered it as it was stored (a live
-    chat's customer is connected), so it is sent, not queued."""
+    """One answer or note on ``ticket``, an instance read in the current transaction (its
+    status, first response and assignee decide what the answer changes). ``delivered``:
+    its route delivered it as it was stored (a live chat's customer is connected), so it is
+    sent, not queued."""
 
-    ticket_id: int
+    ticket: Ticket
     acting_user: object
     text: str
     internal: bool = False
@@ -47,19 +49,19 @@ def reply(
     body = (body or "").strip()
     if not body:
         raise ValidationError(_("The message is empty."))
+    require_permission(acting_user, WORK_TICKETS)
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     (result,) = reply_many(
-        [Reply(ticket_id=ticket.pk, acting_user=acting_user, text=body, internal=internal)]
+        [Reply(ticket=ticket, acting_user=acting_user, text=body, internal=internal)]
     )
     if isinstance(result, ValidationError):
-        if result.code == "ticket_closed":
-            raise ValidationError(
-                _("This ticket is closed; open a follow-up to write to the customer."),
-                code="ticket_closed",
-            )
-        raise result
+        raise ValidationError(
+            _("This ticket is closed; open a follow-up to write to the customer."),
+            code="ticket_closed",
+        )
     if then_status:
-        change_status(result.ticket, acting_user=acting_user, status=then_status)
-    return result
+        change_status(ticket, acting_user=acting_user, status=then_status)
+    return result.message
 
 
 def add_note(ticket: Ticket, *, acting_user, body: str, then_status: str = "") -> Message:
@@ -69,43 +71,50 @@ def add_note(ticket: Ticket, *, acting_user, body: str, then_status: str = "") -
 
 def reply_many(
     replies: Sequence[Reply], *, history: bool = True, announce: bool = True
-) -> list[Message | ValidationError]:
+) -> list[thread.Appended | ValidationError]:
     """Store many answers and notes in one transaction, in a fixed number of queries.
 
-    Returns, for each, its Message or the ValidationError that keeps it out (code
-    "ticket_closed": a closed ticket takes notes only; "not_found"). Raises
+    Returns, for each, what was stored (`thread.Appended`) or the ValidationError (code
+    "ticket_closed") that keeps it out: a closed ticket takes notes only. Raises
     PermissionDenied when an author may not work tickets. ``history`` and ``announce`` as
     for `thread.append`.
     """
+    results, drafts = prepare_replies(replies)
+    with transaction.atomic(savepoint=False):
+        stored = thread.append(drafts, history=history, announce=announce)
+    return place_replies(results, stored)
+
+
+def prepare_replies(
+    replies: Sequence[Reply],
+) -> tuple[list[ValidationError | None], list[thread.Draft]]:
+    """The checks of `reply_many`: the refusals in place (None where a draft goes), and the
+    drafts to append, in order. Raises PermissionDenied for an author who may not."""
     for author in {id(reply.acting_user): reply.acting_user for reply in replies}.values():
         require_permission(author, WORK_TICKETS)
-    with transaction.atomic():
-        tickets = Ticket.objects.select_for_update().in_bulk({reply.ticket_id for reply in replies})
-        results: list[Message | ValidationError | None] = [None] * len(replies)
-        drafts, places = [], []
-        for index, reply in enumerate(replies):
-            ticket = tickets.get(reply.ticket_id)
-            direction = Message.Direction.NOTE if reply.internal else Message.Direction.OUTBOUND
-            if ticket is None:
-                results[index] = ValidationError(_("No such ticket."), code="not_found")
-            elif not thread.takes(ticket, direction):
-                results[index] = ValidationError(thread.CLOSED, code="ticket_closed")
-            else:
-                drafts.append(_draft(reply, ticket, direction))
-                places.append(index)
-        for index, message in zip(
-            places, thread.append(drafts, history=history, announce=announce), strict=True
-        ):
-            results[index] = message
-    return results
+    results: list[ValidationError | None] = [None] * len(replies)
+    drafts = []
+    for index, reply in enumerate(replies):
+        direction = Message.Direction.NOTE if reply.internal else Message.Direction.OUTBOUND
+        if thread.takes(reply.ticket, direction):
+            drafts.append(_draft(reply, direction))
+        else:
+            results[index] = ValidationError(thread.CLOSED, code="ticket_closed")
+    return results, drafts
 
 
-def _draft(reply: Reply, ticket: Ticket, direction: str) -> thread.Draft:
+def place_replies(results: list, stored: list[thread.Appended]) -> list:
+    """What was stored, in the places `prepare_replies` left for it."""
+    stored_iter = iter(stored)
+    return [next(stored_iter) if result is None else result for result in results]
+
+
+def _draft(reply: Reply, direction: str) -> thread.Draft:
     delivery = ""
     if direction == Message.Direction.OUTBOUND:
         delivery = Message.Delivery.SENT if reply.delivered else Message.Delivery.QUEUED
     return thread.Draft(
-        ticket=ticket,
+        ticket=reply.ticket,
         direction=direction,
         text=reply.text,
         author_id=reply.acting_user.pk,

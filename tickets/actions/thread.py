@@ -21,6 +21,8 @@ notices, email acknowledgements). Each rule below exists once, here:
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -43,6 +45,8 @@ REOPENED_BY_CUSTOMER = {
 }
 
 CLOSED = gettext_lazy("This ticket is closed.")
+_TICKET = Message._meta.get_field("ticket")
+_FIELDS = [field.attname for field in Message._meta.concrete_fields]
 
 
 def takes(ticket: Ticket, direction: str) -> bool:
@@ -74,11 +78,45 @@ class Draft:
     opened: bool = False  # it opened its ticket: the "created" event tells it already
 
 
+@dataclass(frozen=True)
+class Appended:
+    """A message just stored: its id and time; the Message instance only when asked (the
+    chat writer never asks: building one costs more than storing it, bench/chat_load.py)."""
+
+    draft: Draft
+    pk: int
+    created_at: datetime
+
+    @cached_property
+    def message(self) -> Message:
+        draft = self.draft
+        values = {
+            "id": self.pk,
+            "ticket_id": draft.ticket.pk,
+            "direction": draft.direction,
+            "channel": draft.channel or draft.ticket.channel,
+            "author_id": draft.author_id,
+            "sender_id": draft.sender_id,
+            "subject": draft.subject[:255],
+            "text": draft.text,
+            "html": draft.html,
+            "external_id": draft.external_id[:255],
+            "delivery_status": str(draft.delivery),
+            "delivery_error": "",
+            "delivered_at": self.created_at if draft.delivery == Message.Delivery.SENT else None,
+            "metadata": draft.metadata,
+            "created_at": self.created_at,
+        }
+        message = Message.from_db(None, _FIELDS, [values[name] for name in _FIELDS])
+        _TICKET.set_cached_value(message, draft.ticket)
+        return message
+
+
 def append(
     drafts: Sequence[Draft], *, history: bool = True, announce: bool = True
-) -> list[Message]:
+) -> list[Appended]:
     """Store ``drafts`` with one INSERT and apply the thread's rules to their tickets, in
-    a fixed number of queries whatever their number. Returns the new Messages, in order.
+    a fixed number of queries whatever their number. Returns what was stored, in order.
 
     ``history``: each message adds its own event (message received, reply, note); the live
     chat says False, its lines being the thread already. Changes of the ticket (reopened,
@@ -93,35 +131,33 @@ def append(
         if not takes(draft.ticket, draft.direction):
             raise ValidationError(CLOSED, code="ticket_closed")
     now = timezone.now()
-    messages = _insert(drafts, now)
+    stored = [
+        Appended(draft=draft, pk=pk, created_at=now)
+        for draft, pk in zip(drafts, _insert(drafts, now), strict=True)
+    ]
     if any(draft.attachments for draft in drafts):
         Attachment.objects.bulk_create(
-            _attachment(message, attachment)
-            for draft, message in zip(drafts, messages, strict=True)
-            for attachment in draft.attachments
+            _attachment(item.pk, attachment)
+            for item in stored
+            for attachment in item.draft.attachments
         )
-    events = []
-    if history:
-        events += [
-            event
-            for draft, message in zip(drafts, messages, strict=True)
-            if (event := _event(draft, message)) is not None
-        ]
+    events = [event for item in stored if (event := _event(item)) is not None] if history else []
     TicketEvent.objects.bulk_create([*events, *_touch(drafts, now)])
     queued = [
-        message.pk
-        for draft, message in zip(drafts, messages, strict=True)
-        if draft.delivery == Message.Delivery.QUEUED and not draft.route_sends
+        item.pk
+        for item in stored
+        if item.draft.delivery == Message.Delivery.QUEUED and not item.draft.route_sends
     ]
     if queued:
         transaction.on_commit(lambda: [enqueue_delivery(pk) for pk in queued], robust=True)
     if announce:
-        for message in messages:
-            live.broadcast_on_commit(message)
-    return messages
+        live.broadcast_on_commit(
+            [(item.draft.ticket.pk, item.pk, item.draft.direction) for item in stored]
+        )
+    return stored
 
 
-def _insert(drafts: Sequence[Draft], now) -> list[Message]:
+def _insert(drafts: Sequence[Draft], now) -> list[int]:
     """One INSERT ... RETURNING (mywallet_support.db.insert_many: bulk_create spent half the
     chat writer's batch preparing each field of each row)."""
     delivered_now = db_value(Message, "delivered_at", now)
@@ -145,37 +181,19 @@ def _insert(drafts: Sequence[Draft], now) -> list[Message]:
         }
         for draft in drafts
     ]
-    ids = insert_many(Message, rows, same={"created_at": now})
-    return [
-        Message(
-            pk=pk,
-            ticket=draft.ticket,
-            direction=draft.direction,
-            channel=draft.channel or draft.ticket.channel,
-            author_id=draft.author_id,
-            sender_id=draft.sender_id,
-            subject=draft.subject[:255],
-            text=draft.text,
-            html=draft.html,
-            external_id=draft.external_id[:255],
-            delivery_status=str(draft.delivery),
-            delivered_at=now if draft.delivery == Message.Delivery.SENT else None,
-            metadata=draft.metadata,
-            created_at=now,
-        )
-        for draft, pk in zip(drafts, ids, strict=True)
-    ]
+    return insert_many(Message, rows, same={"created_at": now})
 
 
-def _event(draft: Draft, message: Message) -> TicketEvent | None:
+def _event(item: Appended) -> TicketEvent | None:
+    draft = item.draft
     if draft.direction == Message.Direction.INBOUND:
         if draft.opened:
             return None
         return TicketEvent(
-            ticket=draft.ticket, kind=TicketEvent.Kind.MESSAGE, data={"message": message.pk}
+            ticket=draft.ticket, kind=TicketEvent.Kind.MESSAGE, data={"message": item.pk}
         )
     kind = TicketEvent.Kind.NOTE if draft.direction == Message.Direction.NOTE else None
-    data = {"message": message.pk}
+    data = {"message": item.pk}
     if draft.author_id is None:
         data["system"] = True
     return TicketEvent(
@@ -237,11 +255,11 @@ def _touch(drafts: Sequence[Draft], now) -> list[TicketEvent]:
     return events
 
 
-def _attachment(message: Message, attachment: InboundAttachment) -> Attachment:
-    """An Attachment row for ``message``, its file written to storage (the row is not saved)."""
+def _attachment(message_id: int, attachment: InboundAttachment) -> Attachment:
+    """An Attachment row for a message, its file written to storage (the row is not saved)."""
     digest = hashlib.sha256(attachment.content).hexdigest()
     stored = Attachment(
-        message=message,
+        message_id=message_id,
         name=attachment.name[:255],
         content_type=attachment.content_type[:255],
         size=len(attachment.content),
@@ -281,8 +299,8 @@ def post_notice(
         route_sends=send_now,
     )
     with transaction.atomic():
-        (message,) = append([draft])
-    return message
+        (stored,) = append([draft])
+    return stored.message
 
 
 def post_system_note(ticket: Ticket, *, text: str, metadata: dict) -> Message:
@@ -295,5 +313,5 @@ def post_system_note(ticket: Ticket, *, text: str, metadata: dict) -> Message:
         metadata={**metadata, "system": True},
     )
     with transaction.atomic():
-        (message,) = append([draft])
-    return message
+        (stored,) = append([draft])
+    return stored.message
