@@ -1,7 +1,8 @@
 """The chat sockets: /ws/chat/ (customers) and /ws/agent/ (agents). Frames: chat/protocol.py.
 
-Thin: each frame is checked here (size, rate, shape) and handed to chat.actions, through the
-batched writer (chat.writer) for messages and `database_sync_to_async` for the rest.
+Thin: each frame is checked here (size, rate, shape; the checks are chat.protocol's) and handed
+to chat.actions, through the batched writer (chat.writer) for messages and
+`database_sync_to_async` for the rest.
 Delivery rests on storage: a frame the layer loses is found again by ``resume``.
 """
 
@@ -17,12 +18,22 @@ from channels.sessions import InstanceSessionWrapper
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.utils import translation
-from django.utils.translation import gettext_lazy as _
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
 from . import actions, live, selectors
 from .actions import Pending, Stored
+from .protocol import (
+    CLOSE_FORBIDDEN,
+    CLOSE_RATE_LIMITED,
+    CLOSE_TOO_BIG,
+    ERRORS,
+    message_fields,
+    parse_frame,
+    resume_after,
+    too_big,
+)
+from .protocol import MAX_CLIENT_ID as MAX_CLIENT_ID  # chat.api reads it from here
 from .recovery import watch
 from .throttle import socket_bucket
 from .writer import writer
@@ -30,19 +41,7 @@ from .writer import writer
 logger = logging.getLogger(__name__)
 
 SESSION_KEY = "chat_conversation"  # the session's conversation id (set by /chat/start/)
-CLOSE_FORBIDDEN = 4403
-CLOSE_TOO_BIG = 1009
-CLOSE_RATE_LIMITED = 4429
-MAX_CLIENT_ID = 100
 SHOWN_MEMORY = 2000  # message ids a socket remembers having sent, so none goes twice
-ERRORS = {
-    "bad_frame": _("That frame is not understood."),
-    "empty": _("The message is empty."),
-    "too_long": _("The message is too long."),
-    "rate_limited": _("Too many messages at once; slow down."),
-    "binary": _("Only text frames are understood."),
-    "closed": _("This chat has ended; start a new one to write again."),
-}
 
 
 def _let_daphne_send_1009() -> None:
@@ -144,9 +143,7 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
         if text is None:
             await self.error("binary")
             return
-        # Measured before any decoding: a huge frame costs nothing more than its length.
-        limit = self.max_frame_bytes
-        if len(text) > limit or (len(text) * 4 > limit and len(text.encode()) > limit):
+        if too_big(text, self.max_frame_bytes):
             self.closing = True
             await self.close(code=CLOSE_TOO_BIG)
             return
@@ -155,12 +152,8 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
             await self.error("rate_limited")
             await self.close(code=CLOSE_RATE_LIMITED)
             return
-        try:
-            content = json.loads(text)
-        except ValueError:
-            await self.error("bad_frame")
-            return
-        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+        content = parse_frame(text)
+        if content is None:
             await self.error("bad_frame")
             return
         try:
@@ -203,16 +196,6 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
             forgotten, _none = self.shown.popitem(last=False)
             self.forgotten = max(self.forgotten, forgotten)
         return True
-
-    def message_fields(self, content) -> tuple[str, str]:
-        text, client_id = content.get("text"), content.get("client_id")
-        if not isinstance(client_id, str) or not 0 < len(client_id) <= MAX_CLIENT_ID:
-            raise ValidationError(str(ERRORS["bad_frame"]))
-        if not isinstance(text, str) or not text.strip():
-            raise ValidationError(str(ERRORS["empty"]))
-        if len(text) > self.max_message_chars:
-            raise ValidationError(str(ERRORS["too_long"]))
-        return text.strip(), client_id
 
     async def stored(self, result: Stored) -> None:
         """The writer's callback: ack the sender (or tell it why not), then broadcast."""
@@ -366,7 +349,7 @@ class CustomerConsumer(ChatSocket):
             await self.error("closed", **extra)
             return
         if kind == "message":
-            text, client_id = self.message_fields(content)
+            text, client_id = message_fields(content, max_chars=self.max_message_chars)
             pending = Pending(
                 conversation_id=self.conversation_id,
                 client_id=client_id,
@@ -391,8 +374,7 @@ class CustomerConsumer(ChatSocket):
             await self.error("bad_frame")
 
     async def resume(self, after):
-        if not actions.is_id(after):
-            raise ValidationError(str(ERRORS["bad_frame"]))
+        after = resume_after(after)
         self.high[self.conversation_id] = max(self.high.get(self.conversation_id, 0), after)
 
         def load():
@@ -565,7 +547,7 @@ class AgentConsumer(ChatSocket):
         )
 
     def submit(self, kind: str, content: dict, conversation_id: int) -> None:
-        text, client_id = self.message_fields(content)
+        text, client_id = message_fields(content, max_chars=self.max_message_chars)
         pending = Pending(
             conversation_id=conversation_id,
             client_id=client_id,
@@ -577,8 +559,7 @@ class AgentConsumer(ChatSocket):
         writer().submit(pending, self.stored)
 
     async def resume(self, conversation, after):
-        if not actions.is_id(after):
-            raise ValidationError(str(ERRORS["bad_frame"]))
+        after = resume_after(after)
         frames = await database_sync_to_async(selectors.transcript)(
             conversation, after=after, internal=True
         )
