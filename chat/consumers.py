@@ -44,35 +44,6 @@ SESSION_KEY = "chat_conversation"  # the session's conversation id (set by /chat
 SHOWN_MEMORY = 2000  # message ids a socket remembers having sent, so none goes twice
 
 
-def _let_daphne_send_1009() -> None:
-    """Let daphne close a socket with 1009 (message too big), as RFC 6455 allows a server.
-
-    Found by the end-to-end tests: daphne hands a consumer's close code to autobahn's
-    ``sendClose``, which accepts only 1000 and 3000-4999 from applications, so our 1009
-    became an exception and the client saw 1011 (WebsocketCommunicator never goes through
-    autobahn). 1009 is sent here as autobahn itself sends it for an oversized message.
-    """
-    try:
-        from daphne.ws_protocol import WebSocketProtocol
-    except ImportError:  # another server
-        return
-    original = WebSocketProtocol.serverClose
-    if getattr(original, "allows_1009", False):
-        return
-
-    def server_close(self, code=None):
-        if code == CLOSE_TOO_BIG:
-            self.sendCloseFrame(code=code)
-        else:
-            original(self, code)
-
-    server_close.allows_1009 = True
-    WebSocketProtocol.serverClose = server_close
-
-
-_let_daphne_send_1009()
-
-
 def _language(scope) -> str:
     """The socket's language: the language cookie, else Accept-Language, else the default."""
     from django.utils.translation.trans_real import (
