@@ -1,21 +1,14 @@
 """The chat sockets: /ws/chat/ (customers) and /ws/agent/ (agents). Frames: chat/protocol.py.
 
-Thin: each frame is checked here (size, rate, shape; the checks are chat.protocol's) and handed
-to chat.actions, through the batched writer (chat.writer) for messages and
-`database_sync_to_async` for the rest.
+Thin: each frame is checked (chat.protocol; its size, rate and shape already in
+chat.sockets.ChatSocket) and handed to chat.actions, through the batched writer
+(chat.writer) for messages and `database_sync_to_async` for the rest; then frames are sent.
 Delivery rests on storage: a frame the layer loses is found again by ``resume``.
 """
 
-import asyncio
-import json
 import logging
-from collections import OrderedDict
 
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from channels.sessions import InstanceSessionWrapper
-from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -23,150 +16,20 @@ from django_otp.models import Device
 
 from . import actions, live, selectors
 from .actions import Pending, Stored
-from .protocol import (
-    CLOSE_FORBIDDEN,
-    CLOSE_RATE_LIMITED,
-    CLOSE_TOO_BIG,
-    ERRORS,
-    message_fields,
-    parse_frame,
-    resume_after,
-    too_big,
-)
+from .protocol import CLOSE_FORBIDDEN, message_fields, resume_after
 from .protocol import MAX_CLIENT_ID as MAX_CLIENT_ID  # chat.api reads it from here
 from .recovery import watch
-from .throttle import socket_bucket
+from .sockets import ChatSocket
 from .writer import writer
 
 logger = logging.getLogger(__name__)
 
 SESSION_KEY = "chat_conversation"  # the session's conversation id (set by /chat/start/)
-SHOWN_MEMORY = 2000  # message ids a socket remembers having sent, so none goes twice
 
 
-def _language(scope) -> str:
-    """The socket's language: the language cookie, else Accept-Language, else the default."""
-    from django.utils.translation.trans_real import (
-        get_supported_language_variant,
-        parse_accept_lang_header,
-    )
-
-    candidates = [scope.get("cookies", {}).get(settings.LANGUAGE_COOKIE_NAME, "")]
-    for name, value in scope.get("headers", ()):
-        if name == b"accept-language":
-            candidates += [code for code, _q in parse_accept_lang_header(value.decode("latin-1"))]
-    for code in candidates:
-        if code and code != "*":
-            try:
-                return get_supported_language_variant(code)
-            except LookupError:
-                continue
-    return settings.LANGUAGE_CODE
-
-
-class ChatSocket(AsyncJsonWebsocketConsumer):
-    """What both sockets share: the limits, the error frames and the message memory."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.bucket = socket_bucket()
-        self.closing = False
-        self.shown: OrderedDict[int, None] = OrderedDict()
-        # conversation -> the message id up to which this socket read storage (resume, the
-        # chat frame, a catch-up). Not raised by live frames or acks: ids are global and
-        # commit order is not id order, so a frame with a higher id may go before a lower
-        # one that the layer lost (found by the end-to-end Redis restart test).
-        self.high: dict[int, int] = {}
-        self.forgotten = 0  # the highest id dropped from ``shown``: never re-read below it
-        self.language = settings.LANGUAGE_CODE
-        self.send_frame = None  # the server's send (_server_send), found on the first frame
-        self.max_frame_bytes = settings.CHAT_MAX_FRAME_BYTES  # per socket, read once
-        self.max_message_chars = settings.CHAT_MAX_MESSAGE_CHARS
-
-    async def dispatch(self, message):
-        """Each frame and event straight to its handler. Channels would first hop to the
-        one shared sync thread to close stale database connections, per frame: behind a
-        batch being stored there, every socket of the process waited (bench/chat_load.py).
-        Our handlers touch the database only through database_sync_to_async, which closes
-        stale connections itself."""
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
-
-    async def websocket_connect(self, message):
-        self.language = _language(self.scope)
-        await super().websocket_connect(message)
-
-    def _server_send(self):
-        """The server's own send. channels' session middleware wraps it to save a changed
-        session on HTTP responses; on a socket it only costs each frame a look at the
-        session (some 3% of daphne's time per chat message, bench/chat_load.py)."""
-        wrapper = getattr(self.base_send, "__self__", None)
-        if isinstance(wrapper, InstanceSessionWrapper):
-            return wrapper.real_send
-        return self.base_send
-
-    async def websocket_receive(self, message):
-        if self.closing:
-            return
-        text = message.get("text")
-        if text is None:
-            await self.error("binary")
-            return
-        if too_big(text, self.max_frame_bytes):
-            self.closing = True
-            await self.close(code=CLOSE_TOO_BIG)
-            return
-        if not self.bucket.take():
-            self.closing = True
-            await self.error("rate_limited")
-            await self.close(code=CLOSE_RATE_LIMITED)
-            return
-        content = parse_frame(text)
-        if content is None:
-            await self.error("bad_frame")
-            return
-        try:
-            await self.receive_json(content)
-        except ValidationError as exc:
-            await self.error("invalid", " ".join(str(m) for m in exc.messages), content=content)
-        except PermissionDenied as exc:
-            await self.error("forbidden", str(exc), content=content)
-
-    async def error(self, code: str, detail: str = "", *, content=None, **extra) -> None:
-        with translation.override(self.language):
-            frame = {"type": "error", "code": code, "detail": str(detail or ERRORS.get(code, ""))}
-        if isinstance(content, dict) and isinstance(content.get("conversation"), int):
-            frame["conversation"] = content["conversation"]
-        frame.update(extra)
-        await self.send_json(frame)
-
-    async def send_json(self, content, close=False):
-        """A frame, encoded as channels would, sent without its layers of coroutines."""
-        try:
-            if self.send_frame is None:
-                self.send_frame = self._server_send()
-            await self.send_frame({"type": "websocket.send", "text": json.dumps(content)})
-            if close:
-                await self.close()
-        except Exception:  # the socket went away meanwhile
-            logger.debug("send on a closed chat socket dropped", exc_info=True)
-
-    async def send_message(self, conversation: int, frame: dict) -> None:
-        """Send a message frame unless this socket sent that message already."""
-        if self.remember(frame["id"]):
-            await self.send_json(frame)
-
-    def remember(self, message_id: int) -> bool:
-        """True the first time this socket sends message ``message_id``."""
-        if message_id in self.shown:
-            return False
-        self.shown[message_id] = None
-        if len(self.shown) > SHOWN_MEMORY:
-            forgotten, _none = self.shown.popitem(last=False)
-            self.forgotten = max(self.forgotten, forgotten)
-        return True
+class ChatConsumer(ChatSocket):
+    """What both consumers answer alike: the writer's callback (ack, then broadcast) and
+    the typing hint."""
 
     async def stored(self, result: Stored) -> None:
         """The writer's callback: ack the sender (or tell it why not), then broadcast."""
@@ -199,6 +62,7 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
             logger.warning("chat broadcast failed; receivers catch up from storage", exc_info=True)
 
     def for_me(self, frame: dict, conversation: int) -> dict:
+        """A frame about ``conversation`` as this socket's side expects it."""
         return frame
 
     async def relay_typing(self, ticket_id: int, conversation: int, *, author: str) -> None:
@@ -218,43 +82,8 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
             watch().failed()
             logger.info("typing relay failed", exc_info=True)
 
-    def read_from(self, conversation: int) -> int:
-        """Where a catch-up reads storage from: what was read before, or what ``shown``
-        can no longer vouch for."""
-        return max(self.high.get(conversation, 0), self.forgotten)
 
-    def read_up_to(self, conversation: int, frames: list[dict]) -> None:
-        if frames:
-            top = max(frame["id"] for frame in frames)
-            self.high[conversation] = max(self.high.get(conversation, 0), top)
-
-    async def group_add(self, group: str) -> None:
-        try:
-            await self.channel_layer.group_add(group, self.channel_name)
-        except Exception:
-            watch().failed()
-            logger.warning("joining %s failed; caught up once the layer is back", group)
-            asyncio.get_running_loop().create_task(self._join_later(group))
-
-    async def _join_later(self, group: str) -> None:
-        for _attempt in range(60):
-            await asyncio.sleep(1)
-            if self.closing:
-                return
-            try:
-                await self.channel_layer.group_add(group, self.channel_name)
-                return
-            except Exception:
-                logger.debug("joining %s failed again", group)
-
-    async def group_discard(self, group: str) -> None:
-        try:
-            await self.channel_layer.group_discard(group, self.channel_name)
-        except Exception:
-            logger.info("leaving %s failed", group, exc_info=True)
-
-
-class CustomerConsumer(ChatSocket):
+class CustomerConsumer(ChatConsumer):
     conversation_id = None
     ticket_id = None
     rating_only = False  # joined a chat that has ended: it may rate it and read it, no more
@@ -346,7 +175,7 @@ class CustomerConsumer(ChatSocket):
 
     async def resume(self, after):
         after = resume_after(after)
-        self.high[self.conversation_id] = max(self.high.get(self.conversation_id, 0), after)
+        self.mark_read(self.conversation_id, after)
 
         def load():
             frames = selectors.transcript(self.conversation, after=after, internal=False)
@@ -395,7 +224,7 @@ def agent_allowed(user, session) -> bool:
     return user.has_perm("tickets.change_ticket")
 
 
-class AgentConsumer(ChatSocket):
+class AgentConsumer(ChatConsumer):
     user = None
 
     async def connect(self):
@@ -457,7 +286,7 @@ class AgentConsumer(ChatSocket):
             conversation
         )
         self.tickets[ticket_id] = conversation
-        self.high[conversation] = max(self.high.get(conversation, 0), last_id)
+        self.mark_read(conversation, last_id)
         await self.group_add(live.ticket_group(ticket_id))
         await self.send_json(frame)
 
@@ -534,7 +363,7 @@ class AgentConsumer(ChatSocket):
         frames = await database_sync_to_async(selectors.transcript)(
             conversation, after=after, internal=True
         )
-        self.high[conversation.pk] = max(self.high.get(conversation.pk, 0), after)
+        self.mark_read(conversation.pk, after)
         for frame in frames:
             await self.send_json({**frame, "conversation": conversation.pk})
             self.remember(frame["id"])
