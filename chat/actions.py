@@ -34,6 +34,7 @@ from tickets.models import Channel, Message, Queue, Ticket, TicketEvent
 from . import live, selectors
 from .contacts import link_contact
 from .models import AgentPresence, Conversation
+from .protocol import is_id
 
 logger = logging.getLogger(__name__)
 
@@ -763,15 +764,6 @@ def rate(conversation: Conversation, *, score, comment: str = "") -> Ticket:
         conversation.ticket, score=score, comment=comment, channel=Channel.CHAT
     )
     return ticket
-
-
-MAX_ID = 2**63 - 1  # the largest id the databases keep
-
-
-def is_id(value) -> bool:
-    """Whether a frame's value can be an id: a whole number the database can compare
-    (JSON also gives booleans, and numbers too large for SQLite, which raised)."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID
 
 
 def conversation_for_agent(conversation_id, *, user) -> Conversation:
