@@ -195,16 +195,7 @@ def store_messages(batch: list[Pending]) -> list[Stored]:
 # What the writer reads of each conversation's ticket, for the spine's rules (a closed
 # ticket, reopening, the first answer, the assignee): read here with the conversations,
 # in one query, and handed over so that tickets.actions does not read them again.
-# In the model's field order, as Model.from_db takes them.
-_TICKET_FIELDS = [
-    field.attname
-    for field in Ticket._meta.concrete_fields
-    if field.attname
-    in ("customer_id", "channel", "status", "assignee_id", "cc", "first_responded_at")
-]
-
-
-_IDENTITY_FIELDS = ["id", "customer_id", "kind", "value"]  # CustomerIdentity's field order
+_TICKET_FIELDS = ("customer_id", "channel", "status", "assignee_id", "first_responded_at")
 
 
 def _store(batch: list[Pending]) -> list[Stored]:
@@ -226,10 +217,8 @@ def _store(batch: list[Pending]) -> list[Stored]:
         )
     }
     tickets = {
-        row["ticket_id"]: Ticket.from_db(
-            None,
-            ["id", *_TICKET_FIELDS],
-            [row["ticket_id"], *(row[f"ticket__{name}"] for name in _TICKET_FIELDS)],
+        row["ticket_id"]: ticket_actions.TicketState(
+            pk=row["ticket_id"], **{name: row[f"ticket__{name}"] for name in _TICKET_FIELDS}
         )
         for row in conversations.values()
     }
@@ -315,15 +304,8 @@ def _known(customers: list[tuple[int, Pending, dict]], tickets: dict) -> ticket_
     .Known): their tickets, the customers' identities, and that the lines are new."""
     rows = {row["pk"]: row for _index, _pending, row in customers}  # one per conversation
     senders = {
-        (row["identity__kind"], row["identity__value"]): CustomerIdentity.from_db(
-            None,
-            _IDENTITY_FIELDS,
-            [
-                row["identity_id"],
-                row["identity__customer_id"],
-                row["identity__kind"],
-                row["identity__value"],
-            ],
+        (row["identity__kind"], row["identity__value"]): ticket_actions.Sender(
+            pk=row["identity_id"], customer_id=row["identity__customer_id"]
         )
         for row in rows.values()
     }

@@ -11,7 +11,7 @@ class InboundAttachment:
     content_id: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Inbound:
     """One message from a customer, already checked and turned into plain values.
 

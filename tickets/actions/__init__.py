@@ -26,6 +26,7 @@ from .delivery import (
 from .intake import (
     Known,
     Received,
+    Sender,
     receive,
     receive_many,
     receive_with_replies,
@@ -42,7 +43,7 @@ from .lifecycle import (
     validate_rating,
 )
 from .replies import Reply, add_note, reply, reply_many
-from .thread import REOPENED_BY_CUSTOMER, post_notice, post_system_note, takes
+from .thread import REOPENED_BY_CUSTOMER, TicketState, post_notice, post_system_note, takes
 
 __all__ = [
     "DETAILS",
@@ -51,6 +52,8 @@ __all__ = [
     "Known",
     "Received",
     "Reply",
+    "Sender",
+    "TicketState",
     "add_note",
     "assign",
     "assign_automatically",

@@ -30,7 +30,7 @@ from .replies import Reply, place_replies, prepare_replies
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Received:
     stored: thread.Appended | Message  # just stored, or the Message received before
     ticket: Ticket
@@ -58,19 +58,28 @@ def receive(inbound: Inbound) -> Received:
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """A customer identity as `receive_many` needs it, when the caller knows it already."""
+
+    pk: int
+    customer_id: int
+
+
 @dataclass(frozen=True)
 class Known:
     """What a caller has read in its own transaction and hands to `receive_many`, so that
     it is not read again. The chat writer reads its conversations with their tickets and
     senders, and which of its messages are stored, in two queries: on that path a query
-    costs about a millisecond, more than filing the messages (bench/chat_load.py).
+    costs about a millisecond, and a model instance more than filing a message
+    (bench/chat_load.py).
 
-    ``tickets``: the tickets inbounds name by ``ticket_id``; ``senders``: identities by
-    (kind, stored value); ``unstored``: the (channel, external id) of inbounds the caller
-    found not stored yet."""
+    ``tickets``: the tickets inbounds name by ``ticket_id`` (Ticket or thread.TicketState);
+    ``senders``: identities (CustomerIdentity or Sender) by (kind, stored value);
+    ``unstored``: the (channel, external id) of inbounds the caller found not stored."""
 
-    tickets: Mapping[int, Ticket] = field(default_factory=dict)
-    senders: Mapping[tuple[str, str], CustomerIdentity] = field(default_factory=dict)
+    tickets: Mapping[int, "Ticket | thread.TicketState"] = field(default_factory=dict)
+    senders: Mapping[tuple[str, str], "CustomerIdentity | Sender"] = field(default_factory=dict)
     unstored: frozenset[tuple[str, str]] = frozenset()
 
 
@@ -283,11 +292,12 @@ class _Batch:
         if inbound.external_id:  # later messages of the batch may continue or repeat it
             self.messages[key] = ((1, index), index)
         self.drafts[index] = draft
-        cc = list(dict.fromkeys([*ticket.cc, *inbound.cc]))
-        if cc != ticket.cc:
-            if ticket.pk is not None:
-                self.cc_before.setdefault(ticket.pk, ticket.cc)
-            ticket.cc = cc
+        if inbound.cc:
+            cc = list(dict.fromkeys([*ticket.cc, *inbound.cc]))
+            if cc != ticket.cc:
+                if ticket.pk is not None:
+                    self.cc_before.setdefault(ticket.pk, ticket.cc)
+                ticket.cc = cc
         # After a customer's message its ticket is open (thread.append reopens it).
         self.open[customer_id, inbound.channel] = ticket
 

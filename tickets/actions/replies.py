@@ -17,7 +17,7 @@ from . import thread
 from .lifecycle import change_status
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Reply:
     """One answer or note on ``ticket``, an instance read in the current transaction (its
     status, first response and assignee decide what the answer changes). ``delivered``:

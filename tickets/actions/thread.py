@@ -55,12 +55,31 @@ def takes(ticket: Ticket, direction: str) -> bool:
     return ticket.status != Ticket.Status.CLOSED or direction == Message.Direction.NOTE
 
 
-@dataclass
-class Draft:
-    """A message to append to ``ticket``, an instance read in the current transaction (its
-    status, first response and assignee decide what the message changes)."""
+@dataclass(slots=True)
+class TicketState:
+    """What the thread's rules read of a ticket, and keep up to date, for a caller that
+    holds many tickets without their model instances: the chat writer reads them with its
+    conversations, and an instance a ticket costs more than filing a message there
+    (bench/chat_load.py). Anywhere a Draft takes a Ticket, it takes this."""
 
-    ticket: Ticket
+    pk: int
+    customer_id: int
+    channel: str
+    status: str
+    first_responded_at: datetime | None
+    assignee_id: int | None
+    cc: list = field(default_factory=list)
+    solved_at: datetime | None = None
+    last_message_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Draft:
+    """A message to append to ``ticket``, as read in the current transaction (its status,
+    first response and assignee decide what the message changes): a Ticket or a
+    TicketState."""
+
+    ticket: Ticket | TicketState
     direction: str
     text: str
     author_id: int | None = None  # the agent, for answers and notes
@@ -78,7 +97,7 @@ class Draft:
     opened: bool = False  # it opened its ticket: the "created" event tells it already
 
 
-@dataclass(frozen=True)
+@dataclass
 class Appended:
     """A message just stored: its id and time; the Message instance only when asked (the
     chat writer never asks: building one costs more than storing it, bench/chat_load.py)."""
@@ -108,7 +127,8 @@ class Appended:
             "created_at": self.created_at,
         }
         message = Message.from_db(None, _FIELDS, [values[name] for name in _FIELDS])
-        _TICKET.set_cached_value(message, draft.ticket)
+        if isinstance(draft.ticket, Ticket):
+            _TICKET.set_cached_value(message, draft.ticket)
         return message
 
 
