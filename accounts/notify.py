@@ -1,21 +1,23 @@
 """Telling a customer that something happened to their wallet.
 
 `notify_customer` sends a short notice by SMS to the registered phone and by email to the
-registered email, in the customer's language (Simplified Chinese or English), and, when a
-ticket is given, adds it to the ticket's thread as a system message delivered through the
-ticket's own channel (the same queued delivery as an agent's reply). A notice never holds
-a code, a password, or a full phone number, email address or ID number.
+registered email, in the customer's language (Simplified Chinese or English). A notice
+never holds a code, a password, or a full phone number, email address or ID number.
 
-The audit row (CUSTOMER_NOTIFIED) and the ticket message are written in the caller's
-transaction; the SMS and email leave only once it commits.
+The audit row (CUSTOMER_NOTIFIED) is written in the caller's transaction; the SMS and email
+leave from a task (`send_notice`) once it commits. The same notice on a ticket's thread,
+for the agents and through the ticket's channel, is the ticket side's
+(tickets.actions.wallets.notify_customer).
 """
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.utils import timezone, translation
+from django.tasks import task
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -89,19 +91,35 @@ NOTICES = {
 EVENTS = tuple(NOTICES)
 
 
-def tell_customer(account: WalletAccount, *, event: str, ticket=None, also_to=()) -> None:
-    """`notify_customer` for an action reporting a change: inside the caller's transaction
-    (the audit row and the ticket's message are written now, SMS and email leave once it
-    commits), in a savepoint, so a notice that cannot be prepared is logged and never
-    undoes the change it reports."""
+@dataclass(frozen=True)
+class Notice:
+    """A notice as the customer reads it, in their language, where it goes, and the ticket
+    it was sent about (if any)."""
+
+    event: str
+    subject: str
+    text: str
+    email_body: str
+    phones: tuple[str, ...]
+    emails: tuple[str, ...]
+    ticket: object = None
+
+
+def tell_customer(
+    account: WalletAccount, *, event: str, ticket=None, also_to: Iterable[str] = ()
+) -> Notice | None:
+    """`notify_customer` for an action reporting a change, inside its transaction, in a
+    savepoint: a notice that cannot be prepared is logged and never undoes the change it
+    reports. Returns the notice, or None when none was prepared."""
     if event not in EVENTS:
         logger.warning("no customer notice for %s; wallet %s not told", event, account.pk)
-        return
+        return None
     try:
         with transaction.atomic():
-            notify_customer(account, event=event, ticket=ticket, also_to=also_to)
+            return notify_customer(account, event=event, ticket=ticket, also_to=also_to)
     except Exception:
         logger.exception("could not notify the customer of wallet %s (%s)", account.pk, event)
+        return None
 
 
 def notify_customer(
@@ -111,36 +129,63 @@ def notify_customer(
     ticket=None,
     language: str = "",
     also_to: Iterable[str] = (),
-) -> None:
+) -> Notice:
     """Tell the wallet's owner about ``event`` (one of EVENTS) on every registered contact,
-    plus ``also_to`` (phone numbers or email addresses: the old contact after a change)."""
+    plus ``also_to`` (phone numbers or email addresses: the old contact after a change).
+
+    The audit row (CUSTOMER_NOTIFIED, on ``ticket`` when given) is written now; the text
+    message and the email leave from a task once the transaction commits.
+    """
+    notice = prepare(account, event=event, language=language, also_to=also_to, ticket=ticket)
+    record_event(
+        customer=account.customer,
+        account=account,
+        ticket=ticket,
+        action=AccountEvent.Action.CUSTOMER_NOTIFIED,
+        details={
+            "event": event,
+            "sms": [mask_phone(number) for number in notice.phones],
+            "email": [mask_email(address) for address in notice.emails],
+        },
+    )
+    transaction.on_commit(
+        lambda: send_notice.enqueue(
+            event,
+            list(notice.phones),
+            list(notice.emails),
+            notice.subject,
+            notice.text,
+            notice.email_body,
+        ),
+        robust=True,
+    )
+    return notice
+
+
+def prepare(
+    account: WalletAccount,
+    *,
+    event: str,
+    language: str = "",
+    also_to: Iterable[str] = (),
+    ticket=None,
+) -> Notice:
+    """The notice for ``event`` in the customer's language, and its recipients."""
     if event not in NOTICES:
         raise ValueError(f"unknown notice {event!r}")
-    language = customer_language(language or account.customer.language)
     phones, emails = _recipients(account, also_to)
-    with translation.override(language):
-        subject_text, body_text = NOTICES[event]
+    with translation.override(customer_language(language or account.customer.language)):
+        subject, text = NOTICES[event]
         params = {"account": _("ending in %(last4)s") % {"last4": account.number[-4:]}}
-        subject = str(subject_text)
-        text = str(body_text) % params
-        signature = _("MY Wallet Support")
-        email_body = f"{text}\n\n{signature}\n"
-    with transaction.atomic():
-        message = _ticket_message(ticket, text) if ticket is not None else None
-        record_event(
-            customer=account.customer,
-            account=account,
+        text = str(text) % params
+        return Notice(
+            event=event,
+            subject=str(subject),
+            text=text,
+            email_body=f"{text}\n\n{_('MY Wallet Support')}\n",
+            phones=tuple(phones),
+            emails=tuple(emails),
             ticket=ticket,
-            action=AccountEvent.Action.CUSTOMER_NOTIFIED,
-            details={
-                "event": event,
-                "sms": [mask_phone(number) for number in phones],
-                "email": [mask_email(address) for address in emails],
-                "ticket_message": message.pk if message else None,
-            },
-        )
-        transaction.on_commit(
-            lambda: _send(event, phones, emails, subject, text, email_body), robust=True
         )
 
 
@@ -157,12 +202,20 @@ def _recipients(account: WalletAccount, also_to: Iterable[str]) -> tuple[list[st
     return phones, emails
 
 
-def _send(event, phones, emails, subject, text, email_body) -> None:
+@task(queue_name="default")
+def send_notice(
+    event: str, phones: list[str], emails: list[str], subject: str, text: str, email_body: str
+) -> str:
+    """Send a prepared notice by SMS and email; one failed recipient does not stop the
+    others (each failure is logged, masked). Returns how many of them it reached."""
+    sent = 0
     for number in phones:
         try:
             send_sms(number, f"[MY Wallet] {text}")
         except SMSError as exc:
             logger.warning("%s notice by SMS to %s failed: %s", event, mask_phone(number), exc)
+        else:
+            sent += 1
     for address in emails:
         email = EmailMessage(
             subject=subject,
@@ -175,37 +228,6 @@ def _send(event, phones, emails, subject, text, email_body) -> None:
         except DeliveryError as exc:
             logger.warning("%s notice by email to %s failed: %s", event, mask_email(address), exc)
         else:
+            sent += 1
             logger.info("%s notice sent to %s", event, mask_email(address))
-
-
-def _ticket_message(ticket, text: str):
-    """The notice as a system message on the ticket: sent through the ticket's channel
-    like a reply when the channel can send, else kept as a note for the agents."""
-    from tickets import live
-    from tickets.actions import enqueue_delivery
-    from tickets.models import Message, Ticket, TicketEvent
-    from tickets.sources import sender_for
-
-    can_send = sender_for(ticket.channel) is not None and ticket.status != Ticket.Status.CLOSED
-    message = Message.objects.create(
-        ticket=ticket,
-        direction=Message.Direction.OUTBOUND if can_send else Message.Direction.NOTE,
-        channel=ticket.channel,
-        author=None,
-        text=text
-        if can_send
-        else _("Customer notified by SMS and email: %(text)s") % {"text": text},
-        delivery_status=Message.Delivery.QUEUED if can_send else "",
-        metadata={"system": True, "notice": "security"},
-    )
-    TicketEvent.objects.create(
-        ticket=ticket,
-        kind=TicketEvent.Kind.REPLY if can_send else TicketEvent.Kind.NOTE,
-        actor=None,
-        data={"message": message.pk, "system": True},
-    )
-    Ticket.objects.filter(pk=ticket.pk).update(last_message_at=timezone.now())
-    live.broadcast_on_commit(message)
-    if can_send:
-        transaction.on_commit(lambda: enqueue_delivery(message.pk), robust=True)
-    return message
+    return f"{sent} of {len(phones) + len(emails)} sent"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
@@ -26,8 +26,7 @@ from django.utils.translation import gettext_lazy
 from accounts.actions import identity_for_user, resolve_identity
 from accounts.identities import normalise_identity
 from accounts.models import CustomerIdentity
-from accounts.permissions import require_permission
-from mywallet_support.db import db_value, insert_many
+from accounts.permissions import is_agent, require_agent
 from tickets import actions as ticket_actions
 from tickets.inbound import Inbound, InboundAttachment
 from tickets.models import Channel, Message, Queue, Ticket, TicketEvent
@@ -35,6 +34,7 @@ from tickets.models import Channel, Message, Queue, Ticket, TicketEvent
 from . import live, selectors
 from .contacts import link_contact
 from .models import AgentPresence, Conversation
+from .protocol import is_id
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class Pending:
     client_id: str
     text: str
     kind: str
-    author_id: int | None = None  # the agent, for agent messages and notes
+    agent: object = None  # the agent (a user), for agent messages and notes
     name: str = ""  # shown with the message (the customer's or agent's name)
 
     @property
@@ -158,15 +158,15 @@ class Stored:
         return self.pending.kind == "note"
 
 
-_DIRECTIONS = {
-    "customer": Message.Direction.INBOUND,
-    "agent": Message.Direction.OUTBOUND,
-    "note": Message.Direction.NOTE,
-}
+# The spine's refusals (tickets.actions), as the chat's error codes.
+_REFUSALS = {"ticket_closed": "closed", "not_yours": "not_yours", "not_found": "not_found"}
 
 
 def store_messages(batch: list[Pending]) -> list[Stored]:
-    """Store many chat messages in one transaction (a few queries, whatever their number).
+    """Store many chat messages in one transaction (a few queries, whatever their number):
+    the customers' through tickets.actions.receive_many, the agents' answers and notes
+    through tickets.actions.reply_many, both without a history line each (the lines are
+    the thread) and without the spine's announcement (the writer sends the chat's frames).
 
     Idempotent on (conversation, client_id), within the batch and across batches. When a
     concurrent writer (another process) stored one of the same ids first, the batch is
@@ -192,6 +192,12 @@ def store_messages(batch: list[Pending]) -> list[Stored]:
     return results
 
 
+# What the writer reads of each conversation's ticket, for the spine's rules (a closed
+# ticket, reopening, the first answer, the assignee): read here with the conversations,
+# in one query, and handed over so that tickets.actions does not read them again.
+_TICKET_FIELDS = ("customer_id", "channel", "status", "assignee_id", "first_responded_at")
+
+
 def _store(batch: list[Pending]) -> list[Stored]:
     conversations = {
         row["pk"]: row
@@ -202,11 +208,19 @@ def _store(batch: list[Pending]) -> list[Stored]:
             "state",
             "agent_id",
             "ticket_id",
-            "identity_id",
             "customer_sockets",
-            "ticket__status",
-            "ticket__first_responded_at",
+            "identity_id",
+            "identity__kind",
+            "identity__value",
+            "identity__customer_id",
+            *(f"ticket__{name}" for name in _TICKET_FIELDS),
         )
+    }
+    tickets = {
+        row["ticket_id"]: ticket_actions.TicketState(
+            pk=row["ticket_id"], **{name: row[f"ticket__{name}"] for name in _TICKET_FIELDS}
+        )
+        for row in conversations.values()
     }
     existing = {
         row["external_id"]: row
@@ -214,7 +228,6 @@ def _store(batch: list[Pending]) -> list[Stored]:
             channel=Channel.CHAT, external_id__in={pending.external_id for pending in batch}
         ).values("pk", "external_id", "ticket_id", "direction", "author_id", "text", "created_at")
     }
-    now = timezone.now()
     results: list[Stored | None] = [None] * len(batch)
     new: list[tuple[int, Pending, dict]] = []  # (index in batch, pending, conversation)
     seen: dict[str, int] = {}  # external id -> index of its first occurrence in the batch
@@ -232,25 +245,20 @@ def _store(batch: list[Pending]) -> list[Stored]:
             continue
         seen[pending.external_id] = index
         new.append((index, pending, conversation))
-    if new:
-        ids = _insert(new, now)
-        _touch_tickets(new, now)
-        sent_at = now.isoformat()
-        for (index, pending, conversation), message_id in zip(new, ids, strict=True):
-            if pending.kind == "agent" and not _live(conversation):
-                # The customer is not here: the chat channel's sender delivers it later.
-                transaction.on_commit(
-                    lambda message_id=message_id: ticket_actions.enqueue_delivery(message_id),
-                    robust=True,
-                )
-            results[index] = Stored(
-                pending=pending,
-                message_id=message_id,
-                ticket_id=conversation["ticket_id"],
-                frame=selectors.frame(
-                    message_id, pending.kind, name=pending.name, text=pending.text, sent_at=sent_at
-                ),
-            )
+    customers = [item for item in new if item[1].kind == "customer"]
+    agents = [item for item in new if item[1].kind != "customer"]
+    received, answered = ticket_actions.receive_with_replies(
+        [_inbound(pending, conversation) for _index, pending, conversation in customers],
+        [_reply(pending, conversation, tickets) for _index, pending, conversation in agents],
+        known=_known(customers, tickets),
+    )
+    outcomes = [
+        result if isinstance(result, ValidationError) else result.stored for result in received
+    ]
+    for (index, pending, conversation), outcome in zip(
+        [*customers, *agents], [*outcomes, *answered], strict=True
+    ):
+        results[index] = _outcome(pending, conversation, outcome)
     for index, pending in enumerate(batch):
         if results[index] is None:  # a repeat inside the batch
             first = results[seen[pending.external_id]]
@@ -264,6 +272,63 @@ def _store(batch: list[Pending]) -> list[Stored]:
                 detail=first.detail,
             )
     return results
+
+
+def _inbound(pending: Pending, conversation: dict) -> Inbound:
+    """A customer's line, filed on their chat's own ticket."""
+    return Inbound(
+        channel=Channel.CHAT,
+        sender_kind=conversation["identity__kind"],
+        sender=conversation["identity__value"],
+        text=pending.text,
+        external_id=pending.external_id,
+        ticket_id=conversation["ticket_id"],
+    )
+
+
+def _reply(pending: Pending, conversation: dict, tickets: dict) -> ticket_actions.Reply:
+    """An agent's answer or note. An answer reaches a connected customer as it is stored
+    (sent); otherwise delivery takes it (by email, or at the customer's return)."""
+    return ticket_actions.Reply(
+        ticket=tickets[conversation["ticket_id"]],
+        acting_user=pending.agent,
+        text=pending.text,
+        internal=pending.kind == "note",
+        external_id=pending.external_id,
+        delivered=_live(conversation),
+    )
+
+
+def _known(customers: list[tuple[int, Pending, dict]], tickets: dict) -> ticket_actions.Known:
+    """What the writer read with its conversations, handed to the spine (tickets.actions
+    .Known): their tickets, the customers' identities, and that the lines are new."""
+    rows = {row["pk"]: row for _index, _pending, row in customers}  # one per conversation
+    senders = {
+        (row["identity__kind"], row["identity__value"]): ticket_actions.Sender(
+            pk=row["identity_id"], customer_id=row["identity__customer_id"]
+        )
+        for row in rows.values()
+    }
+    unstored = frozenset((Channel.CHAT, pending.external_id) for _i, pending, _c in customers)
+    return ticket_actions.Known(tickets=tickets, senders=senders, unstored=unstored)
+
+
+def _outcome(pending: Pending, conversation: dict, outcome) -> Stored:
+    if isinstance(outcome, ValidationError):
+        code = _REFUSALS.get(outcome.code, "invalid")
+        return Stored(pending=pending, code=code, detail=" ".join(outcome.messages))
+    return Stored(
+        pending=pending,
+        message_id=outcome.pk,
+        ticket_id=conversation["ticket_id"],
+        frame=selectors.frame(
+            outcome.pk,
+            pending.kind,
+            name=pending.name,
+            text=pending.text,
+            sent_at=outcome.created_at.isoformat(),
+        ),
+    )
 
 
 def _already(pending: Pending, row: dict) -> Stored:
@@ -285,68 +350,21 @@ def _already(pending: Pending, row: dict) -> Stored:
 
 
 def _refusal(pending: Pending, conversation: dict | None) -> tuple[str, str] | None:
+    """The chat's own refusals; a closed ticket is the spine's (tickets.actions.takes)."""
     if conversation is None:
         return "not_found", gettext_lazy("This chat does not exist.")
     if conversation["state"] == Conversation.State.ENDED and pending.kind != "note":
         return "closed", gettext_lazy("This chat has ended; start a new one to write again.")
-    if pending.kind == "agent" and conversation["agent_id"] != pending.author_id:
+    if pending.kind == "agent" and conversation["agent_id"] != getattr(pending.agent, "pk", None):
         return "not_yours", gettext_lazy("Accept this chat before writing in it.")
-    if pending.kind != "note" and conversation["ticket__status"] == Ticket.Status.CLOSED:
-        return "closed", gettext_lazy("This ticket is closed.")
+    if pending.kind == "customer" and conversation["identity__kind"] is None:
+        return "not_found", gettext_lazy("This chat has no customer identity.")
     return None
-
-
-def _insert(new, now) -> list[int]:
-    """The batch's Messages, with one INSERT (mywallet_support.db.insert_many: bulk_create
-    spent half the batch's time preparing each field of each row). An agent's message
-    reaches a connected customer now; otherwise it waits for the chat channel's sender
-    (email, or the customer's next visit)."""
-    delivered_now = db_value(Message, "delivered_at", now)
-    rows = []
-    for _index, pending, conversation in new:
-        from_customer = pending.kind == "customer"
-        delivery = ""
-        if pending.kind == "agent":
-            delivery = Message.Delivery.SENT if _live(conversation) else Message.Delivery.QUEUED
-        rows.append(
-            {
-                "ticket_id": conversation["ticket_id"],
-                "direction": _DIRECTIONS[pending.kind],
-                "author_id": None if from_customer else pending.author_id,
-                "sender_id": conversation["identity_id"] if from_customer else None,
-                "text": pending.text,
-                "external_id": pending.external_id,
-                "delivery_status": str(delivery),
-                "delivered_at": delivered_now if delivery == Message.Delivery.SENT else None,
-            }
-        )
-    return insert_many(Message, rows, same={"channel": Channel.CHAT, "created_at": now})
 
 
 def _live(conversation: dict) -> bool:
     """Whether the customer has the chat open now (an agent's message reaches them live)."""
     return conversation["customer_sockets"] > 0
-
-
-def _touch_tickets(new, now) -> None:
-    """One UPDATE for the batch's tickets, the customer's reopening ones (a query when
-    none), and one more for first responses."""
-    Ticket.objects.filter(pk__in={c["ticket_id"] for _i, _p, c in new}).update(
-        last_message_at=now, updated_at=now
-    )
-    # The customer answered: a solved, pending or on-hold ticket opens again, as by email.
-    ticket_actions.reopen_for_customer(
-        {c["ticket_id"] for _i, pending, c in new if pending.kind == "customer"}
-    )
-    first_responses = {
-        c["ticket_id"]
-        for _i, pending, c in new
-        if pending.kind == "agent" and c["ticket__first_responded_at"] is None
-    }
-    if first_responses:
-        Ticket.objects.filter(pk__in=first_responses, first_responded_at__isnull=True).update(
-            first_responded_at=now
-        )
 
 
 # --- uploads and the offline form (through tickets.actions.receive) --------------------------
@@ -358,10 +376,6 @@ def post_customer_upload(
     """An image the customer sent: a Message with its Attachment, announced by tickets.live."""
     if not conversation.is_live:
         raise ValidationError(_("This chat has ended; start a new one to write again."))
-    if conversation.ticket.status == Ticket.Status.CLOSED:
-        # As for a typed message (store_messages): receive() would file the image on a
-        # follow-up ticket, which this chat does not show.
-        raise ValidationError(_("This ticket is closed."))
     identity = conversation.identity
     if identity is None:
         raise ValidationError(_("This chat has no customer identity."))
@@ -370,7 +384,7 @@ def post_customer_upload(
         sender_kind=identity.kind,
         sender=identity.value,
         text="",
-        ticket_reference=conversation.ticket.reference,
+        ticket_id=conversation.ticket_id,
         external_id=Pending(conversation.pk, client_id, "", "customer").external_id,
         attachments=(InboundAttachment(name=name, content_type=content_type, content=content),),
     )
@@ -446,7 +460,7 @@ def _leave_in(
             sender=sender.value,
             sender_name=name,
             text=text,
-            ticket_reference=conversation.ticket.reference,
+            ticket_id=conversation.ticket_id,
         )
     )
 
@@ -488,28 +502,12 @@ def agent_disconnected(user) -> None:
             _announce_presence(user, AgentPresence.Status.OFFLINE)
 
 
-def mark_seen(message_ids: list[int]) -> None:
-    """Queued agent replies the customer has now been shown (on resume) count as sent."""
-    if message_ids:
-        Message.objects.filter(
-            pk__in=message_ids,
-            direction=Message.Direction.OUTBOUND,
-            delivery_status=Message.Delivery.QUEUED,
-        ).update(delivery_status=Message.Delivery.SENT, delivered_at=timezone.now())
-
-
 # --- agents' work ---------------------------------------------------------------------------
-
-
-def _require_agent(user) -> None:
-    if user is None or not user.is_staff:
-        raise PermissionDenied(_("Only agents can do this."))
-    require_permission(user, "tickets.change_ticket")
 
 
 @transaction.atomic
 def set_presence(user, *, status: str) -> AgentPresence:
-    _require_agent(user)
+    require_agent(user)
     if status not in AgentPresence.Status.values:
         raise ValidationError(_("Unknown presence %(status)s."), params={"status": status})
     presence, _created = AgentPresence.objects.select_for_update().get_or_create(user=user)
@@ -548,7 +546,7 @@ def _limit_reached(agent) -> bool:
 @transaction.atomic
 def accept(conversation: Conversation, *, acting_user) -> Conversation:
     """The agent takes a waiting (or offline) chat, within their limit of chats."""
-    _require_agent(acting_user)
+    require_agent(acting_user)
     conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
     if conversation.state == Conversation.State.ACTIVE and conversation.agent_id == acting_user.pk:
         return conversation
@@ -566,11 +564,14 @@ def _hand_over(conversation: Conversation, *, agent, acting_user) -> Conversatio
     conversation.state = Conversation.State.ACTIVE
     conversation.accepted_at = timezone.now()
     conversation.save(update_fields=["agent", "state", "accepted_at"])
-    ticket = ticket_actions.assign(
-        conversation.ticket, acting_user=acting_user or agent, assignee=agent
-    )
-    if ticket.status == Ticket.Status.NEW:
-        ticket_actions.change_status(ticket, acting_user=agent, status=Ticket.Status.OPEN)
+    if acting_user is None:
+        # Auto-assignment: the system's doing, recorded with no human actor; the ticket
+        # opens with the agent's first answer (tickets.actions.thread).
+        ticket_actions.assign_automatically(conversation.ticket, assignee=agent)
+    else:
+        ticket = ticket_actions.assign(conversation.ticket, acting_user=acting_user, assignee=agent)
+        if ticket.status == Ticket.Status.NEW:
+            ticket_actions.change_status(ticket, acting_user=acting_user, status=Ticket.Status.OPEN)
     group = live.ticket_group(conversation.ticket_id)
     events = []
     if previous is not None and previous.pk != agent.pk:
@@ -654,7 +655,7 @@ def transfer(
     conversation: Conversation, *, acting_user, to_agent=None, to_queue: Queue | None = None
 ) -> Conversation:
     """Hand the chat to another agent, or back to a queue to wait for one of its agents."""
-    _require_agent(acting_user)
+    require_agent(acting_user)
     conversation = (
         Conversation.objects.select_for_update(of=("self",))
         .select_related("agent")
@@ -665,7 +666,7 @@ def transfer(
     if (to_agent is None) == (to_queue is None):
         raise ValidationError(_("Transfer to one agent or one queue."))
     if to_agent is not None:
-        if not to_agent.is_staff or not to_agent.is_active:
+        if not is_agent(to_agent):
             raise ValidationError(_("Chats can only be transferred to agents."))
         if _limit_reached(to_agent):
             raise ValidationError(_("That agent already holds as many chats as they may."))
@@ -676,12 +677,8 @@ def transfer(
     conversation.agent = None
     conversation.state = Conversation.State.WAITING if online else Conversation.State.OFFLINE
     conversation.save(update_fields=["queue", "agent", "state"])
-    Ticket.objects.filter(pk=conversation.ticket_id).update(queue=to_queue, assignee=None)
-    TicketEvent.objects.create(
-        ticket_id=conversation.ticket_id,
-        kind=TicketEvent.Kind.ASSIGNED,
-        actor=acting_user,
-        data={"from": previous.pk if previous else None, "to": None, "queue": to_queue.slug},
+    ticket_actions.assign(
+        conversation.ticket, acting_user=acting_user, assignee=None, queue=to_queue
     )
     group = live.ticket_group(conversation.ticket_id)
     events = []
@@ -701,7 +698,7 @@ def close(conversation: Conversation, *, acting_user=None) -> Conversation:
     """End the chat: by its agent (the ticket is solved) or by the customer (``acting_user``
     None; the ticket stays for agents to finish). The customer is asked for a rating."""
     if acting_user is not None:
-        _require_agent(acting_user)
+        require_agent(acting_user)
     conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
     if conversation.state == Conversation.State.ENDED:
         if acting_user is not None:
@@ -711,14 +708,14 @@ def close(conversation: Conversation, *, acting_user=None) -> Conversation:
     conversation.state = Conversation.State.ENDED
     conversation.ended_at = timezone.now()
     conversation.save(update_fields=["state", "ended_at"])
+    TicketEvent.objects.create(
+        ticket_id=conversation.ticket_id,
+        kind=TicketEvent.Kind.CHAT_ENDED,
+        actor=acting_user,
+        data={"by": "customer" if acting_user is None else "agent"},
+    )
     if acting_user is not None:
         _solve(conversation, acting_user)
-    else:
-        TicketEvent.objects.create(
-            ticket_id=conversation.ticket_id,
-            kind=TicketEvent.Kind.STATUS,
-            data={"chat": "ended", "by": "customer"},
-        )
     event = {
         "type": "chat.status",
         "conversation": conversation.pk,
@@ -742,33 +739,19 @@ def _solve(conversation: Conversation, acting_user) -> None:
 @transaction.atomic
 def rate(conversation: Conversation, *, score, comment: str = "") -> Ticket:
     """The customer rates the chat (1 to 5, and a comment); rating ends it if it was not."""
-    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
-        raise ValidationError(_("A rating is a whole number from 1 to 5."))
+    ticket_actions.validate_rating(score)
     if conversation.is_live:
         conversation = close(conversation)
-    ticket = Ticket.objects.select_for_update().get(pk=conversation.ticket_id)
-    ticket.satisfaction_score = score
-    ticket.satisfaction_comment = (comment or "").strip()[:2000]
-    ticket.save(update_fields=["satisfaction_score", "satisfaction_comment", "updated_at"])
-    TicketEvent.objects.create(
-        ticket=ticket, kind=TicketEvent.Kind.STATUS, data={"chat": "rated", "score": score}
+    ticket = ticket_actions.record_rating(
+        conversation.ticket, score=score, comment=comment, channel=Channel.CHAT
     )
     return ticket
-
-
-MAX_ID = 2**63 - 1  # the largest id the databases keep
-
-
-def is_id(value) -> bool:
-    """Whether a frame's value can be an id: a whole number the database can compare
-    (JSON also gives booleans, and numbers too large for SQLite, which raised)."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID
 
 
 def conversation_for_agent(conversation_id, *, user) -> Conversation:
     """A conversation an agent asks about by id (any agent may read; writing is checked
     by each action)."""
-    _require_agent(user)
+    require_agent(user)
     if not is_id(conversation_id):
         raise ValidationError(_("Which chat?"))
     conversation = (

@@ -1,218 +1,37 @@
 """The chat sockets: /ws/chat/ (customers) and /ws/agent/ (agents). Frames: chat/protocol.py.
 
-Thin: each frame is checked here (size, rate, shape) and handed to chat.actions, through the
-batched writer (chat.writer) for messages and `database_sync_to_async` for the rest.
+Thin: each frame is checked (chat.protocol; its size, rate and shape already in
+chat.sockets.ChatSocket) and handed to chat.actions, through the batched writer
+(chat.writer) for messages and `database_sync_to_async` for the rest; then frames are sent.
 Delivery rests on storage: a frame the layer loses is found again by ``resume``.
 """
 
-import asyncio
-import json
 import logging
-from collections import OrderedDict
 
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from channels.sessions import InstanceSessionWrapper
-from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.utils import translation
-from django.utils.translation import gettext_lazy as _
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
+from tickets import actions as ticket_actions
+
 from . import actions, live, selectors
 from .actions import Pending, Stored
+from .protocol import CLOSE_FORBIDDEN, message_fields, resume_after
+from .protocol import MAX_CLIENT_ID as MAX_CLIENT_ID  # chat.api reads it from here
 from .recovery import watch
-from .throttle import socket_bucket
+from .sockets import ChatSocket
 from .writer import writer
 
 logger = logging.getLogger(__name__)
 
 SESSION_KEY = "chat_conversation"  # the session's conversation id (set by /chat/start/)
-CLOSE_FORBIDDEN = 4403
-CLOSE_TOO_BIG = 1009
-CLOSE_RATE_LIMITED = 4429
-MAX_CLIENT_ID = 100
-SHOWN_MEMORY = 2000  # message ids a socket remembers having sent, so none goes twice
-ERRORS = {
-    "bad_frame": _("That frame is not understood."),
-    "empty": _("The message is empty."),
-    "too_long": _("The message is too long."),
-    "rate_limited": _("Too many messages at once; slow down."),
-    "binary": _("Only text frames are understood."),
-    "closed": _("This chat has ended; start a new one to write again."),
-}
 
 
-def _let_daphne_send_1009() -> None:
-    """Let daphne close a socket with 1009 (message too big), as RFC 6455 allows a server.
-
-    Found by the end-to-end tests: daphne hands a consumer's close code to autobahn's
-    ``sendClose``, which accepts only 1000 and 3000-4999 from applications, so our 1009
-    became an exception and the client saw 1011 (WebsocketCommunicator never goes through
-    autobahn). 1009 is sent here as autobahn itself sends it for an oversized message.
-    """
-    try:
-        from daphne.ws_protocol import WebSocketProtocol
-    except ImportError:  # another server
-        return
-    original = WebSocketProtocol.serverClose
-    if getattr(original, "allows_1009", False):
-        return
-
-    def server_close(self, code=None):
-        if code == CLOSE_TOO_BIG:
-            self.sendCloseFrame(code=code)
-        else:
-            original(self, code)
-
-    server_close.allows_1009 = True
-    WebSocketProtocol.serverClose = server_close
-
-
-_let_daphne_send_1009()
-
-
-def _language(scope) -> str:
-    """The socket's language: the language cookie, else Accept-Language, else the default."""
-    from django.utils.translation.trans_real import (
-        get_supported_language_variant,
-        parse_accept_lang_header,
-    )
-
-    candidates = [scope.get("cookies", {}).get(settings.LANGUAGE_COOKIE_NAME, "")]
-    for name, value in scope.get("headers", ()):
-        if name == b"accept-language":
-            candidates += [code for code, _q in parse_accept_lang_header(value.decode("latin-1"))]
-    for code in candidates:
-        if code and code != "*":
-            try:
-                return get_supported_language_variant(code)
-            except LookupError:
-                continue
-    return settings.LANGUAGE_CODE
-
-
-class ChatSocket(AsyncJsonWebsocketConsumer):
-    """What both sockets share: the limits, the error frames and the message memory."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.bucket = socket_bucket()
-        self.closing = False
-        self.shown: OrderedDict[int, None] = OrderedDict()
-        # conversation -> the message id up to which this socket read storage (resume, the
-        # chat frame, a catch-up). Not raised by live frames or acks: ids are global and
-        # commit order is not id order, so a frame with a higher id may go before a lower
-        # one that the layer lost (found by the end-to-end Redis restart test).
-        self.high: dict[int, int] = {}
-        self.forgotten = 0  # the highest id dropped from ``shown``: never re-read below it
-        self.language = settings.LANGUAGE_CODE
-        self.send_frame = None  # the server's send (_server_send), found on the first frame
-        self.max_frame_bytes = settings.CHAT_MAX_FRAME_BYTES  # per socket, read once
-        self.max_message_chars = settings.CHAT_MAX_MESSAGE_CHARS
-
-    async def dispatch(self, message):
-        """Each frame and event straight to its handler. Channels would first hop to the
-        one shared sync thread to close stale database connections, per frame: behind a
-        batch being stored there, every socket of the process waited (bench/chat_load.py).
-        Our handlers touch the database only through database_sync_to_async, which closes
-        stale connections itself."""
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
-
-    async def websocket_connect(self, message):
-        self.language = _language(self.scope)
-        await super().websocket_connect(message)
-
-    def _server_send(self):
-        """The server's own send. channels' session middleware wraps it to save a changed
-        session on HTTP responses; on a socket it only costs each frame a look at the
-        session (some 3% of daphne's time per chat message, bench/chat_load.py)."""
-        wrapper = getattr(self.base_send, "__self__", None)
-        if isinstance(wrapper, InstanceSessionWrapper):
-            return wrapper.real_send
-        return self.base_send
-
-    async def websocket_receive(self, message):
-        if self.closing:
-            return
-        text = message.get("text")
-        if text is None:
-            await self.error("binary")
-            return
-        # Measured before any decoding: a huge frame costs nothing more than its length.
-        limit = self.max_frame_bytes
-        if len(text) > limit or (len(text) * 4 > limit and len(text.encode()) > limit):
-            self.closing = True
-            await self.close(code=CLOSE_TOO_BIG)
-            return
-        if not self.bucket.take():
-            self.closing = True
-            await self.error("rate_limited")
-            await self.close(code=CLOSE_RATE_LIMITED)
-            return
-        try:
-            content = json.loads(text)
-        except ValueError:
-            await self.error("bad_frame")
-            return
-        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
-            await self.error("bad_frame")
-            return
-        try:
-            await self.receive_json(content)
-        except ValidationError as exc:
-            await self.error("invalid", " ".join(str(m) for m in exc.messages), content=content)
-        except PermissionDenied as exc:
-            await self.error("forbidden", str(exc), content=content)
-
-    async def error(self, code: str, detail: str = "", *, content=None, **extra) -> None:
-        with translation.override(self.language):
-            frame = {"type": "error", "code": code, "detail": str(detail or ERRORS.get(code, ""))}
-        if isinstance(content, dict) and isinstance(content.get("conversation"), int):
-            frame["conversation"] = content["conversation"]
-        frame.update(extra)
-        await self.send_json(frame)
-
-    async def send_json(self, content, close=False):
-        """A frame, encoded as channels would, sent without its layers of coroutines."""
-        try:
-            if self.send_frame is None:
-                self.send_frame = self._server_send()
-            await self.send_frame({"type": "websocket.send", "text": json.dumps(content)})
-            if close:
-                await self.close()
-        except Exception:  # the socket went away meanwhile
-            logger.debug("send on a closed chat socket dropped", exc_info=True)
-
-    async def send_message(self, conversation: int, frame: dict) -> None:
-        """Send a message frame unless this socket sent that message already."""
-        if self.remember(frame["id"]):
-            await self.send_json(frame)
-
-    def remember(self, message_id: int) -> bool:
-        """True the first time this socket sends message ``message_id``."""
-        if message_id in self.shown:
-            return False
-        self.shown[message_id] = None
-        if len(self.shown) > SHOWN_MEMORY:
-            forgotten, _none = self.shown.popitem(last=False)
-            self.forgotten = max(self.forgotten, forgotten)
-        return True
-
-    def message_fields(self, content) -> tuple[str, str]:
-        text, client_id = content.get("text"), content.get("client_id")
-        if not isinstance(client_id, str) or not 0 < len(client_id) <= MAX_CLIENT_ID:
-            raise ValidationError(str(ERRORS["bad_frame"]))
-        if not isinstance(text, str) or not text.strip():
-            raise ValidationError(str(ERRORS["empty"]))
-        if len(text) > self.max_message_chars:
-            raise ValidationError(str(ERRORS["too_long"]))
-        return text.strip(), client_id
+class ChatConsumer(ChatSocket):
+    """What both consumers answer alike: the writer's callback (ack, then broadcast) and
+    the typing hint."""
 
     async def stored(self, result: Stored) -> None:
         """The writer's callback: ack the sender (or tell it why not), then broadcast."""
@@ -245,6 +64,7 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
             logger.warning("chat broadcast failed; receivers catch up from storage", exc_info=True)
 
     def for_me(self, frame: dict, conversation: int) -> dict:
+        """A frame about ``conversation`` as this socket's side expects it."""
         return frame
 
     async def relay_typing(self, ticket_id: int, conversation: int, *, author: str) -> None:
@@ -264,43 +84,8 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
             watch().failed()
             logger.info("typing relay failed", exc_info=True)
 
-    def read_from(self, conversation: int) -> int:
-        """Where a catch-up reads storage from: what was read before, or what ``shown``
-        can no longer vouch for."""
-        return max(self.high.get(conversation, 0), self.forgotten)
 
-    def read_up_to(self, conversation: int, frames: list[dict]) -> None:
-        if frames:
-            top = max(frame["id"] for frame in frames)
-            self.high[conversation] = max(self.high.get(conversation, 0), top)
-
-    async def group_add(self, group: str) -> None:
-        try:
-            await self.channel_layer.group_add(group, self.channel_name)
-        except Exception:
-            watch().failed()
-            logger.warning("joining %s failed; caught up once the layer is back", group)
-            asyncio.get_running_loop().create_task(self._join_later(group))
-
-    async def _join_later(self, group: str) -> None:
-        for _attempt in range(60):
-            await asyncio.sleep(1)
-            if self.closing:
-                return
-            try:
-                await self.channel_layer.group_add(group, self.channel_name)
-                return
-            except Exception:
-                logger.debug("joining %s failed again", group)
-
-    async def group_discard(self, group: str) -> None:
-        try:
-            await self.channel_layer.group_discard(group, self.channel_name)
-        except Exception:
-            logger.info("leaving %s failed", group, exc_info=True)
-
-
-class CustomerConsumer(ChatSocket):
+class CustomerConsumer(ChatConsumer):
     conversation_id = None
     ticket_id = None
     rating_only = False  # joined a chat that has ended: it may rate it and read it, no more
@@ -366,7 +151,7 @@ class CustomerConsumer(ChatSocket):
             await self.error("closed", **extra)
             return
         if kind == "message":
-            text, client_id = self.message_fields(content)
+            text, client_id = message_fields(content, max_chars=self.max_message_chars)
             pending = Pending(
                 conversation_id=self.conversation_id,
                 client_id=client_id,
@@ -391,13 +176,12 @@ class CustomerConsumer(ChatSocket):
             await self.error("bad_frame")
 
     async def resume(self, after):
-        if not actions.is_id(after):
-            raise ValidationError(str(ERRORS["bad_frame"]))
-        self.high[self.conversation_id] = max(self.high.get(self.conversation_id, 0), after)
+        after = resume_after(after)
+        self.mark_read(self.conversation_id, after)
 
         def load():
             frames = selectors.transcript(self.conversation, after=after, internal=False)
-            actions.mark_seen([f["id"] for f in frames if f["author"] == "agent"])
+            ticket_actions.mark_shown(f["id"] for f in frames if f["author"] == "agent")
             return frames
 
         frames = await database_sync_to_async(load)()
@@ -442,7 +226,7 @@ def agent_allowed(user, session) -> bool:
     return user.has_perm("tickets.change_ticket")
 
 
-class AgentConsumer(ChatSocket):
+class AgentConsumer(ChatConsumer):
     user = None
 
     async def connect(self):
@@ -504,7 +288,7 @@ class AgentConsumer(ChatSocket):
             conversation
         )
         self.tickets[ticket_id] = conversation
-        self.high[conversation] = max(self.high.get(conversation, 0), last_id)
+        self.mark_read(conversation, last_id)
         await self.group_add(live.ticket_group(ticket_id))
         await self.send_json(frame)
 
@@ -565,24 +349,23 @@ class AgentConsumer(ChatSocket):
         )
 
     def submit(self, kind: str, content: dict, conversation_id: int) -> None:
-        text, client_id = self.message_fields(content)
+        text, client_id = message_fields(content, max_chars=self.max_message_chars)
         pending = Pending(
             conversation_id=conversation_id,
             client_id=client_id,
             text=text,
             kind="agent" if kind == "message" else "note",
-            author_id=self.user_id,
+            agent=self.user,
             name=self.name,
         )
         writer().submit(pending, self.stored)
 
     async def resume(self, conversation, after):
-        if not actions.is_id(after):
-            raise ValidationError(str(ERRORS["bad_frame"]))
+        after = resume_after(after)
         frames = await database_sync_to_async(selectors.transcript)(
             conversation, after=after, internal=True
         )
-        self.high[conversation.pk] = max(self.high.get(conversation.pk, 0), after)
+        self.mark_read(conversation.pk, after)
         for frame in frames:
             await self.send_json({**frame, "conversation": conversation.pk})
             self.remember(frame["id"])

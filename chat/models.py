@@ -56,7 +56,7 @@ class Conversation(models.Model):
     # The contact the customer typed (not verified: agents verify before acting on it).
     contact = models.CharField(_("contact given"), max_length=255, blank=True)
     # Customer sockets open now, kept by the consumers: with none, an agent's reply goes
-    # out by email when the customer left an address (see tickets.sources.chat).
+    # out by email when the customer left an address (see chat.delivery).
     customer_sockets = models.PositiveIntegerField(_("customer sockets"), default=0)
     started_at = models.DateTimeField(_("started"), auto_now_add=True, db_index=True)
     accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)

@@ -1,7 +1,8 @@
 """The chat protocol: JSON text frames on /ws/chat/ (customers) and /ws/agent/ (agents).
 
 This docstring is the contract between the consumers, the customer page (static/chat/) and
-the agent console (static/chat/console.*); DESIGN.md's "Chat protocol" is its summary.
+the agent console (static/chat/console.*); docs/architecture.md's "Chat protocol" section is
+its summary. Below it: the constants and frame checks the consumers (chat/consumers.py) apply.
 
 HTTP first (it sets the session and CSRF cookies):
 - GET  /chat/                   the customer page.
@@ -91,3 +92,69 @@ server -> client
 Limits (both sockets): a text frame over 16 KB closes with 1009; more than 5 frames a second
 (bursts of 20) gets {"type": "error", "code": "rate_limited"} and then close 4429.
 """
+
+import json
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+CLOSE_FORBIDDEN = 4403  # a socket that may not join (no conversation, not a verified agent)
+CLOSE_TOO_BIG = 1009  # RFC 6455 "message too big"; mywallet_support.daphne lets daphne send it
+CLOSE_RATE_LIMITED = 4429
+MAX_CLIENT_ID = 100  # characters of a "client_id" (also cut to this by POST /chat/upload/)
+MAX_ID = 2**63 - 1  # the largest id the databases keep
+
+ERRORS = {
+    "bad_frame": _("That frame is not understood."),
+    "empty": _("The message is empty."),
+    "too_long": _("The message is too long."),
+    "rate_limited": _("Too many messages at once; slow down."),
+    "binary": _("Only text frames are understood."),
+    "closed": _("This chat has ended; start a new one to write again."),
+}
+
+
+def too_big(text: str, limit: int) -> bool:
+    """Whether a text frame is over ``limit`` bytes of UTF-8 (then the socket closes, 1009).
+
+    Measured before any decoding, and encoded only when its length alone cannot tell (a
+    character is at most 4 bytes): a huge frame costs nothing more than its length.
+    """
+    return len(text) > limit or (len(text) * 4 > limit and len(text.encode()) > limit)
+
+
+def parse_frame(text: str) -> dict | None:
+    """A text frame's JSON object, or None when it is not a JSON object with a string
+    "type" (answered with the "bad_frame" error, the socket stays open)."""
+    try:
+        content = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+        return None
+    return content
+
+
+def message_fields(content: dict, *, max_chars: int) -> tuple[str, str]:
+    """A "message" or "note" frame's text (stripped) and client_id, or ValidationError."""
+    text, client_id = content.get("text"), content.get("client_id")
+    if not isinstance(client_id, str) or not 0 < len(client_id) <= MAX_CLIENT_ID:
+        raise ValidationError(str(ERRORS["bad_frame"]))
+    if not isinstance(text, str) or not text.strip():
+        raise ValidationError(str(ERRORS["empty"]))
+    if len(text) > max_chars:
+        raise ValidationError(str(ERRORS["too_long"]))
+    return text.strip(), client_id
+
+
+def is_id(value) -> bool:
+    """Whether a frame's value can be an id: a whole number the database can compare
+    (JSON also gives booleans, and numbers too large for SQLite, which raised)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID
+
+
+def resume_after(value) -> int:
+    """A "resume" frame's "after": an id (0 for everything), or ValidationError."""
+    if not is_id(value):
+        raise ValidationError(str(ERRORS["bad_frame"]))
+    return value

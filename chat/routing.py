@@ -4,6 +4,7 @@ from django.conf import settings
 from django.urls import path
 
 from . import consumers
+from .relay import RelayConsumer
 
 
 def patterns(*, bench_relay: bool) -> list:
@@ -13,8 +14,6 @@ def patterns(*, bench_relay: bool) -> list:
         path("ws/agent/", consumers.AgentConsumer.as_asgi()),
     ]
     if bench_relay:
-        from .relay import RelayConsumer
-
         routes.append(path("ws/bench-relay/<int:room>/<str:side>/", RelayConsumer.as_asgi()))
     return routes
 

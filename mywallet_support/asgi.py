@@ -4,6 +4,8 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from mywallet_support.daphne import let_daphne_send_1009
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mywallet_support.settings")
 
 # Django must be set up before anything imports models (the websocket routes do).
@@ -21,6 +23,10 @@ if settings.SERVE_STATIC:
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
     http_app = ASGIStaticFilesHandler(django_asgi_app)
+
+# The server's own adjustment, made where it is assembled: the chat closes an oversized frame
+# with 1009, which daphne would otherwise turn into 1011 (mywallet_support.daphne).
+let_daphne_send_1009()
 
 application = ProtocolTypeRouter(
     {

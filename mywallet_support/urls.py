@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from accounts.api import wallet_events
+from tickets.api import wallet_events
 
 from . import views
 

@@ -27,6 +27,18 @@ def _english_by_default(settings):
         yield
 
 
+@pytest.fixture
+def tasks_at_once(settings):
+    """Background tasks run as soon as they are queued (Django's ImmediateBackend): for
+    tests of what a task sends (notices, codes), not of the queue itself."""
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django.tasks.backends.immediate.ImmediateBackend",
+            "QUEUES": settings.TASKS["default"].get("QUEUES", ["default"]),
+        }
+    }
+
+
 def need_server(reason: str):
     """Skip locally when a server is missing; under CI a missing server is a failure."""
     if IN_CI:

@@ -11,7 +11,7 @@ class InboundAttachment:
     content_id: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Inbound:
     """One message from a customer, already checked and turned into plain values.
 
@@ -21,6 +21,9 @@ class Inbound:
     (email In-Reply-To and References); ``ticket_reference`` is a reference such as
     MW-000123 found in the subject. Conversational channels (chat, WeChat, Weibo,
     phone) set ``continue_open`` so a message joins the customer's open ticket there.
+    ``ticket_id`` names the ticket a channel already knows the message belongs to (a live
+    chat's own ticket): it goes there, or is refused when that ticket is closed or is not
+    the sender's.
     """
 
     channel: str
@@ -34,6 +37,7 @@ class Inbound:
     thread_ids: tuple[str, ...] = ()
     ticket_reference: str = ""
     continue_open: bool = False
+    ticket_id: int | None = None
     category: str = ""
     queue: str = ""
     language: str = ""

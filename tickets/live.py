@@ -21,10 +21,13 @@ def ticket_group(ticket_id: int) -> str:
     return f"ticket_{ticket_id}"
 
 
-def broadcast_on_commit(message) -> None:
-    """Announce ``message`` once the current transaction commits (never if it rolls back)."""
-    event = _event(message)
-    transaction.on_commit(lambda: _publish(event), robust=True)
+def broadcast_on_commit(messages: list[tuple[int, int, str]]) -> None:
+    """Announce new messages, (ticket id, message id, direction) each, once the current
+    transaction commits (never if it rolls back)."""
+    events = [
+        _event(ticket_id, message_id, direction) for ticket_id, message_id, direction in messages
+    ]
+    transaction.on_commit(lambda: [_publish(event) for event in events], robust=True)
 
 
 @contextmanager
@@ -50,15 +53,15 @@ def _publish(event: dict) -> None:
 
 def broadcast_message(message) -> None:
     """Announce ``message`` now (outside a transaction, e.g. a delivery status change)."""
-    _send([_event(message)])
+    _send([_event(message.ticket_id, message.pk, message.direction)])
 
 
-def _event(message) -> dict:
+def _event(ticket_id: int, message_id: int, direction: str) -> dict:
     return {
         "type": "ticket.message",
-        "ticket": message.ticket_id,
-        "message": message.pk,
-        "direction": message.direction,
+        "ticket": ticket_id,
+        "message": message_id,
+        "direction": direction,
     }
 
 

@@ -357,6 +357,9 @@ class TicketEvent(models.Model):
         ASSIGNED = "assigned", _("Assigned")
         STATUS = "status", _("Status changed")
         REOPENED = "reopened", _("Reopened")
+        CHANGED = "changed", _("Details changed")
+        CHAT_ENDED = "chat_ended", _("Chat ended")
+        RATED = "rated", _("Rated")
         CUSTOMER_MERGED = "customer_merged", _("Customer merged")
 
     ticket = models.ForeignKey(

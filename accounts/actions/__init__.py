@@ -1,4 +1,5 @@
-"""Business operations on customers and wallets.
+"""Business operations on customers and their identities (merging customers, which moves
+their tickets too, is tickets.actions.customers).
 
 Plain functions taking the acting user, each in one transaction with its audit row.
 Admin actions, API views, consumers and management commands all call these.
@@ -181,65 +182,9 @@ def link_registered_contact(customer: Customer, *, kind: str, value: str, acting
     return identity
 
 
-@transaction.atomic
-def merge_customers(
-    *, source: Customer, target: Customer, acting_user, reason: str = ""
-) -> Customer:
-    """Move everything of ``source`` (identities, wallets, tickets, calls) onto ``target``.
-
-    ``source`` stays as an empty record pointing at ``target``, so the audit trail that
-    names it still resolves.
-    """
-    from tickets.models import CallLog, Ticket, TicketEvent
-
-    require_permission(acting_user, "accounts.merge_customer")
-    if source.pk == target.pk:
-        raise ValidationError(_("A customer cannot be merged into itself."))
-    # Lock both rows in a fixed order so two merges of the same pair cannot interleave.
-    locked = {
-        c.pk: c
-        for c in Customer.objects.select_for_update()
-        .filter(pk__in=[source.pk, target.pk])
-        .order_by("pk")
-    }
-    source, target = locked[source.pk], locked[target.pk]
-    if source.merged_into_id is not None or target.merged_into_id is not None:
-        raise ValidationError(_("One of these customers has already been merged."))
-
-    identities = list(source.identities.values_list("kind", "value"))
-    ticket_ids = list(source.tickets.values_list("pk", flat=True))
-    source.identities.update(customer=target)
-    source.wallets.update(customer=target)
-    Ticket.objects.filter(pk__in=ticket_ids).update(customer=target)
-    CallLog.objects.filter(customer=source).update(customer=target)
-    if source.user_id and not target.user_id:
-        target.user_id, source.user_id = source.user_id, None
-        source.save(update_fields=["user"])
-        target.save(update_fields=["user"])
-    if not target.name and source.name:
-        target.name = source.name
-        target.save(update_fields=["name"])
-    source.merged_into = target
-    source.save(update_fields=["merged_into"])
-
-    details = {
-        "source": source.pk,
-        "target": target.pk,
-        "identities": [mask_identity(kind, value) for kind, value in identities],
-        "tickets": ticket_ids,
-    }
-    for customer in (source, target):
-        record_event(
-            customer=customer,
-            action=AccountEvent.Action.CUSTOMERS_MERGED,
-            acting_user=acting_user,
-            reason=reason,
-            details=details,
-        )
-    TicketEvent.objects.bulk_create(
-        TicketEvent(
-            ticket_id=pk, kind=TicketEvent.Kind.CUSTOMER_MERGED, actor=acting_user, data=details
-        )
-        for pk in ticket_ids
-    )
-    return target
+def mark_undeliverable(customer: Customer, *, address: str) -> None:
+    """Mail to ``address`` bounced permanently: replies stop going there (they use the
+    customer's other addresses, or fail with a reason the agent sees)."""
+    customer.identities.filter(
+        kind=CustomerIdentity.Kind.EMAIL, value=address.strip().lower()
+    ).update(undeliverable=True)

@@ -2,11 +2,14 @@
 
 Each is one transaction that locks the wallet row, checks its state, changes it and
 writes its AccountEvent; the customer's notice is prepared in the same transaction and
-leaves after commit (accounts.notify).
+leaves after commit (accounts.notify). ``on_notice`` is called with each notice sent, so
+that the caller can show it where the change was asked for (the ticket side,
+tickets.actions.wallets, puts it on the ticket's thread).
 Protective changes (lock, freeze) need no verification; lifting them does.
 """
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -18,9 +21,19 @@ from django.utils.translation import gettext as _
 from mywallet_support.masking import mask_id_number, mask_identity
 
 from ..audit import record_event
+from ..codes import CodeLocked, check_code, send_code
 from ..identities import normalise_email, normalise_phone
 from ..models import AccountEvent, ApprovalRequest, CodeDevice, Verification, WalletAccount
-from ..permissions import require_permission
+from ..notify import Notice, tell_customer
+from ..permissions import (
+    CHANGE_PROTECTED_DETAILS,
+    FREEZE_WALLETS,
+    UNFREEZE_WALLETS,
+    UNLOCK_WALLETS,
+    VIEW_WALLETS,
+    is_agent,
+    require_permission,
+)
 from ..verification import (
     CODE_EMAIL,
     CODE_PHONE,
@@ -36,10 +49,13 @@ from . import link_registered_contact
 logger = logging.getLogger(__name__)
 
 
-def _notify(account: WalletAccount, *, event: str, ticket=None, also_to=()) -> None:
-    from ..notify import tell_customer  # notify imports the actions package
+OnNotice = Callable[[Notice], None] | None
 
-    tell_customer(account, event=event, ticket=ticket, also_to=also_to)
+
+def _notify(account: WalletAccount, *, event: str, ticket, on_notice: OnNotice, also_to=()) -> None:
+    notice = tell_customer(account, event=event, ticket=ticket, also_to=also_to)
+    if notice is not None and on_notice is not None:
+        on_notice(notice)
 
 
 def _locked_wallet(account: WalletAccount) -> WalletAccount:
@@ -53,6 +69,7 @@ def freeze_wallet(
     reason: str,
     ticket=None,
     lock_reason: str = WalletAccount.LockReason.AGENT,
+    on_notice: OnNotice = None,
 ) -> WalletAccount:
     """Freeze a wallet at once: protective, so no verification is needed.
 
@@ -60,7 +77,7 @@ def freeze_wallet(
     wallet changes and records nothing. A closed wallet stays closed.
     """
     if acting_user is not None:
-        require_permission(acting_user, "accounts.freeze_walletaccount")
+        require_permission(acting_user, FREEZE_WALLETS)
     with transaction.atomic():
         wallet = _locked_wallet(account)
         if wallet.status in (WalletAccount.Status.FROZEN, WalletAccount.Status.CLOSED):
@@ -79,7 +96,7 @@ def freeze_wallet(
             details={"previous_status": previous, "lock_reason": lock_reason},
         )
         event = "risk_frozen" if lock_reason == WalletAccount.LockReason.RISK else "frozen"
-        _notify(wallet, event=event, ticket=ticket)
+        _notify(wallet, event=event, ticket=ticket, on_notice=on_notice)
     logger.info("Wallet %s frozen (%s)", wallet.pk, lock_reason)
     return wallet
 
@@ -90,6 +107,7 @@ def lock_wallet(
     reason: str,
     lock_reason: str = WalletAccount.LockReason.WRONG_PASSWORD,
     ticket=None,
+    on_notice: OnNotice = None,
 ) -> WalletAccount:
     """The system locks a wallet (too many wrong payment passwords, a security policy).
 
@@ -118,7 +136,7 @@ def lock_wallet(
             if lock_reason == WalletAccount.LockReason.WRONG_PASSWORD
             else "locked"
         )
-        _notify(wallet, event=event, ticket=ticket)
+        _notify(wallet, event=event, ticket=ticket, on_notice=on_notice)
     logger.info("Wallet %s locked (%s)", wallet.pk, lock_reason)
     return wallet
 
@@ -128,9 +146,9 @@ def lock_wallet(
 
 def _require_agent(user) -> None:
     """Any agent may verify a caller and file requests; the changes need more."""
-    if user is None or not user.is_staff:
+    if not is_agent(user):
         raise PermissionDenied(_("You do not have permission to do this."))
-    require_permission(user, "accounts.view_walletaccount")
+    require_permission(user, VIEW_WALLETS)
 
 
 def _same_customer(ticket, account: WalletAccount) -> None:
@@ -141,8 +159,6 @@ def _same_customer(ticket, account: WalletAccount) -> None:
 def send_verification_code(ticket, account: WalletAccount, *, acting_user, channel: str):
     """Send a one-time code to the wallet's registered phone or email, for the caller to
     read out. The agent never sees it; raises CodeNotSent (cool-down, limits)."""
-    from ..codes import send_code
-
     _require_agent(acting_user)
     _same_customer(ticket, account)
     destination = account.registered_phone if channel == "phone" else account.registered_email
@@ -168,8 +184,6 @@ def _pending_device(account: WalletAccount, *, ticket, purpose: str, destination
 
 def _check_code(device, code: str) -> bool:
     """check_code, with its lock-out turned into a message for the agent."""
-    from ..codes import CodeLocked, check_code
-
     try:
         return check_code(device, code)
     except CodeLocked as exc:
@@ -299,6 +313,7 @@ def unlock_wallet(
     ticket,
     stepped_up_at: datetime | None,
     reason: str = "",
+    on_notice: OnNotice = None,
 ) -> WalletAccount:
     """Lift a lock: the unlock permission, a valid strong verification of this customer on
     this ticket, and the agent's own authenticator code re-entered within the last minutes
@@ -307,7 +322,7 @@ def unlock_wallet(
     Two agents unlocking at once: the second finds the wallet no longer locked and is
     refused, so there is one change and one event.
     """
-    require_permission(acting_user, "accounts.unlock_walletaccount")
+    require_permission(acting_user, UNLOCK_WALLETS)
     _require_step_up(stepped_up_at)
     _require_verification(verification, account=account, ticket=ticket)
     if verification.agent_id != acting_user.pk:
@@ -340,13 +355,18 @@ def unlock_wallet(
                 "failed_password_attempts": previous["attempts"],
             },
         )
-        _notify(wallet, event="unlocked", ticket=ticket)
+        _notify(wallet, event="unlocked", ticket=ticket, on_notice=on_notice)
     logger.info("Wallet %s unlocked by user %s", wallet.pk, acting_user.pk)
     return wallet
 
 
 def unlock_with_own_verification(
-    account: WalletAccount, *, acting_user, stepped_up_at: datetime | None, reason: str = ""
+    account: WalletAccount,
+    *,
+    acting_user,
+    stepped_up_at: datetime | None,
+    reason: str = "",
+    on_notice: OnNotice = None,
 ) -> WalletAccount:
     """Unlock from outside a ticket (the wallet list): on the agent's own latest
     verification of this wallet, recorded on that verification's ticket."""
@@ -365,6 +385,7 @@ def unlock_with_own_verification(
         ticket=verification.ticket,
         stepped_up_at=stepped_up_at,
         reason=reason,
+        on_notice=on_notice,
     )
 
 
@@ -473,8 +494,8 @@ def _new_request(wallet, *, kind, acting_user, reason, ticket, verification, new
 
 
 _APPROVER_PERMISSION = {
-    ApprovalRequest.Kind.UNFREEZE: "accounts.unfreeze_walletaccount",
-    ApprovalRequest.Kind.NATIONAL_ID_CHANGE: "accounts.change_protected_details",
+    ApprovalRequest.Kind.UNFREEZE: UNFREEZE_WALLETS,
+    ApprovalRequest.Kind.NATIONAL_ID_CHANGE: CHANGE_PROTECTED_DETAILS,
 }
 
 
@@ -504,15 +525,20 @@ def _pending_for_decision(request: ApprovalRequest, acting_user) -> ApprovalRequ
     return request
 
 
-def approve_request(request: ApprovalRequest, *, acting_user, note: str = "") -> ApprovalRequest:
+def approve_request(
+    request: ApprovalRequest, *, acting_user, note: str = "", on_notice: OnNotice = None
+) -> ApprovalRequest:
     """A second person approves: the change is made now, in the same transaction."""
     with transaction.atomic():
         request = _pending_for_decision(request, acting_user)
         wallet = _locked_wallet(request.account)
         if request.kind == ApprovalRequest.Kind.UNFREEZE:
             _apply_unfreeze(wallet, request, acting_user=acting_user, note=note)
+            event = "unfrozen"
         else:
             _apply_national_id(wallet, request, acting_user=acting_user, note=note)
+            event = "national_id_changed"
+        _notify(wallet, event=event, ticket=request.ticket, on_notice=on_notice)
         request.status = ApprovalRequest.Status.APPROVED
         request.decided_by = acting_user
         request.decided_at = timezone.now()
@@ -551,7 +577,6 @@ def _apply_unfreeze(wallet, request, *, acting_user, note: str) -> None:
         verification=_approval_summary(request, acting_user),
         details={"previous_lock_reason": previous},
     )
-    _notify(wallet, event="unfrozen", ticket=request.ticket)
 
 
 def _apply_national_id(wallet, request, *, acting_user, note: str) -> None:
@@ -569,7 +594,6 @@ def _apply_national_id(wallet, request, *, acting_user, note: str) -> None:
         verification=_approval_summary(request, acting_user),
         details={"old": mask_id_number(old), "new": mask_id_number(new_id)},
     )
-    _notify(wallet, event="national_id_changed", ticket=request.ticket)
 
 
 def reject_request(request: ApprovalRequest, *, acting_user, note: str = "") -> ApprovalRequest:
@@ -597,8 +621,6 @@ def reject_request(request: ApprovalRequest, *, acting_user, note: str = "") -> 
 
 def send_new_contact_code(ticket, account: WalletAccount, *, acting_user, kind: str, value: str):
     """Send a code to the customer's NEW phone or email (contact change through an agent)."""
-    from ..codes import send_code
-
     _require_agent(acting_user)
     _same_customer(ticket, account)
     value = _new_contact_value(account, kind, value)
@@ -636,34 +658,24 @@ def change_contact_by_agent(
     code: str,
     verification: Verification | None,
     reason: str,
+    on_notice: OnNotice = None,
 ) -> WalletAccount:
     """Replace a registered phone or email the customer has lost.
 
     The old contact cannot receive a code, so the strong verification must have used the
     OTHER registered contact (the email when the phone is lost, and vice versa), and the
     new contact must answer a code too. When the customer has no other contact either, a
-    supervisor (protected-details permission) may make the change on a passed (weak)
-    verification; that override is written in the audit and as a note on the ticket.
+    supervisor may make the change on a passed (weak) verification
+    (`contact_change_override`); that override is written in the audit.
     """
-    require_permission(acting_user, "accounts.unlock_walletaccount")
+    require_permission(acting_user, UNLOCK_WALLETS)
     _same_customer(ticket, account)
     if not (reason or "").strip():
         raise ValidationError(_("Give a reason."))
     new_value = _new_contact_value(account, kind, new_value)
-    other = "email" if kind == "phone" else "phone"
-    override = False
-    try:
-        _require_verification(verification, account=account, ticket=ticket)
-        if code_check(other) not in verification.checks_passed:
-            raise ValidationError(
-                _("The code must have gone to the registered %(other)s, not the lost contact.")
-                % {"other": other}
-            )
-    except ValidationError:
-        if not acting_user.has_perm("accounts.change_protected_details"):
-            raise
-        _require_verification(verification, account=account, ticket=ticket, strong=False)
-        override = True
+    override = contact_change_override(
+        ticket, account, acting_user=acting_user, kind=kind, verification=verification
+    )
     device = _pending_device(
         account,
         ticket=ticket,
@@ -698,19 +710,36 @@ def change_contact_by_agent(
             verification=_verification_summary(verification),
             details={**masked, "old_contact_lost": True, "supervisor_override": override},
         )
-        if override:
-            from tickets.actions import add_note
-
-            add_note(
-                ticket,
-                acting_user=acting_user,
-                body=_(
-                    "Supervisor override: the registered %(kind)s was changed from %(old)s to "
-                    "%(new)s without a code to the other contact. Reason: %(reason)s"
-                )
-                % {**masked, "reason": reason},
-            )
         # Both: the registered contacts (the new one among them) and the old one, in case
         # it was not lost but taken.
-        _notify(wallet, event="contact_changed", ticket=ticket, also_to=[old] if old else [])
+        _notify(
+            wallet,
+            event="contact_changed",
+            ticket=ticket,
+            on_notice=on_notice,
+            also_to=[old] if old else [],
+        )
     return wallet
+
+
+def contact_change_override(
+    ticket, account: WalletAccount, *, acting_user, kind: str, verification
+) -> bool:
+    """Whether a lost contact's change by ``acting_user`` on ``verification`` is a
+    supervisor's override (True) or the normal path (False); raises ValidationError when
+    it is neither. Normal: a valid strong verification whose code went to the OTHER
+    registered contact. Override: a supervisor (protected details) on a passed one."""
+    other = "email" if kind == "phone" else "phone"
+    try:
+        _require_verification(verification, account=account, ticket=ticket)
+        if code_check(other) not in verification.checks_passed:
+            raise ValidationError(
+                _("The code must have gone to the registered %(other)s, not the lost contact.")
+                % {"other": other}
+            )
+    except ValidationError:
+        if not acting_user.has_perm(CHANGE_PROTECTED_DETAILS):
+            raise
+        _require_verification(verification, account=account, ticket=ticket, strong=False)
+        return True
+    return False

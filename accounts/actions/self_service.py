@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -29,6 +29,7 @@ from ..audit import record_event
 from ..codes import CodeLocked, CodeNotSent
 from ..identities import normalise_email, normalise_phone
 from ..models import AccountEvent, CodeDevice, WalletAccount
+from ..notify import tell_customer
 from . import link_registered_contact
 
 logger = logging.getLogger(__name__)
@@ -286,7 +287,7 @@ def reset_payment_password(
                 verification=proof,
                 details={"lock_reason": WalletAccount.LockReason.WRONG_PASSWORD},
             )
-        _notify(wallet, event="payment_password_reset")
+        tell_customer(wallet, event="payment_password_reset")
     logger.info("payment password of wallet %s reset (unlocked: %s)", wallet.pk, unlocked)
     wallet.unlocked_by_reset = unlocked  # for the page's answer
     return wallet
@@ -438,7 +439,7 @@ def confirm_contact_change(
                 "client_ip": client_ip or "",
             },
         )
-        _notify(wallet, event="contact_changed", also_to=[old_value] if old_value else [])
+        tell_customer(wallet, event="contact_changed", also_to=[old_value] if old_value else [])
     logger.info("wallet %s: registered %s changed by its owner", wallet.pk, kind)
     return wallet
 
@@ -454,8 +455,6 @@ def customer_wallet(user) -> WalletAccount | None:
 
 
 def _require_owner(wallet: WalletAccount, user) -> None:
-    from django.core.exceptions import PermissionDenied
-
     owner = customer_wallet(user)
     if owner is None or owner.customer_id != wallet.customer_id:
         raise PermissionDenied(_("Only the wallet's owner, signed in, can do this."))
@@ -466,9 +465,3 @@ def _contact_device(wallet: WalletAccount, device_id: int, purpose: str) -> Code
     if device is None:
         raise ValidationError(_("This change has expired. Please start again."))
     return device
-
-
-def _notify(wallet: WalletAccount, *, event: str, also_to=()) -> None:
-    from ..notify import tell_customer  # notify imports the actions package
-
-    tell_customer(wallet, event=event, also_to=also_to)

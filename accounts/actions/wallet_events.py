@@ -1,9 +1,13 @@
-"""Events from the wallet core (POST /api/wallet-events/) and the risk rules they feed.
+"""Events from the wallet core (POST /api/wallet-events/) and the risk rules they feed:
+the account side.
 
-The view (accounts.api) checks size and signature, then hands the raw body to
-`receive_wallet_event`, which parses it, stores it as a WalletEvent (always, as received,
-whatever the outcome) and acts on it once: an event id seen before is a duplicate and
-changes nothing.
+The view (tickets.api) checks size and signature, then hands the raw body to
+tickets.actions.wallet_events.receive_wallet_event, which runs the steps below in one
+transaction: `parse_body` and `parse_event` check it, `claim` stores it as a WalletEvent
+(always, as received, whatever the outcome: `store_rejected`, `store_duplicate`,
+`store_failed`), `apply_event` acts on the wallet once (an event id seen before is a
+duplicate and changes nothing) and says what protection is due; opening the security
+ticket, locking or freezing, and telling the customer are the ticket side's.
 
 Payload contract (JSON object, UTF-8)::
 
@@ -26,7 +30,7 @@ a payment_failed with reason wrong_password does not count a second time.
 ``payment_password_failed``: optional ``reference``. The wallet's consecutive-failure
 count goes up; at WALLET_PASSWORD_MAX_FAILURES the wallet is locked
 (accounts.actions.security.lock_wallet), a high-priority security ticket is opened and the
-customer told (by lock_wallet, after commit).
+customer told.
 
 ``payment_succeeded``: as payment_failed without ``reason``: a succeeded payment. It
 resets the consecutive wrong-password count, and its ``device_id`` (only a keyed digest is
@@ -49,9 +53,9 @@ the payment's device is remembered:
   has never used successfully, when it has used others (a wallet with no known device yet
   has no history to differ from); not on failed payments.
 Incoming money (top-ups, refunds) is never checked.
-A hit writes a RISK_ALERT AccountEvent naming the rule, opens one high-priority security
-ticket and freezes the wallet (accounts.actions.security.freeze_wallet, which tells the
-customer "risk_frozen"). An already frozen wallet only gets the RISK_ALERT row.
+A hit writes a RISK_ALERT AccountEvent naming the rule (`record_risk_hits`), opens one
+high-priority security ticket and freezes the wallet (accounts.actions.security.freeze_wallet;
+the customer is told "risk_frozen"). An already frozen wallet only gets the RISK_ALERT row.
 
 Answers: ``Outcome.http_status`` 200 (processed or duplicate), 400 (not JSON, not an
 object), 422 (a field missing or wrong, an unknown type or account), 500 (our failure:
@@ -140,6 +144,17 @@ class Outcome:
         return {"status": self.status, "error": self.code, "detail": self.detail}
 
 
+@dataclass
+class Handled:
+    """What `apply_event` did (``actions``, for the stored event's reason) and what
+    protection is now due: a lock after too many wrong passwords, or the risk rules hit,
+    each (rule, reason, details)."""
+
+    actions: list[str] = field(default_factory=list)
+    lock: bool = False
+    risk_hits: list[tuple[str, str, dict]] = field(default_factory=list)
+
+
 # --- intake ---------------------------------------------------------------------------------
 
 
@@ -156,49 +171,50 @@ def store_rejected(body: bytes, *, code: str, detail: str, payload: Any = None) 
     )
 
 
-def receive_wallet_event(body: bytes) -> Outcome:
-    """Parse, store and act on one signed event body, once."""
-    try:
-        payload = _json(body)
-    except Rejected as exc:
-        return _rejected(body, exc, payload=None)
-    try:
-        with transaction.atomic():
-            event = parse_event(payload)
-            stored = _claim(event, body)
-            if stored is None:
-                duplicate = WalletEvent.objects.create(
-                    event_id=None,
-                    kind=event.type,
-                    account=event.account,
-                    body=body,
-                    payload=payload,
-                    status=WalletEvent.Status.DUPLICATE,
-                    reason=_("Event id already processed."),
-                )
-                return Outcome(WalletEvent.Status.DUPLICATE, 200, duplicate)
-            actions = HANDLERS[event.type](event)
-            if actions:
-                WalletEvent.objects.filter(pk=stored.pk).update(reason=", ".join(actions))
-    except Rejected as exc:
-        # Whatever the handler wrote is rolled back; the body is kept as rejected.
-        return _rejected(body, exc, payload=payload)
-    except Exception:
-        logger.exception("wallet event could not be processed")
-        failed = WalletEvent.objects.create(
-            kind=str(payload.get("type", ""))[:40],
-            body=body,
-            payload=payload,
-            status=WalletEvent.Status.FAILED,
-            reason=_("Processing failed on our side; the wallet core may retry."),
-        )
-        return Outcome(
-            WalletEvent.Status.FAILED,
-            500,
-            failed,
-            code="internal_error",
-            detail="The event could not be processed; retry later with the same id.",
-        )
+def store_duplicate(event: ParsedEvent, body: bytes, payload: dict) -> Outcome:
+    """A second delivery of a processed event id: kept, answered 200, acted on not again."""
+    duplicate = WalletEvent.objects.create(
+        event_id=None,
+        kind=event.type,
+        account=event.account,
+        body=body,
+        payload=payload,
+        status=WalletEvent.Status.DUPLICATE,
+        reason=_("Event id already processed."),
+    )
+    return Outcome(WalletEvent.Status.DUPLICATE, 200, duplicate)
+
+
+def store_failed(body: bytes, payload: dict) -> Outcome:
+    """Our failure: stored without its id, so that the wallet core's retry is processed."""
+    failed = WalletEvent.objects.create(
+        kind=str(payload.get("type", ""))[:40],
+        body=body,
+        payload=payload,
+        status=WalletEvent.Status.FAILED,
+        reason=_("Processing failed on our side; the wallet core may retry."),
+    )
+    return Outcome(
+        WalletEvent.Status.FAILED,
+        500,
+        failed,
+        code="internal_error",
+        detail="The event could not be processed; retry later with the same id.",
+    )
+
+
+def rejected(body: bytes, exc: "Rejected", *, payload) -> Outcome:
+    """The sender's fault: the body kept as rejected, the answer saying why."""
+    stored = store_rejected(body, code=exc.code, detail=exc.detail, payload=payload)
+    logger.info("wallet event rejected: %s (%s)", exc.code, exc.detail)
+    return Outcome(
+        WalletEvent.Status.REJECTED, exc.http_status, stored, code=exc.code, detail=exc.detail
+    )
+
+
+def processed(stored: WalletEvent, event: ParsedEvent, actions: list[str]) -> Outcome:
+    if actions:
+        WalletEvent.objects.filter(pk=stored.pk).update(reason=", ".join(actions))
     logger.info(
         "wallet event %s (%s) for wallet %s: %s",
         event.event_id,
@@ -209,15 +225,13 @@ def receive_wallet_event(body: bytes) -> Outcome:
     return Outcome(WalletEvent.Status.PROCESSED, 200, stored, actions=actions)
 
 
-def _rejected(body: bytes, exc: Rejected, *, payload) -> Outcome:
-    stored = store_rejected(body, code=exc.code, detail=exc.detail, payload=payload)
-    logger.info("wallet event rejected: %s (%s)", exc.code, exc.detail)
-    return Outcome(
-        WalletEvent.Status.REJECTED, exc.http_status, stored, code=exc.code, detail=exc.detail
-    )
+def apply_event(event: ParsedEvent) -> Handled:
+    """Act on a claimed event's account side (transactions, counts, known devices, audit)
+    and say what protection is due. Call it inside the transaction that claimed it."""
+    return HANDLERS[event.type](event)
 
 
-def _claim(event: ParsedEvent, body: bytes) -> WalletEvent | None:
+def claim(event: ParsedEvent, body: bytes) -> WalletEvent | None:
     """The event's row, or None when its id was processed already (also by a writer
     racing us: the unique id makes the second insert wait for the first and fail)."""
     if WalletEvent.objects.filter(event_id=event.event_id).exists():
@@ -241,7 +255,7 @@ def _claim(event: ParsedEvent, body: bytes) -> WalletEvent | None:
 # --- parsing --------------------------------------------------------------------------------
 
 
-def _json(body: bytes) -> dict:
+def parse_body(body: bytes) -> dict:
     """The body as a JSON object the database can store as it is: no NaN or Infinity, no
     NUL or lone surrogates (PostgreSQL's jsonb refuses both), no nesting deep enough to
     exhaust the parser."""
@@ -378,7 +392,7 @@ def _time(value) -> datetime:
 # --- handlers -------------------------------------------------------------------------------
 
 
-def _payment_event(event: ParsedEvent) -> list[str]:
+def _payment_event(event: ParsedEvent) -> Handled:
     payment = event.payment
     txn = _store_transaction(event.account, payment, event.occurred_at)
     actions = [f"transaction {txn.reference} {txn.status}"]
@@ -396,7 +410,7 @@ def _payment_event(event: ParsedEvent) -> list[str]:
                 "event": event.event_id,
             },
         )
-    risk = _apply_risk_rules(event, txn)
+    hits = _risk_hits(event, txn)
     if txn.status == Transaction.Status.SUCCEEDED and txn.kind == Transaction.Kind.PAYMENT:
         reset = WalletAccount.objects.filter(
             pk=event.account.pk, failed_password_attempts__gt=0
@@ -404,9 +418,9 @@ def _payment_event(event: ParsedEvent) -> list[str]:
         if reset:
             actions.append("wrong-password count reset")
         # A device that just hit a risk rule does not become a trusted one.
-        if payment.device_id and not risk:
+        if payment.device_id and not hits:
             _remember_device(event.account, payment.device_id)
-    return actions + risk
+    return Handled(actions=actions, risk_hits=hits)
 
 
 def _store_transaction(account: WalletAccount, payment: Payment, occurred_at) -> Transaction:
@@ -442,9 +456,7 @@ def _remember_device(account: WalletAccount, device_id: str) -> None:
         device.save(update_fields=["last_seen_at"])
 
 
-def _password_failed(event: ParsedEvent) -> list[str]:
-    from .security import lock_wallet
-
+def _password_failed(event: ParsedEvent) -> Handled:
     wallet = (
         WalletAccount.objects.select_for_update()
         .select_related("customer")
@@ -464,26 +476,15 @@ def _password_failed(event: ParsedEvent) -> list[str]:
             "event": event.event_id,
         },
     )
-    actions = [f"wrong password {attempts}/{limit}"]
-    if attempts >= limit and wallet.status == WalletAccount.Status.ACTIVE:
-        ticket = _security_ticket(
-            wallet,
-            _("Wallet %(number)s locked after %(count)d wrong payment passwords")
-            % {"number": wallet.number, "count": attempts},
-        )
-        lock_wallet(
-            wallet,
-            reason=_("%(count)d consecutive wrong payment passwords.") % {"count": attempts},
-            lock_reason=WalletAccount.LockReason.WRONG_PASSWORD,
-            ticket=ticket,
-        )
-        actions += ["locked", f"ticket {ticket.reference}"]
-    return actions
+    return Handled(
+        actions=[f"wrong password {attempts}/{limit}"],
+        lock=attempts >= limit and wallet.status == WalletAccount.Status.ACTIVE,
+    )
 
 
-def _risk_alert(event: ParsedEvent) -> list[str]:
+def _risk_alert(event: ParsedEvent) -> Handled:
     rule = f"wallet_core:{event.rule}"
-    return _risk_hits(event, [(rule, event.description or event.rule, {})])
+    return Handled(risk_hits=[(rule, event.description or event.rule, {})])
 
 
 # --- risk rules -----------------------------------------------------------------------------
@@ -551,7 +552,7 @@ RISK_RULES: dict[str, RiskRule] = {
 }
 
 
-def _apply_risk_rules(event: ParsedEvent, txn: Transaction) -> list[str]:
+def _risk_hits(event: ParsedEvent, txn: Transaction) -> list[tuple[str, str, dict]]:
     if txn.kind in (Transaction.Kind.TOP_UP, Transaction.Kind.REFUND):
         return []  # money coming in
     hits = []
@@ -560,26 +561,13 @@ def _apply_risk_rules(event: ParsedEvent, txn: Transaction) -> list[str]:
         if hit is not None:
             reason, details = hit
             hits.append((name, reason, {**details, "reference": txn.reference}))
-    return _risk_hits(event, hits) if hits else []
+    return hits
 
 
-def _risk_hits(event: ParsedEvent, hits: list[tuple[str, str, dict]]) -> list[str]:
-    """Record each rule hit; freeze the wallet and open one ticket, unless already frozen."""
-    from .security import freeze_wallet
-
-    wallet = (
-        WalletAccount.objects.select_for_update()
-        .select_related("customer")
-        .get(pk=event.account.pk)
-    )
-    protected = wallet.status in (WalletAccount.Status.FROZEN, WalletAccount.Status.CLOSED)
-    ticket = None
-    if not protected:
-        ticket = _security_ticket(
-            wallet,
-            _("Risk rule hit on wallet %(number)s: %(rules)s")
-            % {"number": wallet.number, "rules": ", ".join(name for name, _r, _d in hits)},
-        )
+def record_risk_hits(
+    wallet: WalletAccount, event: ParsedEvent, hits: list[tuple[str, str, dict]], *, ticket
+) -> None:
+    """A RISK_ALERT audit row for each rule hit, on the security ticket when one is open."""
     for name, reason, details in hits:
         record_event(
             customer=wallet.customer,
@@ -589,36 +577,9 @@ def _risk_hits(event: ParsedEvent, hits: list[tuple[str, str, dict]]) -> list[st
             reason=reason,
             details={"rule": name, "event": event.event_id, **details},
         )
-    actions = [f"risk {name}" for name, _r, _d in hits]
-    if protected:
-        return actions
-    freeze_wallet(
-        wallet,
-        acting_user=None,
-        reason="; ".join(reason for _n, reason, _d in hits),
-        ticket=ticket,
-        lock_reason=WalletAccount.LockReason.RISK,
-    )
-    return [*actions, "frozen", f"ticket {ticket.reference}"]
 
 
-def _security_ticket(wallet: WalletAccount, subject: str):
-    from tickets.actions import open_ticket
-    from tickets.models import Channel, Queue, Ticket
-
-    return open_ticket(
-        customer=wallet.customer,
-        channel=Channel.API,
-        subject=subject,
-        acting_user=None,
-        category=Ticket.Category.SECURITY,
-        priority=Ticket.Priority.HIGH,
-        queue=Queue.objects.filter(slug=settings.SECURITY_TICKET_QUEUE).first(),
-        wallet=wallet,
-    )
-
-
-HANDLERS: dict[str, Callable[[ParsedEvent], list[str]]] = {
+HANDLERS: dict[str, Callable[[ParsedEvent], Handled]] = {
     "payment_failed": _payment_event,
     "payment_succeeded": _payment_event,
     "transaction": _payment_event,

@@ -1,5 +1,6 @@
 """Customer notices: SMS and email to the registered contacts after commit, in the
-customer's language, on the ticket's thread when there is one, audited, without numbers."""
+customer's language, audited, without numbers (on a ticket's thread as well:
+tests/tickets/test_wallets.py)."""
 
 import logging
 
@@ -9,9 +10,6 @@ from django.db import transaction
 from accounts.models import AccountEvent
 from accounts.notify import notify_customer
 from tests.accounts.codes_fixtures import mail_text
-from tests.tickets import factories
-from tickets import actions
-from tickets.models import Message
 
 PHONE = "+8613800138000"
 
@@ -59,34 +57,6 @@ def test_the_old_contact_is_told_too(
         notify_customer(wallet, event="contact_changed", also_to=["+8613700137000"])
     assert len(sms_gateway.to("+8613700137000")) == 1
     assert len(sms_gateway.to(PHONE)) == 1
-
-
-@pytest.mark.django_db
-def test_with_a_ticket_the_notice_joins_its_thread(
-    customer, wallet, sms_gateway, smtp_server, django_capture_on_commit_callbacks
-):
-    ticket = actions.receive(factories.email("li.wei@example.com")).ticket
-    with django_capture_on_commit_callbacks(execute=False):
-        notify_customer(wallet, event="unlocked", ticket=ticket, language="en")
-    message = ticket.messages.get(metadata__system=True)
-    assert message.direction == Message.Direction.OUTBOUND
-    assert message.author is None
-    assert message.delivery_status == Message.Delivery.QUEUED
-    assert "unlocked" in message.text
-    event = AccountEvent.objects.get(action=AccountEvent.Action.CUSTOMER_NOTIFIED)
-    assert event.ticket == ticket
-    assert event.details["ticket_message"] == message.pk
-
-
-@pytest.mark.django_db
-def test_a_phone_ticket_keeps_the_notice_as_a_note(
-    customer, wallet, sms_gateway, smtp_server, django_capture_on_commit_callbacks
-):
-    ticket = actions.receive(factories.phone("13800138000")).ticket
-    with django_capture_on_commit_callbacks(execute=True):
-        notify_customer(wallet, event="unlocked", ticket=ticket, language="en")
-    message = ticket.messages.get(metadata__system=True)
-    assert message.direction == Message.Direction.NOTE
 
 
 @pytest.mark.django_db

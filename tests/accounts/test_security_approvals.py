@@ -35,6 +35,7 @@ from tests.accounts.security_helpers import (
     wallet_with_payment,
 )
 from tests.conftest import make_staff, verified_client
+from tickets.actions import wallets as desk
 
 pytestmark = pytest.mark.django_db
 
@@ -396,7 +397,8 @@ def test_with_no_other_contact_a_supervisor_may_override_on_record(
     )
     assert verification.strength == Verification.Strength.WEAK
     send_new_contact_code(ticket, wallet, acting_user=supervisor, kind="phone", value=NEW_PHONE)
-    change_contact_by_agent(
+    # Through the desk's action, which also leaves the supervisor's note on the ticket.
+    desk.change_contact_by_agent(
         ticket,
         wallet,
         acting_user=supervisor,

@@ -193,9 +193,7 @@ def test_a_batch_is_stored_with_a_bounded_number_of_queries(settings, agent):
         for c in conversations
         for i in range(10)
     ] + [
-        Pending(
-            conversation_id=c.pk, client_id=f"a{i}", text="ok", kind="agent", author_id=agent.pk
-        )
+        Pending(conversation_id=c.pk, client_id=f"a{i}", text="ok", kind="agent", agent=agent)
         for c in conversations[:3]
         for i in range(10)
     ]
@@ -265,8 +263,8 @@ def test_an_agent_writes_only_in_a_chat_they_hold_and_nobody_in_an_ended_one(age
     conversation = start()
     refused, note = actions.store_messages(
         [
-            Pending(conversation.pk, "a", "hi", "agent", author_id=agent.pk),
-            Pending(conversation.pk, "n", "internal", "note", author_id=agent.pk),
+            Pending(conversation.pk, "a", "hi", "agent", agent=agent),
+            Pending(conversation.pk, "n", "internal", "note", agent=agent),
         ]
     )
     assert refused.code == "not_yours"
@@ -284,7 +282,7 @@ def test_stored_messages_are_the_thread_and_set_the_first_response(agent):
     question, answer = actions.store_messages(
         [
             Pending(conversation.pk, "c", "hi", "customer", name="Lin"),
-            Pending(conversation.pk, "a", "hello", "agent", author_id=agent.pk, name="Agent"),
+            Pending(conversation.pk, "a", "hello", "agent", agent=agent, name="Agent"),
         ]
     )
     ticket = Ticket.objects.get(pk=conversation.ticket_id)
@@ -312,7 +310,7 @@ def test_an_agent_message_to_a_connected_customer_is_delivered_at_once(agent):
     actions.accept(conversation, acting_user=agent)
     actions.customer_connected(conversation.pk)
     [answer] = actions.store_messages(
-        [Pending(conversation.pk, "a", "hello", "agent", author_id=agent.pk)]
+        [Pending(conversation.pk, "a", "hello", "agent", agent=agent)]
     )
     reply = Message.objects.get(pk=answer.message_id)
     assert reply.delivery_status == Message.Delivery.SENT

@@ -3,6 +3,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 from django_tasks_db.models import DBTaskResult
 
+from chat.models import Conversation
 from tickets import actions
 from tickets.models import Message, Ticket, TicketEvent
 
@@ -29,7 +30,10 @@ def test_a_reply_is_queued_and_recorded(ticket, agent, django_capture_on_commit_
     assert ticket.assignee == agent
     assert ticket.events.filter(kind=TicketEvent.Kind.REPLY, actor=agent).exists()
     # Delivery went to the task queue (django-tasks-db), not inline.
-    assert DBTaskResult.objects.filter(task_path="tickets.tasks.deliver_message").count() == 1
+    assert (
+        DBTaskResult.objects.filter(task_path="tickets.actions.delivery.deliver_message").count()
+        == 1
+    )
 
 
 def run_worker():
@@ -40,13 +44,31 @@ def run_worker():
 # The worker closes and reopens its database connection, as in production: these tests
 # commit for real instead of running inside a test transaction.
 @pytest.mark.django_db(transaction=True)
-def test_the_worker_delivers_a_chat_reply(agent):
-    chat_ticket = actions.receive(factories.chat()).ticket
-    message = actions.reply(chat_ticket, acting_user=agent, body="Hello, how can I help?")
+def test_the_worker_delivers_a_chat_reply_to_a_customer_on_the_page(agent):
+    received = actions.receive(factories.chat())
+    Conversation.objects.create(
+        ticket=received.ticket,
+        identity=received.message.sender,
+        state=Conversation.State.ACTIVE,
+        customer_sockets=1,
+    )
+    message = actions.reply(received.ticket, acting_user=agent, body="Hello, how can I help?")
     run_worker()
     message.refresh_from_db()
     assert message.delivery_status == Message.Delivery.SENT
     assert message.delivered_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chat_reply_with_no_chat_page_and_no_email_fails_with_the_reason(agent):
+    # A chat ticket without a conversation (made before the live chat): it used to be
+    # marked sent although nothing could show it.
+    chat_ticket = actions.receive(factories.chat()).ticket
+    message = actions.reply(chat_ticket, acting_user=agent, body="Hello, how can I help?")
+    run_worker()
+    message.refresh_from_db()
+    assert message.delivery_status == Message.Delivery.FAILED
+    assert "contact them another way" in message.delivery_error
 
 
 @pytest.mark.django_db(transaction=True)

@@ -256,8 +256,15 @@ def test_the_ticket_page_shows_the_thread_customer_and_history(
     assert earlier.reference in page
     assert change_url(earlier) in page
     # The history lists what happened.
+    # The first answer opened the ticket and gave it to its author, each with its event.
     kinds = [entry.event.kind for entry in response.context["history"]]
-    assert kinds == [TicketEvent.Kind.CREATED, TicketEvent.Kind.REPLY, TicketEvent.Kind.NOTE]
+    assert kinds == [
+        TicketEvent.Kind.CREATED,
+        TicketEvent.Kind.REPLY,
+        TicketEvent.Kind.STATUS,
+        TicketEvent.Kind.ASSIGNED,
+        TicketEvent.Kind.NOTE,
+    ]
     # The reply form posts to the action-backed URL.
     assert reverse("admin:tickets_ticket_reply", args=[ticket.pk]) in page
 
@@ -449,7 +456,7 @@ def test_the_status_form_changes_the_status_through_the_action(agent_client, age
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.SOLVED
     assert ticket.solved_at is not None
-    event = ticket.events.filter(kind=TicketEvent.Kind.STATUS).get()
+    event = ticket.events.filter(kind=TicketEvent.Kind.STATUS).latest("pk")
     assert event.actor == agent
     assert event.data == {"from": "open", "to": "solved"}
 

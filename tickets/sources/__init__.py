@@ -1,25 +1,34 @@
-"""One package per channel: transport, pure parsing and outbound sending.
+"""The channels' registry: one package per channel (here, and the live chat in chat/), each
+with its transport, pure parsing and outbound sending, found by the spine through these
+two tables and never imported by it (tickets.actions sits below the channels).
 
-``SENDERS`` maps a channel to the dotted path of its outbound function, which takes a
-stored outbound Message and delivers it, raising `DeliveryError` when it cannot.
-A channel with no entry cannot be answered through the channel itself (the hotline:
-the agent calls back), and its replies are marked failed with that reason.
+``SENDERS`` maps a channel to the dotted path of its sender: a function that takes a stored
+outbound Message and delivers it. It returns None once delivered; ``AWAY`` when the customer
+is not on the channel now but may come back (delivery sends it by email if it can, else it
+waits for them); ``GONE`` when the channel cannot reach them at all (by email if it can,
+else it fails with that reason); it raises `DeliveryError` when delivery failed
+(``permanent`` ones are not retried). A channel with no entry cannot be answered through
+itself (the hotline: the agent calls back) and its replies are marked failed with that
+reason.
+
+``PROCESSORS`` maps a channel to the function that parses and files one stored
+InboundMessage (to reprocess a quarantined payload after a fix).
 """
 
 from django.utils.module_loading import import_string
 
 from mywallet_support.mail import DeliveryError
 
-__all__ = ["DeliveryError", "processor_for", "sender_for"]
+__all__ = ["AWAY", "GONE", "DeliveryError", "processor_for", "sender_for"]
 
+AWAY = "away"
+GONE = "gone"
 
 SENDERS: dict[str, str] = {
-    "chat": "tickets.sources.chat.send",
+    "chat": "chat.delivery.send",
     "email": "tickets.sources.email.outbound.send",
 }
 
-
-# The function that parses and files a stored InboundMessage of each channel.
 PROCESSORS: dict[str, str] = {
     "email": "tickets.sources.email.intake.process",
 }

@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.actions import add_identity, merge_customers
+from accounts.actions import add_identity
 from accounts.identities import normalise_identity
 from accounts.models import (
     AccountEvent,
@@ -31,6 +31,7 @@ from accounts.models import (
 )
 from accounts.selectors import audit_entries, events_for_customer, events_for_wallet
 from mywallet_support.logging import mask_personal_data
+from tickets.actions import merge_customers
 from tickets.models import Ticket
 from tickets.selectors import contact_search_value, search_customers
 

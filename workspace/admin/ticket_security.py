@@ -15,11 +15,13 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from accounts.actions import security
+from accounts.codes import CodeNotSent
 from accounts.models import Verification
 from accounts.security_selectors import security_panel
 from accounts.stepup import confirm_step_up, stepped_up_at
 from accounts.verification import check_label
 from mywallet_support.masking import mask_identity
+from tickets.actions import wallets as desk
 
 from ..forms import security as forms
 
@@ -103,8 +105,6 @@ class SecurityPanelMixin:
     # --- the steps ------------------------------------------------------------------------
 
     def _security_send_code(self, request, ticket):
-        from accounts.codes import CodeNotSent
-
         form, wallet = self._security_form(request, forms.SendCodeForm, ticket)
         try:
             device = security.send_verification_code(
@@ -141,7 +141,7 @@ class SecurityPanelMixin:
 
     def _security_unlock(self, request, ticket):
         form, wallet = self._security_form(request, forms.ReasonForm, ticket)
-        security.unlock_wallet(
+        desk.unlock_wallet(
             wallet,
             acting_user=request.user,
             verification=security.latest_verification(ticket, wallet),
@@ -155,7 +155,7 @@ class SecurityPanelMixin:
 
     def _security_freeze(self, request, ticket):
         form, wallet = self._security_form(request, forms.RequiredReasonForm, ticket)
-        wallet = security.freeze_wallet(
+        wallet = desk.freeze_wallet(
             wallet, acting_user=request.user, reason=form.cleaned_data["reason"], ticket=ticket
         )
         return gettext("Wallet %(number)s is frozen.") % {"number": wallet.number}
@@ -184,8 +184,6 @@ class SecurityPanelMixin:
         return gettext("National ID number change filed; another person must approve it.")
 
     def _security_contact_code(self, request, ticket):
-        from accounts.codes import CodeNotSent
-
         form, wallet = self._security_form(request, forms.ContactCodeForm, ticket)
         try:
             device = security.send_new_contact_code(
@@ -204,7 +202,7 @@ class SecurityPanelMixin:
     def _security_contact_change(self, request, ticket):
         form, wallet = self._security_form(request, forms.ContactChangeForm, ticket)
         data = form.cleaned_data
-        security.change_contact_by_agent(
+        desk.change_contact_by_agent(
             ticket,
             wallet,
             acting_user=request.user,

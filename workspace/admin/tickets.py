@@ -141,7 +141,18 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
+            # Through the action: the history names each corrected field, and a new
+            # priority moves the SLA due times.
+            actions.update_details(
+                obj,
+                acting_user=request.user,
+                **{
+                    name: form.cleaned_data[name]
+                    for name in actions.DETAILS
+                    if name in form.cleaned_data
+                },
+            )
+            obj.refresh_from_db()
             return
         data = form.cleaned_data
         ticket = actions.open_ticket(

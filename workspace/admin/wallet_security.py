@@ -22,6 +22,7 @@ from accounts.actions import security
 from accounts.models import ApprovalRequest, Verification
 from accounts.stepup import stepped_up_at
 from mywallet_support.masking import mask_id_number
+from tickets.actions import wallets as desk
 
 from ..site import ViewOnlyMixin
 
@@ -90,7 +91,7 @@ class WalletSecurityActionsMixin:
             self,
             request,
             queryset,
-            lambda wallet: security.freeze_wallet(wallet, acting_user=request.user, reason=reason),
+            lambda wallet: desk.freeze_wallet(wallet, acting_user=request.user, reason=reason),
             gettext("%(count)d wallet(s) frozen."),
         )
 
@@ -117,7 +118,7 @@ class WalletSecurityActionsMixin:
         reason = self._reason(request, required=False) or ""
 
         def unlock(wallet):
-            security.unlock_with_own_verification(
+            desk.unlock_with_own_verification(
                 wallet,
                 acting_user=request.user,
                 stepped_up_at=stepped_up_at(request),
@@ -239,7 +240,7 @@ class ApprovalRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
         note = (request.POST.get("note") or "").strip()[:1000]
         try:
             if decision == "approve":
-                security.approve_request(obj, acting_user=request.user, note=note)
+                desk.approve_request(obj, acting_user=request.user, note=note)
                 self.message_user(request, gettext("Approved and applied."), messages.SUCCESS)
             elif decision == "reject":
                 security.reject_request(obj, acting_user=request.user, note=note)
@@ -256,7 +257,7 @@ class ApprovalRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
             self,
             request,
             queryset,
-            lambda obj: security.approve_request(obj, acting_user=request.user),
+            lambda obj: desk.approve_request(obj, acting_user=request.user),
             gettext("%(count)d request(s) approved."),
         )
 

@@ -18,11 +18,13 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from accounts.actions import mark_undeliverable
 from mywallet_support.masking import mask_email
 from tickets import actions
 from tickets.inbound import Inbound
 from tickets.models import Channel, InboundMessage, Message, Ticket
 
+from .notices import send_acknowledgements, send_too_large_notice
 from .parsing import EmailRejected, ParsedEmail, parse_or_rejection
 
 logger = logging.getLogger(__name__)
@@ -225,8 +227,6 @@ def _notify_senders(filed: list[tuple[Ticket, ParsedEmail, bool]]) -> None:
     """Queue the acknowledgements of new tickets (one task for the batch) and the too-large
     notices (RFC 3834 both; the tasks enforce once an hour per address and skip
     undeliverable addresses). ``filed`` holds (ticket, parsed, opened) of new messages."""
-    from tickets.tasks import send_acknowledgements, send_too_large_notice
-
     acknowledgements = [
         [ticket.pk, parsed.from_address, parsed.language]
         for ticket, parsed, opened in filed
@@ -284,15 +284,9 @@ def _record_bounce(stored: InboundMessage, parsed: ParsedEmail) -> str:
             message=original,
         )
     with transaction.atomic():
-        Message.objects.filter(pk=original.pk).update(
-            delivery_status=Message.Delivery.FAILED,
-            delivery_error=bounce.diagnostic or "Bounced",
-            delivered_at=None,
-        )
+        actions.mark_delivery_failed(original, bounce.diagnostic or "Bounced")
         if bounce.permanent and bounce.recipient:
-            original.ticket.customer.identities.filter(
-                kind="email", value=bounce.recipient.lower()
-            ).update(undeliverable=True)
+            mark_undeliverable(original.ticket.customer, address=bounce.recipient)
         _finish(stored, InboundMessage.Status.PROCESSED, "Delivery report.", message=original)
     return InboundMessage.Status.PROCESSED
 

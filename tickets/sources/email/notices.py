@@ -4,8 +4,8 @@ Both are RFC 3834 auto-replies (``Auto-Submitted: auto-replied``, ``Precedence: 
 go to one address at most once an hour per kind, never to one of our own addresses, nor to
 an address marked undeliverable, nor in answer to mail that was itself automatic.
 
-Each notice sent is stored as an outbound Message on the ticket with
-``metadata={"kind": <kind>, "recipient": <address>, ...}`` and its Message-ID as
+Each notice sent is stored as an outbound Message on the ticket (tickets.actions.post_notice)
+with ``metadata={"kind": <kind>, "recipient": <address>, ...}`` and its Message-ID as
 external_id. That row is the hourly limit's record, which every worker sees (the cache in
 front only spares the database a query when one address sends a burst), it shows agents
 what the customer was told and whether it was delivered, and a customer answering the
@@ -20,13 +20,14 @@ from hashlib import sha256
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.tasks import task
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import CustomerIdentity
 from mywallet_support.mail import DeliveryError, customer_language, transmit
 from mywallet_support.masking import mask_email
-from tickets import live
+from tickets.actions import post_notice, record_delivery
 from tickets.models import Channel, Message, Ticket
 
 from . import outbound
@@ -48,6 +49,52 @@ SUBJECTS = {
     },
 }
 SUBJECT_QUOTE_CHARS = 80  # of the customer's own subject, quoted back to them
+
+
+@task(queue_name="default")
+def send_acknowledgements(notices: list[list]) -> list[str]:
+    """Acknowledge new email tickets to their senders: [ticket id, address, language] each,
+    one task for a whole batch of imported mail (at most once an hour per address).
+
+    ``language`` ("zh-hans" or "en") defaults to the customer's. Returns each notice's
+    delivery status, or "skipped" when none was due; one that fails does not stop the rest.
+    """
+    tickets = Ticket.objects.select_related("customer").in_bulk(
+        [ticket_id for ticket_id, _address, _language in notices]
+    )
+    statuses = []
+    for ticket_id, address, language in notices:
+        ticket = tickets.get(ticket_id)
+        if ticket is None:
+            statuses.append("missing")
+            continue
+        try:
+            notice = acknowledge(
+                ticket, to_address=address, language=language or ticket.customer.language
+            )
+        except Exception:
+            logger.exception("acknowledgement of ticket %s failed", ticket_id)
+            statuses.append("failed")
+            continue
+        statuses.append(notice.delivery_status if notice else "skipped")
+    return statuses
+
+
+@task(queue_name="default")
+def send_too_large_notice(
+    ticket_id: int, to_address: str, limit_bytes: int, language: str = ""
+) -> str:
+    """Tell an email sender that attachments over ``limit_bytes`` were not kept."""
+    ticket = Ticket.objects.select_related("customer").filter(pk=ticket_id).first()
+    if ticket is None:
+        return "missing"
+    notice = too_large(
+        ticket,
+        to_address=to_address,
+        language=language or ticket.customer.language,
+        limit_bytes=limit_bytes,
+    )
+    return notice.delivery_status if notice else "skipped"
 
 
 def acknowledge(ticket: Ticket, *, to_address: str, language: str) -> Message | None:
@@ -123,10 +170,10 @@ def _notify(
     except DeliveryError as exc:
         # Not retried: a notice that arrives hours late helps nobody. The agent sees why.
         logger.warning("%s to %s failed: %s", kind, mask_email(address), exc)
-        _finish(notice, Message.Delivery.FAILED, str(exc))
+        record_delivery(notice, Message.Delivery.FAILED, str(exc))
         return notice
     logger.info("%s for %s sent to %s", kind, ticket.reference, mask_email(address))
-    _finish(notice, Message.Delivery.SENT, "")
+    record_delivery(notice, Message.Delivery.SENT, "")
     return notice
 
 
@@ -192,24 +239,15 @@ def _reserve(
         )
         if recent.exists():
             return None
-        return Message.objects.create(
-            ticket=ticket,
-            direction=Message.Direction.OUTBOUND,
-            channel=Channel.EMAIL,
-            subject=subject[:255],
+        return post_notice(
+            ticket,
             text=text,
+            subject=subject,
+            channel=Channel.EMAIL,
             external_id=outbound.new_message_id(from_address),
-            delivery_status=Message.Delivery.QUEUED,
             metadata={"kind": kind, "recipient": identity.value, "from": from_address},
+            send_now=True,
         )
-
-
-def _finish(notice: Message, status: str, error: str) -> None:
-    notice.delivery_status = status
-    notice.delivery_error = error
-    notice.delivered_at = timezone.now() if status == Message.Delivery.SENT else None
-    notice.save(update_fields=["delivery_status", "delivery_error", "delivered_at"])
-    live.broadcast_message(notice)
 
 
 def _skip_recent(kind: str, address: str) -> None:

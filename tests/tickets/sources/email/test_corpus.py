@@ -56,7 +56,7 @@ def the_message(stored: InboundMessage) -> Message:
 def enqueued(name: str) -> list[list]:
     return [
         result.args_kwargs["args"]
-        for result in DBTaskResult.objects.filter(task_path=f"tickets.tasks.{name}")
+        for result in DBTaskResult.objects.filter(task_path=f"tickets.sources.email.notices.{name}")
     ]
 
 
@@ -361,7 +361,9 @@ def test_automatic_mail_is_filed_but_never_acknowledged(name):
     assert message.metadata["auto_submitted"] is True
     assert Ticket.objects.count() == 1
     assert acknowledgements() == []
-    assert not DBTaskResult.objects.filter(task_path__startswith="tickets.tasks.send_").exists()
+    assert not DBTaskResult.objects.filter(
+        task_path__startswith="tickets.sources.email.notices.send_"
+    ).exists()
 
 
 def test_customer_mail_is_acknowledged_once():

@@ -279,7 +279,7 @@ def test_a_bounce_marks_our_reply_failed_and_the_address_undeliverable(agent):
 def task_args(name: str) -> list[list]:
     return [
         result.args_kwargs["args"]
-        for result in DBTaskResult.objects.filter(task_path=f"tickets.tasks.{name}")
+        for result in DBTaskResult.objects.filter(task_path=f"tickets.sources.email.notices.{name}")
     ]
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from tests.tickets import factories
 from tests.tickets.sources.email.smtp_server import running_smtp_server
-from tickets import actions, tasks
+from tickets import actions
 from tickets.models import Message
 from tickets.sources.email import notices
 
@@ -65,7 +65,7 @@ def html_of(mail) -> str:
 @pytest.mark.django_db(transaction=True)
 def test_a_chinese_customer_is_acknowledged_in_chinese_by_the_task(customer, smtp_server):
     ticket = new_ticket(message_id="new.1@mail.example.com")
-    tasks.send_acknowledgements.enqueue([[ticket.pk, "li.wei@example.com", ""]])
+    notices.send_acknowledgements.enqueue([[ticket.pk, "li.wei@example.com", ""]])
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
 
     [received] = smtp_server.messages

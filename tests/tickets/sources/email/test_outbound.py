@@ -186,7 +186,9 @@ def test_a_temporary_refusal_leaves_the_reply_queued_for_a_later_retry(
     first_id = message.external_id
     assert first_id
     # The retry waits (back-off) instead of running at once.
-    retry = DBTaskResult.objects.get(task_path="tickets.tasks.deliver_message", status="READY")
+    retry = DBTaskResult.objects.get(
+        task_path="tickets.actions.delivery.deliver_message", status="READY"
+    )
     assert retry.run_after > timezone.now() + timedelta(seconds=30)
 
     # The server takes it on the retry, which keeps the Message-ID of the first try.

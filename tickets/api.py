@@ -8,7 +8,8 @@ request cannot be replayed later; within the window the event id makes a replay 
 
 This module is the transport only: size, signature, time. Every body that gets this far is
 stored (accounts.models.WalletEvent), refused ones too, as evidence; the content is checked
-and acted on by accounts.actions.wallet_events (its docstring is the payload contract).
+and acted on by tickets.actions.wallet_events (the payload contract is in
+accounts.actions.wallet_events).
 """
 
 import hashlib
@@ -21,7 +22,9 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from .actions.wallet_events import receive_wallet_event, store_rejected
+from accounts.actions.wallet_events import store_rejected
+
+from .actions.wallet_events import receive_wallet_event
 
 logger = logging.getLogger(__name__)
 

@@ -1,10 +1,11 @@
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from accounts.actions import add_identity, merge_customers
+from accounts.actions import add_identity
 from accounts.models import AccountEvent, CustomerIdentity
 from tests.tickets import factories
 from tickets import actions
+from tickets.actions import merge_customers
 from tickets.models import TicketEvent
 
 pytestmark = pytest.mark.django_db

@@ -11,16 +11,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.actions.wallet_events import device_digest
-from accounts.api import sign
 from accounts.models import AccountEvent, KnownDevice, Transaction, WalletAccount, WalletEvent
 from tests.accounts.codes_fixtures import mail_text
 from tests.conftest import race
+from tickets.api import sign
 from tickets.models import Queue, Ticket
 
 SECRET = "test-wallet-events-secret"
 NUMBER = "MW6200000001"
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tasks_at_once")]
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,82 @@
+"""Business operations on tickets: the spine every channel, the workspace, the API and the
+chat stand on. Plain functions that take the acting user; each top-level action runs in one
+transaction, records what it did (TicketEvent, AccountEvent) in it, and defers broadcasts
+and deliveries to on_commit.
+
+- `thread`: the one place Message rows are created, and the rules every message obeys
+  (closed tickets, reopening, first answers, last activity); automatic notices and notes.
+- `intake`: customers' messages from every channel (`receive`, `receive_many`).
+- `replies`: agents' answers and notes (`reply`, `add_note`, `reply_many`).
+- `lifecycle`: opening a ticket, assignment, status, details, SLA due times.
+- `delivery`: outbound messages through their channel's sender, and what became of them.
+- `customers`: merging customers (it moves their tickets).
+- `wallets` and `wallet_events`: wallet security from the desk and from the wallet core.
+"""
+
+from .customers import merge_customers, merge_placeholder
+from .delivery import (
+    MAX_DELIVERY_ATTEMPTS,
+    deliver,
+    deliver_message,
+    enqueue_delivery,
+    mark_delivery_failed,
+    mark_shown,
+    record_delivery,
+)
+from .intake import (
+    Known,
+    Received,
+    Sender,
+    receive,
+    receive_many,
+    receive_with_replies,
+    reprocess_inbound,
+)
+from .lifecycle import (
+    DETAILS,
+    assign,
+    assign_automatically,
+    change_status,
+    open_ticket,
+    record_rating,
+    update_details,
+    validate_rating,
+)
+from .replies import Reply, add_note, reply, reply_many
+from .thread import REOPENED_BY_CUSTOMER, TicketState, post_notice, post_system_note, takes
+
+__all__ = [
+    "DETAILS",
+    "MAX_DELIVERY_ATTEMPTS",
+    "REOPENED_BY_CUSTOMER",
+    "Known",
+    "Received",
+    "Reply",
+    "Sender",
+    "TicketState",
+    "add_note",
+    "assign",
+    "assign_automatically",
+    "change_status",
+    "deliver",
+    "deliver_message",
+    "enqueue_delivery",
+    "mark_delivery_failed",
+    "mark_shown",
+    "merge_customers",
+    "merge_placeholder",
+    "open_ticket",
+    "post_notice",
+    "post_system_note",
+    "receive",
+    "receive_many",
+    "receive_with_replies",
+    "record_delivery",
+    "record_rating",
+    "reply",
+    "reply_many",
+    "reprocess_inbound",
+    "takes",
+    "update_details",
+    "validate_rating",
+]
