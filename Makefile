@@ -32,7 +32,7 @@ find_python = $(shell \
 help:
 	@echo "make run     virtualenv, migrate, demo data, then serve http://127.0.0.1:8000 (daphne + task worker)"
 	@echo "make test    virtualenv, then the whole test suite"
-	@echo "make lint    ruff check and ruff format --check"
+	@echo "make lint    ruff check, ruff format --check, and lint-imports (the layers)"
 	@echo "make format  ruff format and ruff check --fix"
 	@echo "make clean   remove the virtualenv, caches, collected static files and the local database"
 
@@ -78,6 +78,7 @@ test: venv messages
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: venv
 	$(BIN)/ruff format .
