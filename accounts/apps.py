@@ -8,6 +8,8 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Customers and wallets")
 
     def ready(self):
+        # Django's place for this import: roles loads the auth models, which exist only
+        # once every app is ready (not a cycle being dodged).
         from .roles import ensure_roles
 
         post_migrate.connect(ensure_roles, dispatch_uid="accounts.ensure_roles")

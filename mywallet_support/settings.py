@@ -135,7 +135,7 @@ else:
 TASKS = {
     "default": {
         "BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
-        "QUEUES": ["default", "email", "notifications"],
+        "QUEUES": ["default"],
     }
 }
 
