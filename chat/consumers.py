@@ -17,7 +17,7 @@ from django_otp.models import Device
 from tickets import actions as ticket_actions
 
 from . import actions, live, selectors
-from .actions import Pending, Stored
+from .messages import Pending, Stored
 from .protocol import CLOSE_FORBIDDEN, message_fields, resume_after
 from .protocol import MAX_CLIENT_ID as MAX_CLIENT_ID  # chat.api reads it from here
 from .recovery import watch

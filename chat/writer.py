@@ -2,7 +2,7 @@
 
 Every socket hands its messages to the writer, which waits a few milliseconds for more,
 then stores all of them with one transaction on the database thread (one thread hop per
-batch, not per message, see `chat.actions.store_messages`). Only then is each sender
+batch, not per message, see `chat.messages.store_messages`). Only then is each sender
 acknowledged and each message broadcast, so nothing is acknowledged or shown before it is
 committed. A batch that fails tells each sender so (error "not_stored", with its
 client_id), and the client sends it again.
@@ -22,8 +22,8 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 from django.utils.translation import gettext_lazy as _
 
-from . import actions
-from .actions import Pending, Stored
+from . import messages
+from .messages import Pending, Stored
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class Writer:
 
 
 def _store(pendings: list[Pending]) -> list[Stored]:
-    """`actions.store_messages` on the shared sync thread, keeping its database connection.
+    """`messages.store_messages` on the shared sync thread, keeping its database connection.
 
     channels' database_sync_to_async closes and reopens the connection around every call
     when CONN_MAX_AGE is 0 (the default): under load that was a reconnect per batch, some
@@ -80,7 +80,7 @@ def _store(pendings: list[Pending]) -> list[Stored]:
     new one (what close_old_connections would have done).
     """
     try:
-        return actions.store_messages(pendings)
+        return messages.store_messages(pendings)
     except (InterfaceError, OperationalError):
         connection.close()
         raise

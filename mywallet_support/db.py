@@ -1,4 +1,4 @@
-"""A lean bulk insert for hot write paths (the chat writer, chat.actions.store_messages).
+"""A lean bulk insert for hot write paths (the chat writer, chat.messages.store_messages).
 
 ``bulk_create`` spends most of its time in Python, per object and per field: pre_save,
 get_db_prep_save and a placeholder for every field of every row. Measured by

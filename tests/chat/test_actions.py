@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import AccountEvent, CustomerIdentity
 from chat import actions, selectors
-from chat.actions import Pending
+from chat.messages import Pending, store_messages
 from chat.models import AgentPresence, Conversation
 from tests.conftest import make_staff, race
 from tickets.models import Message, Queue, Ticket, TicketEvent
@@ -198,7 +198,7 @@ def test_a_batch_is_stored_with_a_bounded_number_of_queries(settings, agent):
         for i in range(10)
     ]
     with CaptureQueriesContext(connection) as queries:
-        results = actions.store_messages(batch)
+        results = store_messages(batch)
     assert all(r.frame and not r.duplicate for r in results), [r.code for r in results]
     # read conversations, read existing ids, insert messages, touch tickets, reopen
     # tickets, first responses; plus the transaction's own statements
@@ -211,10 +211,10 @@ def test_a_batch_is_stored_with_a_bounded_number_of_queries(settings, agent):
 def test_a_client_id_is_stored_once_within_and_across_batches(db):
     conversation = start()
     one = Pending(conversation_id=conversation.pk, client_id="x", text="hi", kind="customer")
-    first, again = actions.store_messages([one, one])
+    first, again = store_messages([one, one])
     assert not first.duplicate and again.duplicate
     assert again.message_id == first.message_id
-    [later] = actions.store_messages([one])
+    [later] = store_messages([one])
     assert later.duplicate and later.message_id == first.message_id
     assert conversation.ticket.messages.count() == 1
 
@@ -230,7 +230,7 @@ def test_a_customer_answering_in_the_chat_opens_a_waiting_ticket_again(db, statu
     # Found in review: only mail reopened a ticket; a chat answer left it pending.
     conversation = start()
     Ticket.objects.filter(pk=conversation.ticket_id).update(status=status)
-    actions.store_messages(
+    store_messages(
         [Pending(conversation_id=conversation.pk, client_id="r", text="ok", kind="customer")]
     )
     ticket = Ticket.objects.get(pk=conversation.ticket_id)
@@ -241,7 +241,7 @@ def test_a_customer_answering_in_the_chat_opens_a_waiting_ticket_again(db, statu
 def test_a_closed_ticket_takes_no_more_chat_messages_from_the_customer(db):
     conversation = start()
     Ticket.objects.filter(pk=conversation.ticket_id).update(status=Ticket.Status.CLOSED)
-    [result] = actions.store_messages(
+    [result] = store_messages(
         [Pending(conversation_id=conversation.pk, client_id="c", text="hi", kind="customer")]
     )
     assert result.code == "closed" and result.frame is None
@@ -250,7 +250,7 @@ def test_a_closed_ticket_takes_no_more_chat_messages_from_the_customer(db):
 
 def test_the_same_client_id_in_two_conversations_is_two_messages(db):
     one, two = start(), start()
-    results = actions.store_messages(
+    results = store_messages(
         [
             Pending(conversation_id=one.pk, client_id="x", text="a", kind="customer"),
             Pending(conversation_id=two.pk, client_id="x", text="b", kind="customer"),
@@ -261,7 +261,7 @@ def test_the_same_client_id_in_two_conversations_is_two_messages(db):
 
 def test_an_agent_writes_only_in_a_chat_they_hold_and_nobody_in_an_ended_one(agent):
     conversation = start()
-    refused, note = actions.store_messages(
+    refused, note = store_messages(
         [
             Pending(conversation.pk, "a", "hi", "agent", agent=agent),
             Pending(conversation.pk, "n", "internal", "note", agent=agent),
@@ -270,7 +270,7 @@ def test_an_agent_writes_only_in_a_chat_they_hold_and_nobody_in_an_ended_one(age
     assert refused.code == "not_yours"
     assert note.frame["author"] == "note"
     actions.close(conversation)
-    [late] = actions.store_messages([Pending(conversation.pk, "c", "hello?", "customer")])
+    [late] = store_messages([Pending(conversation.pk, "c", "hello?", "customer")])
     assert late.code == "closed"
 
 
@@ -279,7 +279,7 @@ def test_stored_messages_are_the_thread_and_set_the_first_response(agent):
     conversation = start()
     actions.accept(conversation, acting_user=agent)
     kinds_before = list(conversation.ticket.events.values_list("kind", flat=True))
-    question, answer = actions.store_messages(
+    question, answer = store_messages(
         [
             Pending(conversation.pk, "c", "hi", "customer", name="Lin"),
             Pending(conversation.pk, "a", "hello", "agent", agent=agent, name="Agent"),
@@ -309,9 +309,7 @@ def test_an_agent_message_to_a_connected_customer_is_delivered_at_once(agent):
     conversation = start()
     actions.accept(conversation, acting_user=agent)
     actions.customer_connected(conversation.pk)
-    [answer] = actions.store_messages(
-        [Pending(conversation.pk, "a", "hello", "agent", agent=agent)]
-    )
+    [answer] = store_messages([Pending(conversation.pk, "a", "hello", "agent", agent=agent)])
     reply = Message.objects.get(pk=answer.message_id)
     assert reply.delivery_status == Message.Delivery.SENT
     assert reply.delivered_at == reply.created_at

@@ -59,7 +59,7 @@ def takes(ticket: Ticket, direction: str) -> bool:
 class TicketState:
     """What the thread's rules read of a ticket, and keep up to date, for a caller that
     holds many tickets without their model instances: the chat writer reads them with its
-    conversations, and an instance a ticket costs more than filing a message there
+    conversations, and a model instance per ticket costs more than filing a message there
     (bench/chat_load.py). Anywhere a Draft takes a Ticket, it takes this."""
 
     pk: int
@@ -88,8 +88,8 @@ class Draft:
     html: str = ""  # sanitised already
     external_id: str = ""
     metadata: dict = field(default_factory=dict)
-    # Outbound only: QUEUED (delivery takes it), SENT (the route delivered it as it was
-    # stored: a live chat), or "" for a message its route sends itself (email notices).
+    # Outbound only: QUEUED (delivery takes it, unless ``route_sends``), or SENT (the
+    # route delivered it as it was stored: a live chat). "" for inbound messages and notes.
     delivery: str = ""
     channel: str = ""  # default: the ticket's
     route_sends: bool = False  # queued, but its route sends it itself (email notices)
@@ -210,14 +210,14 @@ def _event(item: Appended) -> TicketEvent | None:
         if draft.opened:
             return None
         return TicketEvent(
-            ticket=draft.ticket, kind=TicketEvent.Kind.MESSAGE, data={"message": item.pk}
+            ticket_id=draft.ticket.pk, kind=TicketEvent.Kind.MESSAGE, data={"message": item.pk}
         )
     kind = TicketEvent.Kind.NOTE if draft.direction == Message.Direction.NOTE else None
     data = {"message": item.pk}
     if draft.author_id is None:
         data["system"] = True
     return TicketEvent(
-        ticket=draft.ticket,
+        ticket_id=draft.ticket.pk,
         kind=kind or TicketEvent.Kind.REPLY,
         actor_id=draft.author_id,
         data=data,
