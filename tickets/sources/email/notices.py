@@ -27,7 +27,7 @@ from django.utils import timezone
 from accounts.models import CustomerIdentity
 from mywallet_support.mail import DeliveryError, customer_language, transmit
 from mywallet_support.masking import mask_email
-from tickets.actions import post_notice, record_delivery
+from tickets.actions import post_notice, record_delivery, takes
 from tickets.models import Channel, Message, Ticket
 
 from . import outbound
@@ -237,8 +237,8 @@ def _reserve(
             metadata__recipient=identity.value,
             created_at__gte=timezone.now() - INTERVAL,
         )
-        if recent.exists():
-            return None
+        if recent.exists() or not takes(ticket, Message.Direction.OUTBOUND):
+            return None  # told within the hour, or closed meanwhile: nothing more to say
         return post_notice(
             ticket,
             text=text,
