@@ -8,12 +8,12 @@ every other choice to agents, who verify before acting and merge customers by ha
 import logging
 
 from django.db import IntegrityError, transaction
-from django.utils.translation import gettext as _
 
 from accounts.audit import record_event
 from accounts.models import AccountEvent, Customer, CustomerIdentity
 from mywallet_support.masking import mask_identity
-from tickets.models import Ticket, TicketEvent
+from tickets import actions as ticket_actions
+from tickets.models import Ticket
 
 from .models import Conversation
 
@@ -56,7 +56,7 @@ def link_contact(
     if owner.customer_id == customer.pk:
         return owner
     if _is_placeholder(customer, ticket):
-        _merge_placeholder(customer, into=owner.customer, ticket=ticket)
+        ticket_actions.merge_placeholder(customer, into=owner.customer, ticket=ticket)
         conversation.ticket.customer = owner.customer
         conversation.ticket.customer_id = owner.customer_id
     else:
@@ -79,31 +79,3 @@ def _is_placeholder(customer: Customer, ticket: Ticket) -> bool:
         ).exists()
         and not customer.tickets.exclude(pk=ticket.pk).exists()
     )
-
-
-def _merge_placeholder(placeholder: Customer, *, into: Customer, ticket: Ticket) -> None:
-    """The anonymous chat's customer joins the one its contact belongs to (its web identity
-    and its one ticket move; it stays, empty, pointing at the other, as merges leave it)."""
-    identities = list(placeholder.identities.values_list("kind", "value"))
-    placeholder.identities.update(customer=into)
-    wallets = list(into.wallets.values_list("pk", flat=True)[:2])
-    Ticket.objects.filter(pk=ticket.pk).update(
-        customer=into, wallet_id=wallets[0] if len(wallets) == 1 else None
-    )
-    Customer.objects.filter(pk=placeholder.pk).update(merged_into=into)
-    details = {
-        "source": placeholder.pk,
-        "target": into.pk,
-        "identities": [mask_identity(kind, value) for kind, value in identities],
-        "tickets": [ticket.pk],
-        "via": "chat",
-    }
-    for customer in (placeholder, into):
-        record_event(
-            customer=customer,
-            action=AccountEvent.Action.CUSTOMERS_MERGED,
-            ticket=ticket,
-            reason=_("Contact given in the chat"),
-            details=details,
-        )
-    TicketEvent.objects.create(ticket=ticket, kind=TicketEvent.Kind.CUSTOMER_MERGED, data=details)
