@@ -4,21 +4,25 @@ A code is a django-otp side-channel device (`CodeDevice`): six random digits, va
 ``CODE_VALID_SECONDS``, a new one only after ``CODE_RESEND_SECONDS`` (django-otp's
 cool-down), and after ``CODE_MAX_TRIES`` wrong tries a back-off that doubles with each
 further one (django-otp's throttling). Only a keyed digest of the code is stored; the code
-itself exists in memory and in the message to the customer, never in a log line.
+itself exists in memory and in the message to the customer, never in a log line nor in the
+task queue.
+
+Agents' codes leave at once (the agent is on the phone and needs the answer); the
+self-service reset's leave from a task, `deliver_code`, which generates the code itself.
 
 Sending is limited per wallet and per client address in an hour (Django's cache), so a
 stolen phone number cannot be flooded and one client cannot probe many wallets.
 """
 
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
-from django.db import DatabaseError, connections, transaction
+from django.db import transaction
+from django.tasks import task
 from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
@@ -90,82 +94,99 @@ def send_code(
     email for ``channel``) and return its device; a code sent before on the same device
     stops working. Raises CodeNotSent with a reason for the user.
 
-    ``in_background``: the code leaves from a worker thread and this returns as soon as it
-    is stored, so a page answers in the same time whether or not a message goes out (the
-    self-service reset must not reveal which contacts have a wallet by the gateway's
-    latency). A failed delivery then voids the code (logged); the user asks for another.
+    The request is checked and recorded in its own transaction: the cool-down, the hourly
+    limits, the device and the audit row (CODE_SENT). Then:
 
-    Call it outside a transaction (or accept that the message leaves before yours commits):
-    the code is stored and audited in its own transaction, then delivered.
+    - by default (an agent on the phone with the customer), the code is generated and
+      delivered now, and a failed delivery raises CodeNotSent at once;
+    - ``in_background`` (the self-service reset), `deliver_code` is queued once that
+      transaction commits and this returns, so the page answers in the same time whether
+      or not a message goes out (the gateway's latency must not tell which contacts have a
+      wallet). The task generates the code; a failed delivery voids it (logged) and the
+      customer asks for another.
+
+    Call it outside a transaction: the code leaves before yours commits (by default), or
+    is queued only once it does (``in_background``).
     """
     if channel not in CodeDevice.Channel.values:
         raise ValueError(f"unknown channel {channel!r}")
     if purpose not in CodeDevice.Purpose.values:
         raise ValueError(f"unknown purpose {purpose!r}")
     destination = _destination(account, channel, destination)
-    with transaction.atomic():
-        # One sender per wallet at a time: two quick clicks make one code, not two.
-        WalletAccount.objects.select_for_update().filter(pk=account.pk).first()
-        device = _current_device(account, channel, purpose, destination, ticket)
-        if device is not None:
-            allowed, data = device.generate_is_allowed()
-            if not allowed and data["reason"] == GenerateNotAllowed.COOLDOWN_DURATION_PENDING:
-                raise CodeNotSent(
-                    _("A code was sent a moment ago. You can ask for a new one in %(n)s seconds.")
-                    % {"n": _seconds_until(data["next_generation_at"])},
-                    reason=CodeNotSent.COOLDOWN,
-                    retry_at=data["next_generation_at"],
-                )
-        _take_quota(account, client_ip)
-        if device is None:
-            device = CodeDevice.objects.create(
-                name=f"{purpose} {channel}"[:64],
-                user=account.customer.user,
-                account=account,
-                channel=channel,
-                destination=destination,
-                purpose=purpose,
-                ticket=ticket,
-                client_ip=client_ip or None,
-            )
-        code = random_number_token(CODE_DIGITS)
-        device.token = digest(device.pk, code)
-        device.valid_until = timezone.now() + timedelta(seconds=settings.CODE_VALID_SECONDS)
-        device.client_ip = client_ip or device.client_ip
-        device.cooldown_set(commit=False)
-        device.save()
-        record_event(
-            customer=account.customer,
-            account=account,
-            ticket=ticket,
-            action=AccountEvent.Action.CODE_SENT,
-            details={
-                "device": device.pk,
-                "channel": channel,
-                "purpose": purpose,
-                "destination": mask_identity(channel, destination),
-            },
-        )
     language = language or account.customer.language
-    if in_background:
-        future = _BACKGROUND.submit(_deliver_in_background, device, code, language)
-        _in_flight.add(future)
-        future.add_done_callback(_in_flight.discard)
-        return device
+    with transaction.atomic():
+        device = _record_request(account, channel, purpose, destination, ticket, client_ip)
+        if in_background:
+            enqueue_delivery(device.pk, language)
+            return device
+        code = _generate(device)
     try:
         _deliver(device, code, language=language)
     except (SMSError, DeliveryFailed) as exc:
-        # The code never reached anyone: void it, and let the user try again at once.
-        CodeDevice.objects.filter(pk=device.pk).update(token=None, last_generated_timestamp=None)
-        logger.warning(
-            "code %s to %s not delivered: %s", device.pk, mask_identity(channel, destination), exc
-        )
+        _void(device, code, exc)
         raise CodeNotSent(
             _("We could not send the code just now. Please try again in a few minutes."),
             reason=CodeNotSent.DELIVERY_FAILED,
         ) from exc
-    logger.info("code %s (%s) sent to %s", device.pk, purpose, mask_identity(channel, destination))
+    _log_sent(device)
     return device
+
+
+def enqueue_delivery(device_id: int | None, language: str) -> None:
+    """Queue `deliver_code` for ``device_id`` once the caller's transaction commits (at
+    once outside one). ``None`` queues the task that sends nothing: a request that must
+    cost what a send costs (`accounts.actions.self_service.start_reset`)."""
+    transaction.on_commit(lambda: deliver_code.enqueue(device_id, language), robust=True)
+
+
+def _record_request(account, channel, purpose, destination, ticket, client_ip) -> CodeDevice:
+    """The device for a new code, checked against the cool-down and the hourly limits,
+    with its cool-down set and the request audited; its previous code no longer works."""
+    # One sender per wallet at a time: two quick clicks make one code, not two.
+    WalletAccount.objects.select_for_update().filter(pk=account.pk).first()
+    device = _current_device(account, channel, purpose, destination, ticket)
+    if device is not None:
+        _refuse_during_cooldown(device)
+    _take_quota(account, client_ip)
+    if device is None:
+        device = CodeDevice.objects.create(
+            name=f"{purpose} {channel}"[:64],
+            user=account.customer.user,
+            account=account,
+            channel=channel,
+            destination=destination,
+            purpose=purpose,
+            ticket=ticket,
+            client_ip=client_ip or None,
+        )
+    device.token = None
+    device.client_ip = client_ip or device.client_ip
+    device.cooldown_set(commit=False)
+    device.save()
+    record_event(
+        customer=account.customer,
+        account=account,
+        ticket=ticket,
+        action=AccountEvent.Action.CODE_SENT,
+        details={
+            "device": device.pk,
+            "channel": channel,
+            "purpose": purpose,
+            "destination": mask_identity(channel, destination),
+        },
+    )
+    return device
+
+
+def _refuse_during_cooldown(device: CodeDevice) -> None:
+    allowed, data = device.generate_is_allowed()
+    if not allowed and data["reason"] == GenerateNotAllowed.COOLDOWN_DURATION_PENDING:
+        raise CodeNotSent(
+            _("A code was sent a moment ago. You can ask for a new one in %(n)s seconds.")
+            % {"n": _seconds_until(data["next_generation_at"])},
+            reason=CodeNotSent.COOLDOWN,
+            retry_at=data["next_generation_at"],
+        )
 
 
 def spend_address_quota(client_ip: str | None) -> None:
@@ -271,41 +292,74 @@ class DeliveryFailed(Exception):
     pass
 
 
-# Codes sent in the background: a few threads, each with its own database connection
-# (closed after every delivery).
-_BACKGROUND = ThreadPoolExecutor(max_workers=4, thread_name_prefix="code-delivery")
-_in_flight: set[Future] = set()
+@task(queue_name="default")
+def deliver_code(device_id: int | None, language: str) -> str:
+    """Generate the device's code and send it: the self-service half of `send_code`.
 
+    The task receives the device, never the code: it generates the code and stores its
+    keyed digest when it runs, so the plain code exists only in the worker's memory and in
+    the message, never in the task table's arguments or result, nor in a log line. The
+    code is valid from then (CODE_VALID_SECONDS); the request has already set the
+    cool-down, taken the quotas and audited CODE_SENT.
 
-def wait_for_deliveries(timeout: float = 10) -> None:
-    """Wait until the codes sent in the background so far have left (tests, shutdown)."""
-    wait(list(_in_flight), timeout=timeout)
-
-
-def _deliver_in_background(device: CodeDevice, code: str, language: str) -> None:
+    A device whose code was used meanwhile gets nothing. A failed delivery voids the code
+    (and the cool-down, so the customer may ask again at once), logged masked. ``None`` is
+    the stand-in a request for a contact without a wallet queues: it sends nothing.
+    Returns what happened, in words without personal data.
+    """
+    if device_id is None:
+        return "nothing to send"
+    with transaction.atomic():
+        device = (
+            CodeDevice.objects.select_for_update()
+            .filter(pk=device_id, used_at__isnull=True)
+            .first()
+        )
+        if device is None:
+            return "already used"
+        code = _generate(device)
     try:
         _deliver(device, code, language=language)
-        logger.info(
-            "code %s (%s) sent to %s",
-            device.pk,
-            device.purpose,
-            mask_identity(device.channel, device.destination),
-        )
-    except Exception as exc:
-        logger.warning(
-            "code %s to %s not delivered: %s",
-            device.pk,
-            mask_identity(device.channel, device.destination),
-            type(exc).__name__,
-        )
-        try:
-            CodeDevice.objects.filter(pk=device.pk).update(
-                token=None, last_generated_timestamp=None
-            )
-        except DatabaseError:
-            logger.exception("code %s could not be voided", device.pk)
-    finally:
-        connections.close_all()
+    except Exception as exc:  # whatever failed, the code must not outlive it
+        _void(device, code, exc)
+        return "not delivered"
+    _log_sent(device)
+    return "sent"
+
+
+def _generate(device: CodeDevice) -> str:
+    """A new code for ``device``, valid from now; only its digest is stored."""
+    code = random_number_token(CODE_DIGITS)
+    device.token = digest(device.pk, code)
+    device.valid_until = timezone.now() + timedelta(seconds=settings.CODE_VALID_SECONDS)
+    device.save(update_fields=["token", "valid_until"])
+    return code
+
+
+def _void(device: CodeDevice, code: str, exc: Exception) -> None:
+    """The code never reached anyone: void it and lift the cool-down so the user may try
+    again at once. Only this code: a newer one generated meanwhile stays."""
+    CodeDevice.objects.filter(pk=device.pk, token=digest(device.pk, code)).update(
+        token=None, last_generated_timestamp=None
+    )
+    # Our own errors' text is safe to log (the log filter masks contacts); another
+    # exception's text is not ours to vouch for.
+    reason = exc if isinstance(exc, (SMSError, DeliveryFailed)) else type(exc).__name__
+    logger.warning(
+        "code %s to %s not delivered: %s",
+        device.pk,
+        mask_identity(device.channel, device.destination),
+        reason,
+    )
+
+
+def _log_sent(device: CodeDevice) -> None:
+    logger.info(
+        "code %s (%s) sent to %s",
+        device.pk,
+        device.purpose,
+        mask_identity(device.channel, device.destination),
+    )
 
 
 def _deliver(device: CodeDevice, code: str, *, language: str) -> None:

@@ -4,9 +4,9 @@ The pages (accounts.views) keep the flow's state in the session and call these. 
 prove possession of a registered contact with a one-time code (accounts.codes).
 
 The reset never tells whether a phone number or email belongs to a wallet: `start_reset`
-answers the same for a contact no wallet has (nothing is sent, the same digest work is
-done, the client address's quota is spent alike), and the code step then simply never
-accepts a code, with the same back-off after five tries as a real one.
+answers the same for a contact no wallet has (nothing is sent; the client address's quota
+is spent and a delivery task queued alike), and the code step then simply never accepts a
+code, with the same back-off after five tries as a real one.
 """
 
 import logging
@@ -90,6 +90,12 @@ def start_reset(
     Raises ValidationError for a malformed contact and CodeNotSent only for the client
     address's limit, which does not depend on the contact. Every other refusal (the
     wallet's limit, the cool-down, a delivery failure) is logged and answered like a send.
+
+    The code leaves from a task (`codes.deliver_code`), which generates it, so the request
+    does no digest work. What a request with a wallet inserts into the task table, one
+    without inserts too: the same task with no device, which sends nothing. A wallet's
+    request that is refused (its limit, the cool-down) queues that stand-in as well, so
+    every answered request queues exactly one task.
     """
     if wallet is None:
         channel, value = parse_contact(contact)
@@ -100,9 +106,9 @@ def start_reset(
             raise ValidationError(_("Your wallet has no registered contact of this kind."))
     masked = mask_identity(channel, value)
     if wallet is None:
-        # The work a real send does before it leaves: a digest, and the address quota.
-        otp.digest(0, value)
+        # What a real send costs the request: the address quota and a queued task.
         codes.spend_address_quota(client_ip)
+        codes.enqueue_delivery(None, language)
         logger.info("payment-password reset asked for %s: no wallet", masked)
         return ResetStarted(
             channel=channel, masked=masked, device_id=None, decoy_key=decoy_key(channel, value)
@@ -122,6 +128,7 @@ def start_reset(
         if exc.reason == CodeNotSent.ADDRESS_LIMIT:
             raise
         logger.info("payment-password reset code for wallet %s not sent: %s", wallet.pk, exc.reason)
+        codes.enqueue_delivery(None, language)  # the task row a send would have queued
         device = _pending_reset_device(wallet, channel, value)
     return ResetStarted(
         channel=channel,

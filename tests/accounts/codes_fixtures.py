@@ -34,22 +34,7 @@ def sms_gateway(settings):
 def smtp_server(settings):
     with running_smtp_server() as server:
         settings.MAILERS = {"default": server.mailer()}
-        yield _AfterBackgroundCodes(server)
-
-
-class _AfterBackgroundCodes:
-    """The SMTP server, whose ``messages`` include the codes sent in the background."""
-
-    def __init__(self, server):
-        self._server = server
-
-    def __getattr__(self, name):
-        return getattr(self._server, name)
-
-    @property
-    def messages(self):
-        codes.wait_for_deliveries()
-        return self._server.messages
+        yield server
 
 
 def forget_code_limits(account_ids=()) -> None:

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.codes import CodeLocked, CodeNotSent, check_code, send_code
+from accounts.codes import CodeLocked, CodeNotSent, check_code, deliver_code, send_code
 from accounts.models import AccountEvent, CodeDevice
 from accounts.sms import SMSError, send_sms
 from tests.accounts.codes_fixtures import code_in, mail_text
@@ -223,3 +223,65 @@ def test_no_code_or_full_number_is_logged(wallet, sms_gateway, smtp_server, capl
         assert code not in caplog.text
     assert "13800138000" not in caplog.text
     assert "li.wei@example.com" not in caplog.text
+
+
+# --- in the background (the self-service reset): the task generates the code -------------
+
+
+def test_in_the_background_the_code_is_generated_and_sent_by_the_task(
+    wallet, sms_gateway, django_capture_on_commit_callbacks, settings
+):
+    with django_capture_on_commit_callbacks() as queued:
+        device = send_code(wallet, channel="phone", purpose=RESET, in_background=True)
+    # Recorded, audited and cooling down, but no code exists until the task runs.
+    device.refresh_from_db()
+    assert device.token is None
+    assert device.last_generated_timestamp is not None
+    assert AccountEvent.objects.filter(action=AccountEvent.Action.CODE_SENT).exists()
+    assert sms_gateway.messages == []
+
+    before = timezone.now()
+    [enqueue] = queued
+    enqueue()
+    device.refresh_from_db()
+    # Valid from when the task generated it, not from the request.
+    assert device.valid_until >= before + timedelta(seconds=settings.CODE_VALID_SECONDS)
+    assert check_code(device, code_in(sms_gateway.to(PHONE)[0].text)) is True
+
+
+def test_a_new_request_stops_the_earlier_code_at_once(
+    wallet, sms_gateway, django_capture_on_commit_callbacks
+):
+    device = send_code(wallet, channel="phone", purpose=RESET)
+    first = code_in(sms_gateway.to(PHONE)[0].text)
+    CodeDevice.objects.filter(pk=device.pk).update(last_generated_timestamp=None)
+    with django_capture_on_commit_callbacks():  # the task has not run yet
+        send_code(wallet, channel="phone", purpose=RESET, in_background=True)
+    assert check_code(device, first) is False
+
+
+def test_a_failed_background_delivery_voids_the_code_and_logs_it_masked(
+    wallet, sms_gateway, django_capture_on_commit_callbacks, caplog
+):
+    sms_gateway.fail_with = 503
+    with django_capture_on_commit_callbacks(execute=True):
+        device = send_code(wallet, channel="phone", purpose=RESET, in_background=True)
+    device.refresh_from_db()
+    assert device.token is None
+    assert device.last_generated_timestamp is None  # the customer may ask again at once
+    assert "not delivered: The SMS gateway answered 503." in caplog.text
+    assert "138****8000" in caplog.text
+    assert "13800138000" not in caplog.text
+
+    sms_gateway.fail_with = None
+    with django_capture_on_commit_callbacks(execute=True):
+        send_code(wallet, channel="phone", purpose=RESET, in_background=True)
+    assert check_code(device, code_in(sms_gateway.to(PHONE)[0].text)) is True
+
+
+def test_the_task_sends_nothing_for_a_used_code_or_no_device(wallet, sms_gateway):
+    device = send_code(wallet, channel="phone", purpose=RESET)
+    assert check_code(device, code_in(sms_gateway.to(PHONE)[0].text)) is True
+    assert deliver_code.call(device.pk, "en") == "already used"
+    assert deliver_code.call(None, "en") == "nothing to send"
+    assert len(sms_gateway.messages) == 1

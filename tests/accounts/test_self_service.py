@@ -4,16 +4,18 @@ gateway and a real SMTP server."""
 
 import logging
 import re
-import threading
 import time
 
 import pytest
+from django.core import serializers
 from django.core.exceptions import ValidationError
-from django.test import Client
+from django.core.management import call_command
+from django.test import Client, TestCase
 from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
 
 from accounts.actions.self_service import validate_payment_password
-from accounts.models import AccountEvent, WalletAccount
+from accounts.models import AccountEvent, CodeDevice, WalletAccount
 from tests.accounts.codes_fixtures import code_in, mail_text
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +34,10 @@ def post(client: Client, url: str, data: dict, **extra):
     if "csrftoken" not in client.cookies:
         client.get(url)
     token = client.cookies["csrftoken"].value
-    return client.post(url, {**data, "csrfmiddlewaretoken": token}, **extra)
+    # The test's transaction never commits: run what the request queues after its commit
+    # (codes, notices) as production would.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(url, {**data, "csrfmiddlewaretoken": token}, **extra)
 
 
 def page_text(response) -> str:
@@ -56,9 +61,7 @@ def last_code(gateway, number=PHONE) -> str:
     return code_in(gateway.to(number)[-1].text)
 
 
-def test_a_forgotten_payment_password_is_reset_with_a_code_by_sms(
-    wallet, sms_gateway, smtp_server, django_capture_on_commit_callbacks
-):
+def test_a_forgotten_payment_password_is_reset_with_a_code_by_sms(wallet, sms_gateway, smtp_server):
     client = csrf_client()
     page = client.get(RESET_URL)
     assert page.status_code == 200
@@ -73,12 +76,9 @@ def test_a_forgotten_payment_password_is_reset_with_a_code_by_sms(
     page = client.get(RESET_URL)
     assert "Choose a new 6-digit payment password" in page_text(page)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        response = post(
-            client,
-            RESET_URL,
-            {"action": "set", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
-        )
+    response = post(
+        client, RESET_URL, {"action": "set", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    )
     assert response.status_code == 302
     done = client.get(RESET_URL)
     assert "Your payment password has been changed." in page_text(done)
@@ -169,18 +169,67 @@ def test_the_answer_is_the_same_whether_or_not_a_wallet_has_the_contact(wallet, 
     assert "+8613811118000" not in str(sms_gateway.messages)
 
 
-def test_the_page_answers_before_the_code_leaves_so_the_gateway_tells_nothing(wallet, sms_gateway):
+@pytest.fixture
+def tasks_queued(settings):
+    """The real queue (django-tasks-db), not the tests/accounts default of running tasks at
+    once: for tests of what the page answers before the worker has run."""
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks_db.DatabaseBackend",
+            "QUEUES": settings.TASKS["default"]["QUEUES"],
+        }
+    }
+
+
+def run_worker():
+    """The real django-tasks-db worker, until the queue is empty."""
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+
+
+def queued_codes() -> list[DBTaskResult]:
+    return list(DBTaskResult.objects.filter(task_path="accounts.codes.deliver_code"))
+
+
+# The worker reconnects to the database as in production: these tests commit for real.
+@pytest.mark.django_db(transaction=True)
+def test_the_page_answers_with_the_code_queued_so_the_gateway_tells_nothing(
+    wallet, sms_gateway, tasks_queued
+):
     # A slow gateway would otherwise make a contact with a wallet answer later than one
-    # without: the code leaves in the background, after the page has answered.
-    sms_gateway.hold = threading.Event()
+    # without: the page answers once the delivery is queued, and the worker sends it.
     client = csrf_client()
     sent = post(client, RESET_URL, {"action": "send", "contact": PHONE})
     assert sent.status_code == 302
-    assert sms_gateway.received == []  # still held by the gateway
-    sms_gateway.hold.set()
-    assert len(sms_gateway.to(PHONE)) == 1
-    post(client, RESET_URL, {"action": "verify", "code": last_code(sms_gateway)})
+    [queued] = queued_codes()
+    device = CodeDevice.objects.get()
+    assert queued.args_kwargs["args"] == [device.pk, "en"]  # the device, never a code
+    assert device.token is None  # no code exists yet
+    assert sms_gateway.messages == []
+
+    run_worker()
+    code = last_code(sms_gateway)
+    queued.refresh_from_db()
+    assert queued.status == "SUCCESSFUL"
+    assert code not in serializers.serialize("json", DBTaskResult.objects.all())
+    post(client, RESET_URL, {"action": "verify", "code": code})
     assert "new payment password" in page_text(client.get(RESET_URL)).lower()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_contact_without_a_wallet_queues_the_same_task_which_sends_nothing(
+    wallet, sms_gateway, tasks_queued
+):
+    for contact in (PHONE, "+8613811118000"):
+        sent = post(csrf_client(), RESET_URL, {"action": "send", "contact": contact})
+        assert sent.status_code == 302
+    known, unknown = queued_codes()
+    assert known.args_kwargs["args"] == [CodeDevice.objects.get().pk, "en"]
+    assert unknown.args_kwargs["args"] == [None, "en"]
+
+    run_worker()
+    assert [sms.to for sms in sms_gateway.messages] == [PHONE]
+    unknown.refresh_from_db()
+    assert unknown.status == "SUCCESSFUL"
 
 
 def test_five_wrong_codes_stop_the_guessing_for_known_and_unknown_contacts(wallet, sms_gateway):
@@ -310,21 +359,14 @@ def test_the_page_speaks_chinese(wallet):
     assert 'lang="zh-hans"' in response.content.decode()
 
 
-def test_no_code_password_or_full_contact_is_logged(
-    wallet, sms_gateway, smtp_server, caplog, django_capture_on_commit_callbacks
-):
+def test_no_code_password_or_full_contact_is_logged(wallet, sms_gateway, smtp_server, caplog):
     caplog.set_level(logging.DEBUG)
     client = csrf_client()
     reset_to_code_step(client)
     code = last_code(sms_gateway)
     post(client, RESET_URL, {"action": "verify", "code": "000000"})
     post(client, RESET_URL, {"action": "verify", "code": code})
-    with django_capture_on_commit_callbacks(execute=True):
-        post(
-            client,
-            RESET_URL,
-            {"action": "set", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
-        )
+    post(client, RESET_URL, {"action": "set", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
     reset_to_code_step(csrf_client(), contact="+8613811118000")
     for secret in (code, NEW_PASSWORD, "13800138000", "13811118000", "li.wei@example.com"):
         assert secret not in caplog.text
@@ -350,7 +392,7 @@ def test_changing_the_contact_needs_a_signed_in_customer(wallet):
 
 
 def test_a_new_phone_is_confirmed_by_codes_to_the_old_and_the_new_one(
-    wallet, signed_in, sms_gateway, smtp_server, django_capture_on_commit_callbacks
+    wallet, signed_in, sms_gateway, smtp_server
 ):
     new_phone = "+8613700137000"
     page = signed_in.get(CHANGE_URL)
@@ -361,12 +403,9 @@ def test_a_new_phone_is_confirmed_by_codes_to_the_old_and_the_new_one(
     assert "+86 137****7000" in page_text(page)
     old_code, new_code = last_code(sms_gateway, PHONE), last_code(sms_gateway, new_phone)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        response = post(
-            signed_in,
-            CHANGE_URL,
-            {"action": "confirm", "old_code": old_code, "new_code": new_code},
-        )
+    response = post(
+        signed_in, CHANGE_URL, {"action": "confirm", "old_code": old_code, "new_code": new_code}
+    )
     assert response.status_code == 302
     assert "has been changed" in page_text(signed_in.get(CHANGE_URL))
     wallet.refresh_from_db()
