@@ -47,10 +47,7 @@ def send(message: Message) -> None:
     subject = reply_subject(ticket)
     cc = _cc(ticket, exclude={identity.value, from_address})
 
-    # Reuse the id of an earlier attempt: a retried mail that did arrive the first time
-    # is then recognised as the same message by the customer's client.
-    message_id = message.external_id or new_message_id(from_address)
-    message.external_id = message_id
+    message_id = _message_id(message, from_address)
     message.subject = subject[:255]
     message.metadata = {
         **message.metadata,
@@ -58,6 +55,10 @@ def send(message: Message) -> None:
         "recipient": identity.value,
         "cc": cc,
     }
+    if message.channel == Channel.EMAIL:
+        message.external_id = message_id
+    else:
+        message.metadata["message_id"] = message_id
     Message.objects.filter(pk=message.pk).update(
         external_id=message.external_id, subject=message.subject, metadata=message.metadata
     )
@@ -81,6 +82,20 @@ def send(message: Message) -> None:
     logger.info(
         "reply %s on %s sent to %s", message.pk, ticket.reference, mask_email(identity.value)
     )
+
+
+def _message_id(message: Message, from_address: str) -> str:
+    """The mail's Message-ID, the same on every attempt: a retried mail that did arrive the
+    first time is then recognised as the same message by the customer's client.
+
+    An email message keeps it as its external id. A message of another channel sent by
+    email (a chat answer while the customer is away) keeps that channel's id there (the
+    chat's "conversation:client id", which is no Message-ID and tells a re-sent line from
+    a new one), and the mail's in its metadata.
+    """
+    if message.channel == Channel.EMAIL:
+        return message.external_id or new_message_id(from_address)
+    return message.metadata.get("message_id") or new_message_id(from_address)
 
 
 # --- who and from where ---------------------------------------------------------------------

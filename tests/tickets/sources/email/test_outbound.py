@@ -201,6 +201,22 @@ def test_a_temporary_refusal_leaves_the_reply_queued_for_a_later_retry(
     assert smtp_server.messages[-1].parsed()["Message-ID"] == f"<{first_id}>"
 
 
+def test_a_message_of_another_channel_keeps_its_own_id_and_the_mail_gets_one(
+    agent, ticket, smtp_server
+):
+    """A chat answer sent by email (the customer is away) carries the chat's id of the line,
+    "conversation:client id": it went out as the mail's Message-ID, a broken "<7"."""
+    line = queued_reply(ticket, agent)
+    Message.objects.filter(pk=line.pk).update(channel="chat", external_id="7:c1")
+    outbound.send(Message.objects.get(pk=line.pk))
+    outbound.send(Message.objects.get(pk=line.pk))  # a retry: the same Message-ID
+    line.refresh_from_db()
+    assert line.external_id == "7:c1"
+    assert line.metadata["message_id"].endswith("@mywallet.example")
+    sent = [mail.parsed()["Message-ID"] for mail in smtp_server.messages]
+    assert sent == [f"<{line.metadata['message_id']}>"] * 2
+
+
 def test_an_unreachable_server_is_a_temporary_failure(settings, agent, ticket):
     settings.MAILERS = {
         "default": {
