@@ -46,6 +46,15 @@ def require_agent(user) -> None:
         raise PermissionDenied(_("Only agents can do this."))
 
 
+def permission_refusal(user, perm: str, *, agent: bool = False) -> str:
+    """Why ``user`` may not use ``perm``, or "" when they may: the text require_permission
+    refuses with, for pages that show a precondition before the action checks it.
+    ``agent``: they must be an agent (is_agent) as well."""
+    allowed = user is not None and (not agent or is_agent(user)) and user.has_perm(perm)
+    return "" if allowed else _("You do not have permission to do this.")
+
+
 def require_permission(user, perm: str) -> None:
-    if user is None or not user.has_perm(perm):
-        raise PermissionDenied(_("You do not have permission to do this."))
+    reason = permission_refusal(user, perm)
+    if reason:
+        raise PermissionDenied(reason)

@@ -1,7 +1,24 @@
-"""The agent and supervisor groups and what each may do. Kept in step on every migrate."""
+"""The agent and supervisor groups and what each may do. Kept in step on every migrate.
+
+The permissions the code checks are named by their constants (accounts.permissions); the
+rest are Django's model permissions, which only the admin checks, named as Django does.
+"""
 
 from django.contrib.auth.models import Group, Permission
 from django.utils.translation import gettext_lazy as _
+
+from .permissions import (
+    ADD_IDENTITY,
+    CHANGE_PROTECTED_DETAILS,
+    FREEZE_WALLETS,
+    MERGE_CUSTOMERS,
+    REPROCESS_INBOUND,
+    UNFREEZE_WALLETS,
+    UNLOCK_WALLETS,
+    VIEW_TICKETS,
+    VIEW_WALLETS,
+    WORK_TICKETS,
+)
 
 AGENTS = "Agents"
 SUPERVISORS = "Supervisors"
@@ -10,19 +27,19 @@ AGENT_PERMISSIONS = [
     "accounts.view_customer",
     "accounts.change_customer",
     "accounts.view_customeridentity",
-    "accounts.add_customeridentity",
-    "accounts.view_walletaccount",
+    ADD_IDENTITY,
+    VIEW_WALLETS,
     "accounts.view_bankcard",
     "accounts.view_transaction",
     "accounts.view_accountevent",
-    "accounts.freeze_walletaccount",
-    "accounts.unlock_walletaccount",
+    FREEZE_WALLETS,
+    UNLOCK_WALLETS,
     "accounts.view_verification",
     "accounts.view_approvalrequest",
     "tickets.view_queue",
-    "tickets.view_ticket",
+    VIEW_TICKETS,
     "tickets.add_ticket",
-    "tickets.change_ticket",
+    WORK_TICKETS,
     "tickets.view_message",
     "tickets.add_message",
     "tickets.view_attachment",
@@ -38,14 +55,14 @@ AGENT_PERMISSIONS = [
 
 SUPERVISOR_PERMISSIONS = [
     *AGENT_PERMISSIONS,
-    "accounts.merge_customer",
-    "accounts.unfreeze_walletaccount",
-    "accounts.change_protected_details",
+    MERGE_CUSTOMERS,
+    UNFREEZE_WALLETS,
+    CHANGE_PROTECTED_DETAILS,
     "accounts.change_walletaccount",
     "accounts.view_walletevent",
     "tickets.add_queue",
     "tickets.change_queue",
-    "tickets.change_inboundmessage",
+    REPROCESS_INBOUND,
     "tickets.delete_ticket",
     "chat.add_cannedreply",
     "chat.change_cannedreply",

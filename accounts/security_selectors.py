@@ -1,12 +1,17 @@
-"""What the ticket page's security panel shows for each of the customer's wallets."""
+"""What the ticket page's security panel shows for each of the customer's wallets.
+
+Whether a control is offered, and the ticks beside it, are the actions' own preconditions
+(accounts.actions.security), never worked out again here: the panel shows an action as
+possible exactly when the action would do it.
+"""
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
 from django.utils import timezone
 
-from .actions.security import can_decide
+from .actions import security
+from .actions.security import Preconditions
 from .models import ApprovalRequest, CodeDevice, Verification, WalletAccount
 from .verification import check_label
 
@@ -17,6 +22,11 @@ class WalletSecurity:
     verification: Verification | None
     verification_valid: bool
     verification_minutes_left: int
+    unlock: Preconditions
+    freeze_offered: bool
+    unfreeze_request: Preconditions
+    national_id_change: Preconditions
+    contact_change: Preconditions
     pending: list = field(default_factory=list)
     waiting_codes: list = field(default_factory=list)
 
@@ -37,60 +47,89 @@ class WalletSecurity:
 class SecurityPanel:
     wallets: list[WalletSecurity]
     step_up_valid_until: datetime | None
-    can_unlock: bool
-    can_freeze: bool
-    can_change_contact: bool
 
 
 def security_panel(ticket, user, *, stepped_up_at: datetime | None) -> SecurityPanel:
-    now = timezone.now()
     wallets = list(ticket.customer.wallets.order_by("number"))
     ids = [w.pk for w in wallets]
+    latest = _latest_verifications(ticket, ids)
+    pending = _pending_requests(ids, user)
+    codes = _waiting_codes(ticket, ids)
+    rows = [
+        _wallet_security(
+            ticket,
+            wallet,
+            user,
+            verification=latest.get(wallet.pk),
+            stepped_up_at=stepped_up_at,
+            pending=pending.get(wallet.pk, []),
+            waiting_codes=codes.get(wallet.pk, []),
+        )
+        for wallet in wallets
+    ]
+    return SecurityPanel(wallets=rows, step_up_valid_until=security.step_up_until(stepped_up_at))
+
+
+def _wallet_security(ticket, wallet, user, *, verification, stepped_up_at, **lists):
+    left = (verification.expires_at - timezone.now()).total_seconds() if verification else 0
+    # A verification is shown as valid when a change that takes a weak one would count it.
+    refusal = security.verification_refusal(
+        verification, account=wallet, ticket=ticket, strong=False
+    )
+    return WalletSecurity(
+        wallet=wallet,
+        verification=verification,
+        verification_valid=not refusal,
+        verification_minutes_left=max(0, int(left // 60) + (1 if left % 60 else 0)),
+        unlock=security.unlock_preconditions(
+            wallet,
+            acting_user=user,
+            verification=verification,
+            ticket=ticket,
+            stepped_up_at=stepped_up_at,
+        ),
+        freeze_offered=security.freeze_preconditions(acting_user=user).met
+        and security.freezable(wallet),
+        unfreeze_request=security.unfreeze_request_preconditions(
+            wallet, acting_user=user, ticket=ticket
+        ),
+        national_id_change=security.national_id_change_preconditions(
+            ticket, wallet, acting_user=user, verification=verification
+        ),
+        contact_change=security.contact_change_preconditions(ticket, wallet, acting_user=user),
+        **lists,
+    )
+
+
+def _latest_verifications(ticket, ids) -> dict[int, Verification]:
+    """Each wallet's latest verification on the ticket: the one the actions are given
+    (security.latest_verification), read for all the wallets at once."""
     latest: dict[int, Verification] = {}
     for verification in Verification.objects.filter(ticket=ticket, account_id__in=ids).order_by(
         "created_at", "pk"
     ):
         latest[verification.account_id] = verification
+    return latest
+
+
+def _pending_requests(ids, user) -> dict[int, list]:
     pending: dict[int, list] = {}
     for request in ApprovalRequest.objects.filter(
         account_id__in=ids, status=ApprovalRequest.Status.PENDING
     ).select_related("requested_by"):
-        request.user_can_decide = can_decide(request, user)
+        request.user_can_decide = security.can_decide(request, user)
         pending.setdefault(request.account_id, []).append(request)
+    return pending
+
+
+def _waiting_codes(ticket, ids) -> dict[int, list]:
     codes: dict[int, list] = {}
     for device in (
         CodeDevice.objects.filter(
-            account_id__in=ids, ticket=ticket, used_at__isnull=True, valid_until__gt=now
+            account_id__in=ids, ticket=ticket, used_at__isnull=True, valid_until__gt=timezone.now()
         )
         .exclude(token__isnull=True)
         .order_by("-pk")
     ):
         codes.setdefault(device.account_id, []).append(device)
-    rows = []
-    for wallet in wallets:
-        verification = latest.get(wallet.pk)
-        left = (verification.expires_at - now).total_seconds() if verification else 0
-        rows.append(
-            WalletSecurity(
-                wallet=wallet,
-                verification=verification,
-                verification_valid=bool(verification)
-                and left > 0
-                and verification.strength != Verification.Strength.NONE,
-                verification_minutes_left=max(0, int(left // 60) + (1 if left % 60 else 0)),
-                pending=pending.get(wallet.pk, []),
-                waiting_codes=codes.get(wallet.pk, []),
-            )
-        )
-    step_up_until = None
-    if stepped_up_at is not None:
-        step_up_until = stepped_up_at + timedelta(minutes=settings.SECURITY_STEP_UP_MINUTES)
-        if step_up_until <= now:
-            step_up_until = None
-    return SecurityPanel(
-        wallets=rows,
-        step_up_valid_until=step_up_until,
-        can_unlock=user.has_perm("accounts.unlock_walletaccount"),
-        can_freeze=user.has_perm("accounts.freeze_walletaccount"),
-        can_change_contact=user.has_perm("accounts.unlock_walletaccount"),
-    )
+    return codes

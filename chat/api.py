@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.permissions import VIEW_TICKETS, is_agent
 from tickets.models import Attachment, Queue
 
 from . import actions, selectors
@@ -152,12 +153,8 @@ def attachment(request, pk: int):
     """An attachment of the session's own conversation, or for a verified agent."""
     item = get_object_or_404(Attachment.objects.select_related("message"), pk=pk)
     user = request.user
-    agent = (
-        user.is_authenticated
-        and user.is_staff
-        and user.is_verified()
-        and user.has_perm("tickets.view_ticket")
-    )
+    # is_verified: the session passed two factors (django_otp's middleware sets it).
+    agent = is_agent(user) and user.has_perm(VIEW_TICKETS) and user.is_verified()
     own = (
         request.session.get(SESSION_KEY)
         and actions.Conversation.objects.filter(

@@ -14,6 +14,7 @@ from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
+from accounts.permissions import is_agent
 from tickets import actions as ticket_actions
 
 from . import actions, live, selectors
@@ -213,17 +214,16 @@ class CustomerConsumer(ChatConsumer):
 
 
 def agent_allowed(user, session) -> bool:
-    """Staff with a session verified by a confirmed device of theirs, as the admin demands
-    (django_otp's OTPMiddleware does the same check for HTTP requests)."""
-    if not (user.is_authenticated and user.is_active and user.is_staff):
+    """An agent (accounts.permissions.is_agent) with a session verified by a confirmed
+    device of theirs, as the admin demands (django_otp's OTPMiddleware does the same check
+    for HTTP requests; a socket has no middleware to do it)."""
+    if not is_agent(user):
         return False
     persistent_id = session.get(DEVICE_ID_SESSION_KEY) if session is not None else None
     if not persistent_id:
         return False
     device = Device.from_persistent_id(persistent_id)
-    if device is None or device.user_id != user.pk or not device.confirmed:
-        return False
-    return user.has_perm("tickets.change_ticket")
+    return device is not None and device.user_id == user.pk and device.confirmed
 
 
 class AgentConsumer(ChatConsumer):

@@ -9,8 +9,10 @@ import base64
 import io
 
 from django import forms
+from django.contrib.admin import AdminSite
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -27,6 +29,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.qr import write_qrcode_image
 
+from accounts.permissions import is_agent
 from chat.console import console_view
 
 BACKUP_CODE_COUNT = 10
@@ -112,12 +115,23 @@ class AgentAdminSite(OTPAdminSite):
             *super().get_urls(),
         ]
 
+    def may_sign_in(self, request) -> bool:
+        """Django's own admin rule (active staff), before the second factor: who signs in
+        here, and so must enrol a device. Not is_agent: staff without the ticket
+        permissions sign in with two factors too, and see what their permissions allow."""
+        return AdminSite.has_permission(self, request)
+
+    def needs_enrolment(self, request) -> bool:
+        # No is_verified() here: right after login Django hands back the plain User, without
+        # the OTP middleware's wrapper. Without a confirmed device nobody can be verified.
+        return self.may_sign_in(request) and not user_has_device(request.user, confirmed=True)
+
     @method_decorator(never_cache)
     def login(self, request, extra_context=None):
-        if _needs_enrolment(request.user):
+        if self.needs_enrolment(request):
             return redirect("admin:otp_enrol")
         response = super().login(request, extra_context)
-        if request.method == "POST" and _needs_enrolment(request.user):
+        if request.method == "POST" and self.needs_enrolment(request):
             return redirect("admin:otp_enrol")
         return response
 
@@ -125,6 +139,10 @@ class AgentAdminSite(OTPAdminSite):
         return enrol(request, site=self)
 
     def chat_console_view(self, request):
+        # The console's socket serves agents only (chat.consumers.agent_allowed): others
+        # would get a page that can never connect.
+        if not is_agent(request.user):
+            raise PermissionDenied
         return console_view(request, site=self)
 
     def backup_codes_view(self, request):
@@ -136,17 +154,6 @@ class AgentAdminSite(OTPAdminSite):
             "admin/otp/backup_codes.html",
             {**self.each_context(request), "title": _("Backup codes"), "codes": codes},
         )
-
-
-def _needs_enrolment(user) -> bool:
-    # No is_verified() here: right after login Django hands back the plain User, without
-    # the OTP middleware's wrapper. Without a confirmed device nobody can be verified anyway.
-    return (
-        user.is_authenticated
-        and user.is_active
-        and user.is_staff
-        and not user_has_device(user, confirmed=True)
-    )
 
 
 def issue_backup_codes(user) -> list[str]:
@@ -165,9 +172,9 @@ def issue_backup_codes(user) -> list[str]:
 @login_required(login_url="admin:login")
 def enrol(request, *, site):
     user = request.user
-    if not user.is_staff:
+    if not site.may_sign_in(request):
         return HttpResponseRedirect(reverse("admin:login"))
-    if not _needs_enrolment(user):
+    if not site.needs_enrolment(request):
         return redirect("admin:index")
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
     if device is None:

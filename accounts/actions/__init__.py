@@ -17,7 +17,7 @@ from mywallet_support.masking import mask_identity
 from ..audit import append_events, new_event, record_event
 from ..identities import normalise_identity
 from ..models import AccountEvent, Customer, CustomerIdentity
-from ..permissions import require_permission
+from ..permissions import ADD_IDENTITY, require_permission
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ def add_identity(
     customer: Customer, *, kind: str, value: str, acting_user, display_name: str = ""
 ) -> CustomerIdentity:
     """An agent records another way of reaching this customer."""
-    require_permission(acting_user, "accounts.add_customeridentity")
+    require_permission(acting_user, ADD_IDENTITY)
     normalised = normalise_identity(kind, value)
     owner = CustomerIdentity.objects.filter(kind=kind, value=normalised).first()
     if owner is not None:

@@ -6,10 +6,15 @@ leaves after commit (accounts.notify). ``on_notice`` is called with each notice 
 that the caller can show it where the change was asked for (the ticket side,
 tickets.actions.wallets, puts it on the ticket's thread).
 Protective changes (lock, freeze) need no verification; lifting them does.
+
+What an action needs before it acts is listed by its ``*_preconditions`` function, which
+the action itself calls and refuses by; the ticket page's security panel shows the same
+list, so it never offers as possible what the action would refuse.
 """
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -31,8 +36,7 @@ from ..permissions import (
     UNFREEZE_WALLETS,
     UNLOCK_WALLETS,
     VIEW_WALLETS,
-    is_agent,
-    require_permission,
+    permission_refusal,
 )
 from ..verification import (
     CODE_EMAIL,
@@ -62,6 +66,80 @@ def _locked_wallet(account: WalletAccount) -> WalletAccount:
     return WalletAccount.objects.select_for_update().select_related("customer").get(pk=account.pk)
 
 
+# --- preconditions --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Precondition:
+    """One thing an action needs, met or not, with the text the action refuses with."""
+
+    reason: str  # why it is not met; "" when it is
+    # What the agent does about it on the page (verify, re-enter a code), listed there
+    # with a tick or a cross; "" for what decides whether the page offers the control at
+    # all (a permission, the wallet's state), which it does not list.
+    label: str = ""
+    denied: bool = False  # refused as PermissionDenied (a permission), else ValidationError
+
+    @property
+    def met(self) -> bool:
+        return not self.reason
+
+
+MET = Precondition("")
+
+
+class Preconditions(list):
+    """An action's preconditions, in the order the action checks them."""
+
+    @property
+    def met(self) -> bool:
+        return all(p.met for p in self)
+
+    @property
+    def offered(self) -> bool:
+        """Whether a page offers the control: everything but the agent's steps is met."""
+        return all(p.met for p in self if not p.label)
+
+    @property
+    def steps(self) -> list[Precondition]:
+        return [p for p in self if p.label]
+
+    @property
+    def unmet(self) -> Precondition | None:
+        """The first unmet precondition: what the action refuses with."""
+        return next((p for p in self if not p.met), None)
+
+    def require(self) -> None:
+        unmet = self.unmet
+        if unmet is not None:
+            raise (PermissionDenied if unmet.denied else ValidationError)(unmet.reason)
+
+
+def _permission(user, perm: str) -> Precondition:
+    return Precondition(permission_refusal(user, perm), denied=True)
+
+
+def _agent(user) -> Precondition:
+    """Any agent may verify a caller and file requests; the changes need more."""
+    return Precondition(permission_refusal(user, VIEW_WALLETS, agent=True), denied=True)
+
+
+def _customer(ticket, account: WalletAccount) -> Precondition:
+    if ticket is not None and ticket.customer_id == account.customer_id:
+        return MET
+    return Precondition(_("This wallet does not belong to the ticket's customer."))
+
+
+def freeze_preconditions(*, acting_user) -> Preconditions:
+    """An agent's freeze: the freeze permission (the system freezes without a user)."""
+    return Preconditions([_permission(acting_user, FREEZE_WALLETS)])
+
+
+def freezable(wallet: WalletAccount) -> bool:
+    """Whether freezing changes ``wallet``: a frozen one stays as it is, a closed one closed."""
+    return wallet.status not in (WalletAccount.Status.FROZEN, WalletAccount.Status.CLOSED)
+
+
 def freeze_wallet(
     account: WalletAccount,
     *,
@@ -77,10 +155,10 @@ def freeze_wallet(
     wallet changes and records nothing. A closed wallet stays closed.
     """
     if acting_user is not None:
-        require_permission(acting_user, FREEZE_WALLETS)
+        freeze_preconditions(acting_user=acting_user).require()
     with transaction.atomic():
         wallet = _locked_wallet(account)
-        if wallet.status in (WalletAccount.Status.FROZEN, WalletAccount.Status.CLOSED):
+        if not freezable(wallet):
             return wallet
         previous = wallet.status
         wallet.status = WalletAccount.Status.FROZEN
@@ -145,15 +223,11 @@ def lock_wallet(
 
 
 def _require_agent(user) -> None:
-    """Any agent may verify a caller and file requests; the changes need more."""
-    if not is_agent(user):
-        raise PermissionDenied(_("You do not have permission to do this."))
-    require_permission(user, VIEW_WALLETS)
+    Preconditions([_agent(user)]).require()
 
 
 def _same_customer(ticket, account: WalletAccount) -> None:
-    if ticket is None or ticket.customer_id != account.customer_id:
-        raise ValidationError(_("This wallet does not belong to the ticket's customer."))
+    Preconditions([_customer(ticket, account)]).require()
 
 
 def send_verification_code(ticket, account: WalletAccount, *, acting_user, channel: str):
@@ -271,38 +345,102 @@ def latest_verification(ticket, account: WalletAccount) -> Verification | None:
     )
 
 
-def _require_verification(
+def verification_refusal(
     verification: Verification | None, *, account: WalletAccount, ticket, strong: bool = True
-) -> None:
+) -> str:
+    """Why ``verification`` does not count for a change to ``account`` on ``ticket`` ("" when
+    it does): valid, on this ticket, of this wallet, and strong (or at least passed)."""
     if verification is None:
-        raise ValidationError(_("Verify the customer's identity on this ticket first."))
+        return _("Verify the customer's identity on this ticket first.")
     if ticket is None or verification.ticket_id != ticket.pk:
-        raise ValidationError(_("The identity verification was made on another ticket."))
+        return _("The identity verification was made on another ticket.")
     if verification.account_id != account.pk:
-        raise ValidationError(_("The identity verification is for another wallet."))
+        return _("The identity verification is for another wallet.")
     if verification.expires_at <= timezone.now():
-        raise ValidationError(_("The identity verification has expired; verify again."))
+        return _("The identity verification has expired; verify again.")
     wanted = [Verification.Strength.STRONG]
     if not strong:
         wanted.append(Verification.Strength.WEAK)
     if verification.strength not in wanted:
-        raise ValidationError(
+        return (
             _("This needs a strong identity verification (a one-time code read out).")
             if strong
             else _("The identity verification did not pass.")
         )
+    return ""
 
 
-def _require_step_up(stepped_up_at: datetime | None) -> None:
-    window = timedelta(minutes=settings.SECURITY_STEP_UP_MINUTES)
-    if stepped_up_at is None or timezone.now() - stepped_up_at > window:
-        raise ValidationError(
-            _("Enter your authenticator code again (needed within the last %(minutes)d minutes).")
-            % {"minutes": settings.SECURITY_STEP_UP_MINUTES}
-        )
+def _require_verification(
+    verification: Verification | None, *, account: WalletAccount, ticket, strong: bool = True
+) -> None:
+    reason = verification_refusal(verification, account=account, ticket=ticket, strong=strong)
+    if reason:
+        raise ValidationError(reason)
+
+
+def _verified(verification, *, account: WalletAccount, ticket) -> Precondition:
+    return Precondition(
+        verification_refusal(verification, account=account, ticket=ticket),
+        label=_("strong verification on this ticket"),
+    )
+
+
+def step_up_until(stepped_up_at: datetime | None) -> datetime | None:
+    """Until when the agent's re-entered authenticator code counts; None when it does not."""
+    if stepped_up_at is None:
+        return None
+    until = stepped_up_at + timedelta(minutes=settings.SECURITY_STEP_UP_MINUTES)
+    return until if until >= timezone.now() else None
+
+
+def _stepped_up(stepped_up_at: datetime | None) -> Precondition:
+    reason = ""
+    if step_up_until(stepped_up_at) is None:
+        reason = _(
+            "Enter your authenticator code again (needed within the last %(minutes)d minutes)."
+        ) % {"minutes": settings.SECURITY_STEP_UP_MINUTES}
+    return Precondition(reason, label=_("your authenticator code, just now"))
 
 
 # --- unlock ---------------------------------------------------------------------------------
+
+
+def unlock_preconditions(
+    account: WalletAccount,
+    *,
+    acting_user,
+    verification: Verification | None,
+    ticket,
+    stepped_up_at: datetime | None,
+) -> Preconditions:
+    """What ``unlock_wallet`` checks, in its order: the unlock permission, the agent's
+    authenticator code re-entered within the last minutes, a valid strong verification of
+    this wallet on this ticket, made by the agent themselves, and the wallet locked."""
+    return Preconditions(
+        [
+            _permission(acting_user, UNLOCK_WALLETS),
+            _stepped_up(stepped_up_at),
+            _verified(verification, account=account, ticket=ticket),
+            _verified_by(verification, acting_user),
+            _locked(account),
+        ]
+    )
+
+
+def _verified_by(verification: Verification | None, user) -> Precondition:
+    # The one who heard the caller answer is the one who unlocks.
+    own = verification is not None and user is not None and verification.agent_id == user.pk
+    reason = "" if own else _("Verify the customer's identity yourself on their ticket first.")
+    return Precondition(reason, label=_("verified by you"))
+
+
+def _locked(account: WalletAccount) -> Precondition:
+    if account.status == WalletAccount.Status.LOCKED:
+        return MET
+    return Precondition(
+        _("This wallet is not locked (it is %(status)s).")
+        % {"status": account.get_status_display()}
+    )
 
 
 def unlock_wallet(
@@ -322,19 +460,16 @@ def unlock_wallet(
     Two agents unlocking at once: the second finds the wallet no longer locked and is
     refused, so there is one change and one event.
     """
-    require_permission(acting_user, UNLOCK_WALLETS)
-    _require_step_up(stepped_up_at)
-    _require_verification(verification, account=account, ticket=ticket)
-    if verification.agent_id != acting_user.pk:
-        # The one who heard the caller answer is the one who unlocks.
-        raise ValidationError(_("Verify the customer's identity yourself on their ticket first."))
     with transaction.atomic():
+        # Checked on the locked row, so its state is the one this change starts from.
         wallet = _locked_wallet(account)
-        if wallet.status != WalletAccount.Status.LOCKED:
-            raise ValidationError(
-                _("This wallet is not locked (it is %(status)s).")
-                % {"status": wallet.get_status_display()}
-            )
+        unlock_preconditions(
+            wallet,
+            acting_user=acting_user,
+            verification=verification,
+            ticket=ticket,
+            stepped_up_at=stepped_up_at,
+        ).require()
         previous = {"lock_reason": wallet.lock_reason, "attempts": wallet.failed_password_attempts}
         wallet.status = WalletAccount.Status.ACTIVE
         wallet.lock_reason = WalletAccount.LockReason.NONE
@@ -392,20 +527,37 @@ def unlock_with_own_verification(
 # --- two-person changes: unfreeze and the national ID number ---------------------------------
 
 
+def unfreeze_request_preconditions(
+    account: WalletAccount, *, acting_user, ticket=None
+) -> Preconditions:
+    """What ``request_unfreeze`` checks before the reason: an agent, the ticket's customer's
+    wallet (when asked on a ticket), and the wallet frozen."""
+    return Preconditions(
+        [
+            _agent(acting_user),
+            _customer(ticket, account) if ticket is not None else MET,
+            _frozen(account),
+        ]
+    )
+
+
+def _frozen(account: WalletAccount) -> Precondition:
+    if account.status == WalletAccount.Status.FROZEN:
+        return MET
+    return Precondition(_("This wallet is not frozen."))
+
+
 def request_unfreeze(
     account: WalletAccount, *, acting_user, reason: str, ticket=None, verification=None
 ) -> ApprovalRequest:
     """An agent asks for a frozen wallet to be unfrozen; a supervisor other than the
     requester decides (``approve_request`` / ``reject_request``)."""
-    _require_agent(acting_user)
-    if not (reason or "").strip():
-        raise ValidationError(_("Give a reason."))
-    if ticket is not None:
-        _same_customer(ticket, account)
     with transaction.atomic():
+        # Checked on the locked row, so its state is the one the request starts from.
         wallet = _locked_wallet(account)
-        if wallet.status != WalletAccount.Status.FROZEN:
-            raise ValidationError(_("This wallet is not frozen."))
+        unfreeze_request_preconditions(wallet, acting_user=acting_user, ticket=ticket).require()
+        if not (reason or "").strip():
+            raise ValidationError(_("Give a reason."))
         request = _new_request(
             wallet,
             kind=ApprovalRequest.Kind.UNFREEZE,
@@ -427,6 +579,20 @@ def request_unfreeze(
     return request
 
 
+def national_id_change_preconditions(
+    ticket, account: WalletAccount, *, acting_user, verification: Verification | None
+) -> Preconditions:
+    """What ``request_national_id_change`` checks before the new number: an agent, the
+    ticket's customer's wallet, a valid strong verification on this ticket."""
+    return Preconditions(
+        [
+            _agent(acting_user),
+            _customer(ticket, account),
+            _verified(verification, account=account, ticket=ticket),
+        ]
+    )
+
+
 def request_national_id_change(
     ticket,
     account: WalletAccount,
@@ -439,9 +605,9 @@ def request_national_id_change(
     """An agent files a national ID number change for a strongly verified customer; a
     second person with the protected-details permission approves it. The new number is
     kept encrypted on the request; the audit shows old and new masked only."""
-    _require_agent(acting_user)
-    _same_customer(ticket, account)
-    _require_verification(verification, account=account, ticket=ticket)
+    national_id_change_preconditions(
+        ticket, account, acting_user=acting_user, verification=verification
+    ).require()
     new_id = validate_national_id(new_id)
     if not (reason or "").strip():
         raise ValidationError(_("Give a reason."))
@@ -499,29 +665,59 @@ _APPROVER_PERMISSION = {
 }
 
 
-def can_decide(request: ApprovalRequest, user) -> bool:
-    """Whether ``user`` may approve or reject: the kind's permission, and not the requester."""
-    return (
-        user is not None
-        and user.pk != request.requested_by_id
-        and user.has_perm(_APPROVER_PERMISSION[request.kind])
+def decision_preconditions(request: ApprovalRequest, user) -> Preconditions:
+    """What approving or rejecting checks: the kind's permission, someone other than the
+    requester, and the request still pending."""
+    return Preconditions(
+        [
+            _permission(user, _APPROVER_PERMISSION[request.kind]),
+            _not_requester(request, user),
+            _pending(request),
+        ]
     )
 
 
+def _not_requester(request: ApprovalRequest, user) -> Precondition:
+    if user is None or user.pk != request.requested_by_id:
+        return MET
+    reason = _("A request must be decided by someone other than its requester.")
+    return Precondition(reason, denied=True)
+
+
+def _pending(request: ApprovalRequest) -> Precondition:
+    if request.status == ApprovalRequest.Status.PENDING:
+        return MET
+    return Precondition(
+        _("This request has already been decided (%(status)s).")
+        % {"status": request.get_status_display()}
+    )
+
+
+def can_decide(request: ApprovalRequest, user) -> bool:
+    """Whether ``user`` may approve or reject ``request`` now."""
+    return decision_preconditions(request, user).met
+
+
+def decision_refusal(request: ApprovalRequest, user) -> str:
+    """Why ``user`` may not decide ``request`` ("" when they may), as the action says it."""
+    unmet = decision_preconditions(request, user).unmet
+    return unmet.reason if unmet is not None else ""
+
+
+def decides_some_kind(user) -> bool:
+    """Whether ``user`` holds the approver permission of some kind of request: a list offers
+    its bulk decisions then, and each request is still checked (``can_decide``)."""
+    return any(not permission_refusal(user, perm) for perm in _APPROVER_PERMISSION.values())
+
+
 def _pending_for_decision(request: ApprovalRequest, acting_user) -> ApprovalRequest:
-    require_permission(acting_user, _APPROVER_PERMISSION[request.kind])
     request = (
         ApprovalRequest.objects.select_for_update()
         .select_related("account__customer")
         .get(pk=request.pk)
     )
-    if request.requested_by_id == acting_user.pk:
-        raise PermissionDenied(_("A request must be decided by someone other than its requester."))
-    if request.status != ApprovalRequest.Status.PENDING:
-        raise ValidationError(
-            _("This request has already been decided (%(status)s).")
-            % {"status": request.get_status_display()}
-        )
+    # On the locked row: a decision made meanwhile is seen.
+    decision_preconditions(request, acting_user).require()
     return request
 
 
@@ -648,6 +844,13 @@ def _new_contact_value(account: WalletAccount, kind: str, value: str) -> str:
     return value
 
 
+def contact_change_preconditions(ticket, account: WalletAccount, *, acting_user) -> Preconditions:
+    """What ``change_contact_by_agent`` checks before what the agent enters: the unlock
+    permission (a lost contact is a way into the wallet) and the ticket's customer's wallet.
+    The verification it needs depends on which contact was lost (contact_change_override)."""
+    return Preconditions([_permission(acting_user, UNLOCK_WALLETS), _customer(ticket, account)])
+
+
 def change_contact_by_agent(
     ticket,
     account: WalletAccount,
@@ -668,8 +871,7 @@ def change_contact_by_agent(
     supervisor may make the change on a passed (weak) verification
     (`contact_change_override`); that override is written in the audit.
     """
-    require_permission(acting_user, UNLOCK_WALLETS)
-    _same_customer(ticket, account)
+    contact_change_preconditions(ticket, account, acting_user=acting_user).require()
     if not (reason or "").strip():
         raise ValidationError(_("Give a reason."))
     new_value = _new_contact_value(account, kind, new_value)

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.actions.security import (
     approve_request,
+    can_decide,
     change_contact_by_agent,
     freeze_wallet,
     reject_request,
@@ -163,7 +164,8 @@ def test_a_supervisor_cannot_approve_their_own_request(
     freeze_wallet(wallet, acting_user=supervisor, reason="risk")
     request = request_unfreeze(wallet, acting_user=supervisor, reason="checked", ticket=ticket)
     page = supervisor_client.get(request_page(request)).content.decode()
-    assert "someone else must decide it" in page
+    # The page says why, in the action's own words.
+    assert "someone other than its requester" in page
     assert 'value="approve"' not in page
     response = supervisor_client.post(decide_url(request), {"decision": "approve"}, follow=True)
     assert "A request must be decided by someone other than its requester." in page_messages(
@@ -179,6 +181,42 @@ def test_a_supervisor_cannot_approve_their_own_request(
     approve_request(request, acting_user=second_supervisor)
     wallet.refresh_from_db()
     assert wallet.status == WalletAccount.Status.ACTIVE
+
+
+def test_a_supervisors_own_request_shows_no_decision_anywhere_and_every_way_refuses(
+    supervisor, supervisor_client, second_supervisor, ticket, wallet
+):
+    freeze_wallet(wallet, acting_user=supervisor, reason="risk")
+    request = request_unfreeze(wallet, acting_user=supervisor, reason="checked", ticket=ticket)
+    assert not can_decide(request, supervisor)
+    assert can_decide(request, second_supervisor)
+    refused = "A request must be decided by someone other than its requester."
+
+    # The request's page: no controls and no form to post, but the action's reason.
+    page = supervisor_client.get(request_page(request)).content.decode()
+    assert 'value="approve"' not in page and 'value="reject"' not in page
+    assert decide_url(request) not in page
+    assert refused in page
+    # The ticket's panel lists it, without "you may decide" (the other supervisor sees it).
+    panel = supervisor_client.get(ticket_url(ticket)).content.decode()
+    assert request_page(request) in panel and "you may decide" not in panel
+    other = verified_client(second_supervisor).get(ticket_url(ticket)).content.decode()
+    assert "you may decide" in other
+
+    # The URL and the bulk actions, either way.
+    for decision in ("approve", "reject"):
+        response = supervisor_client.post(decide_url(request), {"decision": decision}, follow=True)
+        assert page_messages(response) == [refused]
+    changelist = reverse("admin:accounts_approvalrequest_changelist")
+    for action in ("approve_selected", "reject_selected"):
+        response = supervisor_client.post(
+            changelist, {"action": action, "_selected_action": [request.pk]}, follow=True
+        )
+        assert page_messages(response) == [f"{request}: {refused}"]
+    request.refresh_from_db()
+    assert (request.status, request.decided_by) == (ApprovalRequest.Status.PENDING, None)
+    wallet.refresh_from_db()
+    assert wallet.status == WalletAccount.Status.FROZEN
 
 
 def test_a_rejected_request_changes_nothing_and_is_decided_once(

@@ -6,6 +6,7 @@ import asyncio
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from chat.models import Conversation
 from tests.chat.conftest import (
@@ -18,6 +19,7 @@ from tests.chat.conftest import (
     socket,
     start_chat,
 )
+from tests.conftest import verified_client
 from tickets.models import Message
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -97,13 +99,20 @@ def test_an_ended_conversation_cannot_be_joined_again(db):
     run(scenario)
 
 
-@pytest.mark.parametrize("who", ["anonymous", "customer", "unverified_staff"])
+@pytest.mark.parametrize(
+    "who", ["anonymous", "customer", "unverified_staff", "verified_staff_who_is_no_agent"]
+)
 def test_the_agent_socket_needs_staff_verified_with_two_factors(who, agent, django_user_model):
     client = Client()
     if who == "customer":
         client.force_login(django_user_model.objects.create_user("wallet", password="x" * 20))
     elif who == "unverified_staff":
         client.force_login(agent)  # password only: no second factor in this session
+    elif who == "verified_staff_who_is_no_agent":
+        # Two factors, but not an agent (accounts.permissions.is_agent): no ticket permission.
+        clerk = django_user_model.objects.create_user("clerk", is_staff=True)
+        TOTPDevice.objects.create(user=clerk, name="app", confirmed=True)
+        client = verified_client(clerk)
 
     async def scenario():
         communicator = socket("/ws/agent/", client)

@@ -29,6 +29,7 @@ from accounts.models import (
     WalletAccount,
     WalletEvent,
 )
+from accounts.permissions import MERGE_CUSTOMERS
 from accounts.selectors import audit_entries, events_for_customer, events_for_wallet
 from mywallet_support.logging import mask_personal_data
 from tickets.actions import merge_customers
@@ -36,6 +37,7 @@ from tickets.models import Ticket
 from tickets.selectors import contact_search_value, search_customers
 
 from ..site import ViewOnlyMixin
+from .common import refusal_text
 from .wallet_security import WalletSecurityActionsMixin
 
 
@@ -56,6 +58,18 @@ def _badge(value: str, label) -> str:
     return format_html('<span class="mw-status mw-status-{}">{}</span>', value, label)
 
 
+class MaskedContactsMixin:
+    """A wallet's registered phone and email, shown masked only."""
+
+    @admin.display(description=_("registered phone"))
+    def masked_phone(self, obj):
+        return obj.masked_phone
+
+    @admin.display(description=_("registered email"))
+    def masked_email(self, obj):
+        return obj.masked_email
+
+
 # --- customers ------------------------------------------------------------------------------
 
 
@@ -71,21 +85,13 @@ class IdentityInline(ViewOnlyMixin, admin.TabularInline):
         return obj.masked_value
 
 
-class WalletInline(ViewOnlyMixin, admin.TabularInline):
+class WalletInline(MaskedContactsMixin, ViewOnlyMixin, admin.TabularInline):
     model = WalletAccount
     fields = ["number", "status", "lock_reason", "masked_phone", "masked_email", "balance"]
     readonly_fields = fields
     extra = 0
     show_change_link = True
     verbose_name_plural = _("wallets")
-
-    @admin.display(description=_("registered phone"))
-    def masked_phone(self, obj):
-        return obj.masked_phone
-
-    @admin.display(description=_("registered email"))
-    def masked_email(self, obj):
-        return obj.masked_email
 
 
 class TicketInline(ViewOnlyMixin, admin.TabularInline):
@@ -143,7 +149,7 @@ class CustomerAdmin(admin.ModelAdmin):
         return ", ".join(identity.masked_value for identity in obj.identities.all())
 
     def has_merge_permission(self, request):
-        return request.user.has_perm("accounts.merge_customer")
+        return request.user.has_perm(MERGE_CUSTOMERS)
 
     @admin.action(description=_("Merge selected customers into the oldest"), permissions=["merge"])
     def merge_into_oldest(self, request, queryset):
@@ -164,7 +170,7 @@ class CustomerAdmin(admin.ModelAdmin):
                         reason=gettext("Merged in the agent workspace."),
                     )
         except ValidationError as exc:
-            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            self.message_user(request, refusal_text(exc), messages.ERROR)
             return
         self.message_user(
             request,
@@ -255,7 +261,9 @@ class CardInline(ViewOnlyMixin, admin.TabularInline):
 
 
 @admin.register(WalletAccount)
-class WalletAccountAdmin(WalletSecurityActionsMixin, ViewOnlyMixin, admin.ModelAdmin):
+class WalletAccountAdmin(
+    MaskedContactsMixin, WalletSecurityActionsMixin, ViewOnlyMixin, admin.ModelAdmin
+):
     list_display = [
         "number",
         "customer",
@@ -319,14 +327,6 @@ class WalletAccountAdmin(WalletSecurityActionsMixin, ViewOnlyMixin, admin.ModelA
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj):
         return _badge(obj.status, obj.get_status_display())
-
-    @admin.display(description=_("registered phone"))
-    def masked_phone(self, obj):
-        return obj.masked_phone
-
-    @admin.display(description=_("registered email"))
-    def masked_email(self, obj):
-        return obj.masked_email
 
     @admin.display(description=_("national ID number"))
     def masked_national_id(self, obj):

@@ -8,7 +8,7 @@ messages on the ticket page. Mixed into TicketAdmin.
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.translation import gettext
@@ -24,12 +24,15 @@ from mywallet_support.masking import mask_identity
 from tickets.actions import wallets as desk
 
 from ..forms import security as forms
+from .common import tell
 
 
-def _message(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(str(m) for m in exc.messages)
-    return str(exc) or gettext("You do not have permission to do this.")
+def _code_sent(send):
+    """``send()``, a code that could not be sent (cool-down, limits) told as a refusal."""
+    try:
+        return send()
+    except CodeNotSent as exc:
+        raise ValidationError(str(exc)) from None
 
 
 class SecurityPanelMixin:
@@ -75,13 +78,7 @@ class SecurityPanelMixin:
         if handler is None:
             raise Http404
         back = reverse("admin:tickets_ticket_change", args=[ticket.pk]) + "#security"
-        try:
-            done = getattr(self, f"_security_{handler}")(request, ticket)
-        except (ValidationError, PermissionDenied) as exc:
-            self.message_user(request, _message(exc), messages.ERROR)
-        else:
-            if done:
-                self.message_user(request, done, messages.SUCCESS)
+        tell(self, request, lambda: getattr(self, f"_security_{handler}")(request, ticket))
         return HttpResponseRedirect(back)
 
     # --- helpers --------------------------------------------------------------------------
@@ -106,12 +103,11 @@ class SecurityPanelMixin:
 
     def _security_send_code(self, request, ticket):
         form, wallet = self._security_form(request, forms.SendCodeForm, ticket)
-        try:
-            device = security.send_verification_code(
+        device = _code_sent(
+            lambda: security.send_verification_code(
                 ticket, wallet, acting_user=request.user, channel=form.cleaned_data["channel"]
             )
-        except CodeNotSent as exc:
-            raise ValidationError(str(exc)) from None
+        )
         return gettext("Code sent to %(to)s. Ask the customer to read it out.") % {
             "to": mask_identity(device.channel, device.destination)
         }
@@ -185,16 +181,15 @@ class SecurityPanelMixin:
 
     def _security_contact_code(self, request, ticket):
         form, wallet = self._security_form(request, forms.ContactCodeForm, ticket)
-        try:
-            device = security.send_new_contact_code(
+        device = _code_sent(
+            lambda: security.send_new_contact_code(
                 ticket,
                 wallet,
                 acting_user=request.user,
                 kind=form.cleaned_data["kind"],
                 value=form.cleaned_data["new_value"],
             )
-        except CodeNotSent as exc:
-            raise ValidationError(str(exc)) from None
+        )
         return gettext("Code sent to the new contact %(to)s.") % {
             "to": mask_identity(device.channel, device.destination)
         }

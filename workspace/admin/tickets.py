@@ -18,21 +18,19 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from accounts.permissions import REPROCESS_INBOUND
 from mywallet_support.masking import mask_phone
 from tickets import actions, selectors
 from tickets.models import Attachment, CallLog, InboundMessage, Message, Queue, Ticket, TicketEvent
 
 from ..forms.tickets import AssignForm, ReplyForm, StatusForm, TicketForm
 from ..site import ViewOnlyMixin
+from .common import refusal_text, run_each, tell
 from .ticket_security import SecurityPanelMixin
 
 
 class ReadOnlyAdmin(ViewOnlyMixin, admin.ModelAdmin):
     """Records written by the system only: agents look, nobody edits in the admin."""
-
-
-def _errors(exc: ValidationError) -> str:
-    return " ".join(str(m) for m in exc.messages)
 
 
 @admin.register(Queue)
@@ -190,16 +188,7 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
         )
 
     def _run_each(self, request, queryset, action, done_message):
-        done = 0
-        for ticket in queryset:
-            try:
-                action(ticket)
-            except ValidationError as exc:
-                self.message_user(request, f"{ticket.reference}: {_errors(exc)}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+        run_each(self, request, queryset, action, done_message, name=lambda t: t.reference)
 
     # --- the change page ------------------------------------------------------------------
 
@@ -263,7 +252,7 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
         try:
             message = form.save(ticket, acting_user=request.user)
         except ValidationError as exc:
-            self.message_user(request, _errors(exc), messages.ERROR)
+            self.message_user(request, refusal_text(exc), messages.ERROR)
             return self._back(ticket, "#reply")
         if message.direction == Message.Direction.NOTE:
             self.message_user(request, gettext("Internal note added."), messages.SUCCESS)
@@ -274,41 +263,33 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
     def status_view(self, request, object_id):
         ticket = self._ticket_for_change(request, object_id)
         form = StatusForm(request.POST)
-        if form.is_valid():
-            try:
-                ticket = actions.change_status(
-                    ticket, acting_user=request.user, status=form.cleaned_data["status"]
-                )
-            except ValidationError as exc:
-                self.message_user(request, _errors(exc), messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    gettext("Status is now %(status)s.") % {"status": ticket.get_status_display()},
-                    messages.SUCCESS,
-                )
-        else:
+        if not form.is_valid():
             self.message_user(request, gettext("Choose a valid status."), messages.ERROR)
+            return self._back(ticket)
+
+        def change():
+            changed = actions.change_status(
+                ticket, acting_user=request.user, status=form.cleaned_data["status"]
+            )
+            return gettext("Status is now %(status)s.") % {"status": changed.get_status_display()}
+
+        tell(self, request, change)
         return self._back(ticket)
 
     def assign_view(self, request, object_id):
         ticket = self._ticket_for_change(request, object_id)
         form = AssignForm(request.POST)
-        if form.is_valid():
-            assignee = form.assignee_for(request.user)
-            try:
-                actions.assign(ticket, acting_user=request.user, assignee=assignee)
-            except ValidationError as exc:
-                self.message_user(request, _errors(exc), messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    gettext("Assigned to %(name)s.")
-                    % {"name": assignee.get_username() if assignee else gettext("nobody")},
-                    messages.SUCCESS,
-                )
-        else:
+        if not form.is_valid():
             self.message_user(request, gettext("Choose a valid agent."), messages.ERROR)
+            return self._back(ticket)
+        assignee = form.assignee_for(request.user)
+
+        def assign():
+            actions.assign(ticket, acting_user=request.user, assignee=assignee)
+            name = assignee.get_username() if assignee else gettext("nobody")
+            return gettext("Assigned to %(name)s.") % {"name": name}
+
+        tell(self, request, assign)
         return self._back(ticket)
 
     def attachment_view(self, request, pk):
@@ -360,7 +341,7 @@ class InboundMessageAdmin(ReadOnlyAdmin):
         return super().get_queryset(request).defer("raw")
 
     def has_reprocess_permission(self, request):
-        return request.user.has_perm("tickets.change_inboundmessage")
+        return request.user.has_perm(REPROCESS_INBOUND)
 
     @admin.action(description=_("Reprocess the selected payloads"), permissions=["reprocess"])
     def reprocess(self, request, queryset):
@@ -369,7 +350,7 @@ class InboundMessageAdmin(ReadOnlyAdmin):
             try:
                 status = actions.reprocess_inbound(stored, acting_user=request.user)
             except ValidationError as exc:
-                self.message_user(request, f"#{stored.pk}: {_errors(exc)}", messages.WARNING)
+                self.message_user(request, f"#{stored.pk}: {refusal_text(exc)}", messages.WARNING)
                 continue
             results[status] = results.get(status, 0) + 1
         if results:

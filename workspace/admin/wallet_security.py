@@ -2,7 +2,8 @@
 unlock), two-person approval requests, identity verifications (read-only).
 
 Thin: every change goes through accounts.actions.security with the agent as the acting
-user, which checks permissions and the two-person rule again whatever the admin shows.
+user, which checks permissions and the two-person rule again whatever the admin shows;
+what the admin shows asks the same functions (``can_decide``, the preconditions).
 Imported by workspace/admin/customers.py, which registers the wallet admin with these actions.
 """
 
@@ -10,7 +11,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -20,37 +21,19 @@ from django.views.decorators.http import require_POST
 
 from accounts.actions import security
 from accounts.models import ApprovalRequest, Verification
+from accounts.permissions import UNLOCK_WALLETS, VIEW_WALLETS, is_agent
 from accounts.stepup import stepped_up_at
 from mywallet_support.masking import mask_id_number
 from tickets.actions import wallets as desk
 
 from ..site import ViewOnlyMixin
-
-
-def _message(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(str(m) for m in exc.messages)
-    return str(exc) or gettext("You do not have permission to do this.")
-
-
-def _each(modeladmin, request, queryset, run, done_message: str) -> None:
-    """Run ``run(obj)`` for each selected object; refusals are told per object, the rest
-    counted in one success message."""
-    done = 0
-    for obj in queryset:
-        try:
-            run(obj)
-        except (ValidationError, PermissionDenied) as exc:
-            modeladmin.message_user(request, f"{obj}: {_message(exc)}", messages.ERROR)
-        else:
-            done += 1
-    if done:
-        modeladmin.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+from .common import run_each, tell
 
 
 def _may_look(user) -> bool:
-    """Agents and supervisors look at requests and verifications; deciding is separate."""
-    return user.is_active and user.is_staff and user.has_perm("accounts.view_walletaccount")
+    """Agents who may look at wallets look at requests and verifications, and file
+    requests (as the actions let them); deciding is separate."""
+    return is_agent(user) and user.has_perm(VIEW_WALLETS)
 
 
 # --- wallet actions -------------------------------------------------------------------------
@@ -67,44 +50,40 @@ class WalletSecurityActionsMixin:
     actions = ["freeze_selected", "request_unfreeze_selected", "unlock_selected"]
 
     def has_freeze_permission(self, request):
-        return request.user.has_perm("accounts.freeze_walletaccount")
+        return security.freeze_preconditions(acting_user=request.user).met
 
     def has_unlock_permission(self, request):
-        return request.user.has_perm("accounts.unlock_walletaccount")
+        # The other preconditions are the wallet's and the verification's: per wallet.
+        return request.user.has_perm(UNLOCK_WALLETS)
 
     def has_request_permission(self, request):
         return _may_look(request.user)
 
-    def _reason(self, request, *, required: bool) -> str | None:
+    def _each_with_reason(self, request, queryset, run, done_message, *, required=True):
+        """``run(wallet, reason)`` for each selected wallet, with the Reason box's text."""
         reason = (request.POST.get("reason") or "").strip()
         if required and not reason:
             self.message_user(request, gettext("Give a reason in the Reason box."), messages.ERROR)
-            return None
-        return reason
+            return
+        run_each(self, request, queryset, lambda wallet: run(wallet, reason), done_message)
 
     @admin.action(description=_("Freeze selected wallets now"), permissions=["freeze"])
     def freeze_selected(self, request, queryset):
-        reason = self._reason(request, required=True)
-        if reason is None:
-            return
-        _each(
-            self,
+        self._each_with_reason(
             request,
             queryset,
-            lambda wallet: desk.freeze_wallet(wallet, acting_user=request.user, reason=reason),
+            lambda wallet, reason: desk.freeze_wallet(
+                wallet, acting_user=request.user, reason=reason
+            ),
             gettext("%(count)d wallet(s) frozen."),
         )
 
     @admin.action(description=_("Request unfreeze (a supervisor decides)"), permissions=["request"])
     def request_unfreeze_selected(self, request, queryset):
-        reason = self._reason(request, required=True)
-        if reason is None:
-            return
-        _each(
-            self,
+        self._each_with_reason(
             request,
             queryset,
-            lambda wallet: security.request_unfreeze(
+            lambda wallet, reason: security.request_unfreeze(
                 wallet, acting_user=request.user, reason=reason
             ),
             gettext("Unfreeze requested for %(count)d wallet(s)."),
@@ -115,17 +94,18 @@ class WalletSecurityActionsMixin:
         permissions=["unlock"],
     )
     def unlock_selected(self, request, queryset):
-        reason = self._reason(request, required=False) or ""
-
-        def unlock(wallet):
-            desk.unlock_with_own_verification(
+        self._each_with_reason(
+            request,
+            queryset,
+            lambda wallet, reason: desk.unlock_with_own_verification(
                 wallet,
                 acting_user=request.user,
                 stepped_up_at=stepped_up_at(request),
                 reason=reason,
-            )
-
-        _each(self, request, queryset, unlock, gettext("%(count)d wallet(s) unlocked."))
+            ),
+            gettext("%(count)d wallet(s) unlocked."),
+            required=False,
+        )
 
 
 # --- approval requests ----------------------------------------------------------------------
@@ -182,10 +162,8 @@ class ApprovalRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
         return self.has_view_permission(request)
 
     def has_decide_permission(self, request):
-        user = request.user
-        return user.has_perm("accounts.unfreeze_walletaccount") or user.has_perm(
-            "accounts.change_protected_details"
-        )
+        # Offers the bulk decisions; each request is still checked on its own (can_decide).
+        return security.decides_some_kind(request.user)
 
     @admin.display(description=_("change"))
     def change(self, obj):
@@ -215,9 +193,8 @@ class ApprovalRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context.update(
-                can_decide=obj.status == ApprovalRequest.Status.PENDING
-                and security.can_decide(obj, request.user),
-                is_requester=obj.requested_by_id == request.user.pk,
+                can_decide=security.can_decide(obj, request.user),
+                decision_refusal=security.decision_refusal(obj, request.user),
                 decide_url=reverse("admin:accounts_approvalrequest_decide", args=[obj.pk]),
             )
         return super().render_change_form(request, context, add, change, form_url, obj)
@@ -238,22 +215,22 @@ class ApprovalRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
             raise Http404
         decision = request.POST.get("decision")
         note = (request.POST.get("note") or "").strip()[:1000]
-        try:
+
+        def decide():
             if decision == "approve":
                 desk.approve_request(obj, acting_user=request.user, note=note)
-                self.message_user(request, gettext("Approved and applied."), messages.SUCCESS)
-            elif decision == "reject":
+                return gettext("Approved and applied.")
+            if decision == "reject":
                 security.reject_request(obj, acting_user=request.user, note=note)
-                self.message_user(request, gettext("Rejected."), messages.SUCCESS)
-            else:
-                raise ValidationError(gettext("Choose approve or reject."))
-        except (ValidationError, PermissionDenied) as exc:
-            self.message_user(request, _message(exc), messages.ERROR)
+                return gettext("Rejected.")
+            raise ValidationError(gettext("Choose approve or reject."))
+
+        tell(self, request, decide)
         return HttpResponseRedirect(reverse("admin:accounts_approvalrequest_change", args=[obj.pk]))
 
     @admin.action(description=_("Approve selected requests"), permissions=["decide"])
     def approve_selected(self, request, queryset):
-        _each(
+        run_each(
             self,
             request,
             queryset,
@@ -263,7 +240,7 @@ class ApprovalRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Reject selected requests"), permissions=["decide"])
     def reject_selected(self, request, queryset):
-        _each(
+        run_each(
             self,
             request,
             queryset,
