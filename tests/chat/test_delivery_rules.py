@@ -8,7 +8,7 @@ import pytest
 from asgiref.sync import async_to_sync
 
 from chat import actions
-from chat.actions import Pending
+from chat.messages import Pending, store_messages
 from chat.models import AgentPresence, Conversation
 from tests.chat.conftest import drain, receive, socket, start_chat
 from tests.tickets import factories
@@ -35,7 +35,7 @@ def accepted(conversation: Conversation, agent) -> Conversation:
 
 def answer(conversation: Conversation, agent, text: str) -> Message:
     """The agent writes in the console while the customer has no socket open."""
-    [stored] = actions.store_messages([Pending(conversation.pk, "a1", text, "agent", agent=agent)])
+    [stored] = store_messages([Pending(conversation.pk, "a1", text, "agent", agent=agent)])
     return Message.objects.get(pk=stored.message_id)
 
 
@@ -56,7 +56,7 @@ def test_a_chat_answer_to_a_customer_who_is_away_goes_by_email(customer, agent, 
     assert parsed["Message-ID"] == f"<{reply.metadata['message_id']}>"
     assert reply.metadata["message_id"].endswith("@mywallet.example")
     resent = Pending(conversation.pk, "a1", "请检查网络后重试。", "agent", agent=agent)
-    [again] = actions.store_messages([resent])
+    [again] = store_messages([resent])
     assert again.duplicate and again.message_id == reply.pk
 
 

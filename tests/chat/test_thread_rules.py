@@ -1,5 +1,5 @@
 """The thread's rules (tickets/actions/thread.py) from the live chat's routes: a chat line and
-an agent's console message or note (chat.actions.store_messages, the writer's batch through
+an agent's console message or note (chat.messages.store_messages, the writer's batch through
 tickets.actions.receive_with_replies), an upload (chat.actions.post_customer_upload, and
 /chat/upload/), and the offline form on a live chat (chat.actions.leave_message). The
 spine's own routes are in tests/tickets/test_thread_rules.py."""
@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from chat import actions
-from chat.actions import Pending
+from chat.messages import Pending, store_messages
 from chat.models import AgentPresence, Conversation
 from tests.chat.conftest import start_chat
 from tickets import actions as ticket_actions
@@ -83,7 +83,7 @@ def test_a_chat_line_from_the_customer_opens_a_waiting_ticket_again(agent, statu
     """Reopen rule (thread.REOPENED_BY_CUSTOMER), by a chat line (store_messages)."""
     conversation = start()
     set_status(conversation, status, agent)
-    [stored] = actions.store_messages([line(conversation)])
+    [stored] = store_messages([line(conversation)])
     assert stored.frame is not None
     assert_reopened_by_customer(conversation, status, kind)
 
@@ -120,7 +120,7 @@ def test_a_chat_line_on_a_closed_ticket_is_refused_and_nothing_is_stored(agent):
     conversation = start()
     set_status(conversation, Ticket.Status.CLOSED, agent)
     events_before = ticket_of(conversation).events.count()
-    [refused] = actions.store_messages([line(conversation)])
+    [refused] = store_messages([line(conversation)])
     assert (refused.code, refused.frame, refused.message_id) == ("closed", None, None)
     assert str(refused.detail) == str(thread.CLOSED)
     assert not Message.objects.exists()
@@ -147,7 +147,7 @@ def test_an_agents_chat_message_on_a_closed_ticket_is_refused_but_a_chat_note_is
     """Closed rule (thread.takes), from the chat console: no answer, notes still."""
     conversation = held_by(agent)
     set_status(conversation, Ticket.Status.CLOSED, agent)
-    refused, note = actions.store_messages(
+    refused, note = store_messages(
         [
             Pending(conversation.pk, "a1", "Anything else?", "agent", agent=agent),
             Pending(conversation.pk, "n1", "Closed by phone.", "note", agent=agent),
@@ -172,7 +172,7 @@ def test_the_first_answer_in_an_auto_assigned_chat_sets_the_first_response_and_o
     AgentPresence.objects.create(user=agent, status="online", sockets=1)
     conversation = start()
     assert (ticket_of(conversation).status, conversation.agent) == (Ticket.Status.NEW, agent)
-    actions.store_messages([Pending(conversation.pk, "a1", "Hello", "agent", agent=agent)])
+    store_messages([Pending(conversation.pk, "a1", "Hello", "agent", agent=agent)])
     answered = ticket_of(conversation)
     assert answered.first_responded_at is not None
     assert answered.status == Ticket.Status.OPEN
@@ -180,7 +180,7 @@ def test_the_first_answer_in_an_auto_assigned_chat_sets_the_first_response_and_o
     assert (status.kind, status.actor) == (TicketEvent.Kind.STATUS, agent)
     assert status.data == {"from": "new", "to": "open", "by": "answer"}
 
-    actions.store_messages([Pending(conversation.pk, "a2", "Still there?", "agent", agent=agent)])
+    store_messages([Pending(conversation.pk, "a2", "Still there?", "agent", agent=agent)])
     again = ticket_of(conversation)
     assert again.first_responded_at == answered.first_responded_at
     assert len(by_answer(again)) == 1
@@ -191,7 +191,7 @@ def test_a_chat_answer_takes_the_ticket_back_when_nobody_holds_it(agent, supervi
     taken by the agent answering, with its event."""
     conversation = held_by(agent)
     ticket_actions.assign(conversation.ticket, acting_user=supervisor, assignee=None)
-    actions.store_messages([Pending(conversation.pk, "a1", "Hello", "agent", agent=agent)])
+    store_messages([Pending(conversation.pk, "a1", "Hello", "agent", agent=agent)])
     ticket = ticket_of(conversation)
     assert ticket.assignee == agent and ticket.first_responded_at is not None
     [taken] = by_answer(ticket)  # accepting opened it already
@@ -204,7 +204,7 @@ def test_a_chat_note_is_not_a_first_response(settings, agent):
     settings.CHAT_AUTO_ASSIGN = True
     AgentPresence.objects.create(user=agent, status="online", sockets=1)
     conversation = start()
-    actions.store_messages([Pending(conversation.pk, "n1", "VIP", "note", agent=agent)])
+    store_messages([Pending(conversation.pk, "n1", "VIP", "note", agent=agent)])
     ticket = ticket_of(conversation)
     assert ticket.first_responded_at is None
     assert ticket.status == Ticket.Status.NEW and not by_answer(ticket)
@@ -215,13 +215,13 @@ def test_a_chat_note_is_not_a_first_response(settings, agent):
 
 @pytest.mark.parametrize("kind", ["agent", "note"])
 def test_an_agents_line_re_sent_with_the_same_client_id_is_stored_once(agent, kind):
-    """Duplicates rule (chat.actions.store_messages, by conversation and client id) for the
+    """Duplicates rule (chat.messages.store_messages, by conversation and client id) for the
     console's side, in one batch and across batches (the customer's side:
     tests/chat/test_actions.py, test_a_client_id_is_stored_once_within_and_across_batches)."""
     conversation = held_by(agent)
     pending = Pending(conversation.pk, "same", "Hello", kind, agent=agent)
-    first, repeat = actions.store_messages([pending, pending])
-    [later] = actions.store_messages([pending])
+    first, repeat = store_messages([pending, pending])
+    [later] = store_messages([pending])
     assert not first.duplicate and repeat.duplicate and later.duplicate
     assert first.message_id == repeat.message_id == later.message_id
     assert Message.objects.filter(ticket_id=conversation.ticket_id).count() == 1
