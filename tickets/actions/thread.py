@@ -109,20 +109,12 @@ class Appended:
     @cached_property
     def message(self) -> Message:
         draft = self.draft
+        sent = draft.delivery == Message.Delivery.SENT
         values = {
+            **_columns(draft),
             "id": self.pk,
-            "ticket_id": draft.ticket.pk,
-            "direction": draft.direction,
-            "channel": draft.channel or draft.ticket.channel,
-            "author_id": draft.author_id,
-            "sender_id": draft.sender_id,
-            "subject": draft.subject[:255],
-            "text": draft.text,
-            "html": draft.html,
-            "external_id": draft.external_id[:255],
-            "delivery_status": str(draft.delivery),
             "delivery_error": "",
-            "delivered_at": self.created_at if draft.delivery == Message.Delivery.SENT else None,
+            "delivered_at": self.created_at if sent else None,
             "metadata": draft.metadata,
             "created_at": self.created_at,
         }
@@ -184,16 +176,7 @@ def _insert(drafts: Sequence[Draft], now) -> list[int]:
     no_metadata = db_value(Message, "metadata", {})
     rows = [
         {
-            "ticket_id": draft.ticket.pk,
-            "direction": draft.direction,
-            "channel": draft.channel or draft.ticket.channel,
-            "author_id": draft.author_id,
-            "sender_id": draft.sender_id,
-            "subject": draft.subject[:255],
-            "text": draft.text,
-            "html": draft.html,
-            "external_id": draft.external_id[:255],
-            "delivery_status": str(draft.delivery),
+            **_columns(draft),
             "delivered_at": delivered_now if draft.delivery == Message.Delivery.SENT else None,
             "metadata": db_value(Message, "metadata", draft.metadata)
             if draft.metadata
@@ -202,6 +185,23 @@ def _insert(drafts: Sequence[Draft], now) -> list[int]:
         for draft in drafts
     ]
     return insert_many(Message, rows, same={"created_at": now})
+
+
+def _columns(draft: Draft) -> dict:
+    """The draft's columns that are stored as they are (the same in the row and in the
+    instance built from it)."""
+    return {
+        "ticket_id": draft.ticket.pk,
+        "direction": draft.direction,
+        "channel": draft.channel or draft.ticket.channel,
+        "author_id": draft.author_id,
+        "sender_id": draft.sender_id,
+        "subject": draft.subject[:255],
+        "text": draft.text,
+        "html": draft.html,
+        "external_id": draft.external_id[:255],
+        "delivery_status": str(draft.delivery),
+    }
 
 
 def _event(item: Appended) -> TicketEvent | None:
