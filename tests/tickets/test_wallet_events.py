@@ -14,6 +14,7 @@ from accounts.actions.wallet_events import device_digest
 from accounts.models import AccountEvent, KnownDevice, Transaction, WalletAccount, WalletEvent
 from tests.accounts.codes_fixtures import mail_text
 from tests.conftest import race
+from tickets.actions.wallet_events import receive_wallet_event
 from tickets.api import sign
 from tickets.models import Queue, Ticket
 
@@ -480,7 +481,6 @@ def test_every_event_written_is_in_the_audit_chain(client, wallet):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_the_same_event_delivered_twice_at_once_is_processed_once(postgres_only, customer):
-    from accounts.actions.wallet_events import receive_wallet_event
 
     body = json.dumps(event("payment_failed", payment("T-70", reason="network"))).encode()
     outcomes = race(8, lambda i: receive_wallet_event(body))
@@ -494,7 +494,6 @@ def test_the_same_event_delivered_twice_at_once_is_processed_once(postgres_only,
 def test_wrong_passwords_arriving_at_once_are_all_counted_and_lock_once(
     postgres_only, customer, sms_gateway, smtp_server
 ):
-    from accounts.actions.wallet_events import receive_wallet_event
     from accounts.audit import verify_chain
 
     bodies = [json.dumps(event("payment_password_failed")).encode() for _ in range(6)]
