@@ -619,3 +619,24 @@ class KnownDevice(models.Model):
 
     def __str__(self):
         return f"{self.account} {self.device_digest[:8]}"
+
+
+class AppTokenUse(models.Model):
+    """An identity token from the MY Wallet app that has been used (accounts.app_identity):
+    each token id (``jti``) is accepted once. Rows are deleted once the token has expired."""
+
+    jti = models.CharField(_("token id"), max_length=64, unique=True)
+    audience = models.CharField(_("audience"), max_length=64)
+    account = models.ForeignKey(
+        WalletAccount, on_delete=models.CASCADE, related_name="+", verbose_name=_("wallet")
+    )
+    key_id = models.CharField(_("key id"), max_length=64)
+    used_at = models.DateTimeField(_("used"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"), db_index=True)
+
+    class Meta:
+        verbose_name = _("app identity token")
+        verbose_name_plural = _("app identity tokens")
+
+    def __str__(self):
+        return f"{self.audience} {self.jti[:8]}"

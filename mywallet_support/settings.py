@@ -355,6 +355,20 @@ AUDIT_CHAIN_KEY = env_str("AUDIT_CHAIN_KEY", "")
 WALLET_EVENTS_SECRET = env_str("WALLET_EVENTS_SECRET", "")
 WALLET_EVENTS_WINDOW_SECONDS = env_int("WALLET_EVENTS_WINDOW_SECONDS", 300)
 WALLET_EVENTS_MAX_BYTES = env_int("WALLET_EVENTS_MAX_BYTES", 64 * 1024)
+# Identity from the MY Wallet app: the wallet backend signs a short-lived JWT (HS256) for the
+# signed-in customer, and the app opens the chat or the self-service pages with it.
+# APP_IDENTITY_KEYS is "key-id:secret,key-id:secret": a token names its key in the "kid"
+# header; every listed key is accepted and the first signs (the demo's "play the app" page).
+# Rotation: add the new key, let the backend switch, then drop the old one (refused from
+# then on). Unset outside DEBUG, app sign-in is off and every token is refused.
+APP_IDENTITY_KEYS = env_mapping(
+    "APP_IDENTITY_KEYS",
+    "demo-2026:demo-app-identity-secret-not-for-production" if DEBUG else "",
+    fields=1,
+)
+# The longest life a token may claim (exp - iat), and the clock difference tolerated.
+APP_IDENTITY_MAX_LIFETIME_SECONDS = env_int("APP_IDENTITY_MAX_LIFETIME_SECONDS", 300)
+APP_IDENTITY_LEEWAY_SECONDS = env_int("APP_IDENTITY_LEEWAY_SECONDS", 30)
 # This many consecutive wrong payment passwords lock the wallet.
 WALLET_PASSWORD_MAX_FAILURES = env_int("WALLET_PASSWORD_MAX_FAILURES", 5)
 # Risk rules on payment events; a hit freezes the wallet, opens a high-priority security
