@@ -353,9 +353,11 @@ class AccountEvent(models.Model):
 
 
 class Verification(models.Model):
-    """An agent's check of a caller's identity on a ticket: which checks passed, how strong
-    the result is, and until when it may authorise a security action. The customer's
-    answers are never stored in clear (only a keyed digest)."""
+    """A check of a customer's identity on a ticket: which checks passed, how strong the
+    result is, and until when it may authorise a security action. An agent's check names the
+    agent; a check with no agent is the MY Wallet app's (a valid identity token for this
+    wallet, ``checks_passed == ["app_token"]``), which any agent on the ticket may rely on.
+    The customer's answers are never stored in clear (only a keyed digest)."""
 
     class Strength(models.TextChoices):
         NONE = "none", _("Not verified")
@@ -377,8 +379,11 @@ class Verification(models.Model):
     agent = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
         verbose_name=_("agent"),
+        help_text=_("Empty when the MY Wallet app verified the customer."),
     )
     checks_passed = models.JSONField(_("checks passed"), default=list, blank=True)
     checks_failed = models.JSONField(_("checks failed"), default=list, blank=True)
@@ -396,6 +401,17 @@ class Verification(models.Model):
 
     def __str__(self):
         return f"{self.get_strength_display()} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def by_app(self) -> bool:
+        return self.agent_id is None
+
+    @property
+    def verified_by(self) -> str:
+        """Who verified: the agent's name, or the app."""
+        if self.agent_id is None:
+            return str(_("the MY Wallet app"))
+        return self.agent.get_full_name() or self.agent.get_username()
 
 
 class CodeDevice(CooldownMixin, ThrottlingMixin, SideChannelDevice):
