@@ -351,6 +351,21 @@ def _answer_digest(value: str) -> str:
     return salted_hmac("accounts.self_service.second_factor", value, algorithm="sha256").hexdigest()
 
 
+def second_factor_reset_key(device_id: int) -> str:
+    return f"selfservice:second:reset:{device_id}"
+
+
+def second_factor_contact_key(channel: str, value: str) -> str:
+    digest = salted_hmac(
+        "accounts.self_service.second_factor.contact", f"{channel}:{value}", algorithm="sha256"
+    )
+    return f"selfservice:second:contact:{digest.hexdigest()[:32]}"
+
+
+def second_factor_address_key(client_ip: str) -> str:
+    return f"selfservice:second:address:{client_ip}"
+
+
 class _SecondFactorCounters:
     """Wrong answers, in the cache: for this reset (its device), for the contact the code
     went to (whatever reset or session), and for the client address. The contact's and the
@@ -358,15 +373,10 @@ class _SecondFactorCounters:
     answer once they reach SELF_SERVICE_SECOND_FACTOR_LOCK_AFTER."""
 
     def __init__(self, device: CodeDevice, client_ip: str | None):
-        contact = salted_hmac(
-            "accounts.self_service.second_factor.contact",
-            f"{device.channel}:{device.destination}",
-            algorithm="sha256",
-        ).hexdigest()[:32]
-        self.reset_key = f"selfservice:second:reset:{device.pk}"
-        self.lock_keys = [f"selfservice:second:contact:{contact}"]
+        self.reset_key = second_factor_reset_key(device.pk)
+        self.lock_keys = [second_factor_contact_key(device.channel, device.destination)]
         if client_ip:
-            self.lock_keys.append(f"selfservice:second:address:{client_ip}")
+            self.lock_keys.append(second_factor_address_key(client_ip))
 
     def refuse_if_spent(self) -> None:
         if any(
