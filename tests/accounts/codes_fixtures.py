@@ -19,7 +19,8 @@ from tests.accounts.sms_gateway import API_KEY, running_sms_gateway
 from tests.tickets.sources.email.smtp_server import running_smtp_server
 
 TEST_CONTACTS = [
-    ("phone", number) for number in ("+8613800138000", "+8613811118000", "+8613700137000")
+    ("phone", number)
+    for number in ("+8613800138000", "+8613811118000", "+8613700137000", "+8613900139000")
 ] + [("email", address) for address in ("li.wei@example.com", "newli@example.com")]
 TEST_ADDRESSES = ("127.0.0.1", "10.0.0.1", "10.0.0.2", "203.0.113.7")
 CODE = re.compile(r"\b(\d{6})\b")
