@@ -30,7 +30,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from mywallet_support.masking import mask_identity
 
@@ -242,10 +241,6 @@ def check_reset_code(device_id: int | None, code: str, *, decoy_key: str) -> boo
 
 ID_LAST4 = "id_last4"
 RECENT_TRANSACTION = "recent_transaction"
-SECOND_FACTOR_LABELS = {
-    ID_LAST4: gettext_lazy("last 4 characters of the ID number"),
-    RECENT_TRANSACTION: gettext_lazy("a recent payment's amount and merchant"),
-}
 
 
 @dataclass(frozen=True)
@@ -280,48 +275,48 @@ def check_second_factor(
     reset, the contact and the client address. Raises SecondFactorRefused when this reset
     has had its SELF_SERVICE_SECOND_FACTOR_TRIES (or expired), or while the contact or the
     address is locked. The answer is never stored or logged."""
-    device = _confirmed_reset_device(device_id)
-    if device is None:
-        raise SecondFactorRefused(_("This reset has expired. Please start again."), restart=True)
-    counters = _SecondFactorCounters(device, client_ip)
-    counters.refuse_if_spent()
-    policy = second_factor()
-    right = _second_factor_matches(device.account, policy, answer)
     with transaction.atomic():
-        if right:
-            record_event(
-                customer=device.account.customer,
-                account=device.account,
-                action=AccountEvent.Action.IDENTITY_VERIFIED,
-                reason=_("Self-service reset: second factor"),
-                verification={"method": policy},
-                details={
-                    "device": device.pk,
-                    "second_factor": policy,
-                    "client_ip": client_ip or "",
-                },
-                by_customer=True,
+        # Locked: answers sent in parallel for one reset are counted one after the other.
+        device = _confirmed_reset_device(device_id)
+        if device is None:
+            raise SecondFactorRefused(
+                _("This reset has expired. Please start again."), restart=True
             )
-            return True
-        counters.count_failure()
+        counters = _SecondFactorCounters(device, client_ip)
+        counters.refuse_if_spent()
+        policy = second_factor()
+        right = _second_factor_matches(device.account, policy, answer)
+        if not right:
+            counters.count_failure()
         record_event(
             customer=device.account.customer,
             account=device.account,
-            action=AccountEvent.Action.VERIFICATION_FAILED,
-            reason=_("Self-service reset: wrong answer to the second question"),
+            action=(
+                AccountEvent.Action.IDENTITY_VERIFIED
+                if right
+                else AccountEvent.Action.VERIFICATION_FAILED
+            ),
+            reason=(
+                _("Self-service reset: second factor")
+                if right
+                else _("Self-service reset: wrong answer to the second question")
+            ),
             verification={"method": policy},
             details={"device": device.pk, "second_factor": policy, "client_ip": client_ip or ""},
             by_customer=True,
         )
+    if right:
+        return True
     logger.info("wrong second factor for the reset of wallet %s", device.account_id)
     counters.refuse_if_spent()  # the last try: say so now rather than at the next answer
     return False
 
 
 def _confirmed_reset_device(device_id: int | None) -> CodeDevice | None:
-    """The reset's device if its code was confirmed within RESET_GRANT."""
+    """The reset's device, locked, if its code was confirmed within RESET_GRANT."""
     device = (
-        CodeDevice.objects.select_related("account__customer")
+        CodeDevice.objects.select_for_update()
+        .select_related("account__customer")
         .filter(pk=device_id, purpose=CodeDevice.Purpose.PAYMENT_PASSWORD_RESET)
         .first()
     )
