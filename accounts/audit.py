@@ -264,6 +264,7 @@ def record_event(
     reason: str = "",
     verification: dict | None = None,
     details: dict | None = None,
+    by_customer: bool = False,
 ) -> AccountEvent:
     """Append one audit row to the hash chain. Call it inside the
     transaction of the change it records, after the rows that change locks."""
@@ -276,6 +277,7 @@ def record_event(
         reason=reason,
         verification=verification,
         details=details,
+        by_customer=by_customer,
     )
     append_events([event])
     return event
@@ -291,9 +293,14 @@ def new_event(
     reason: str = "",
     verification: dict | None = None,
     details: dict | None = None,
+    by_customer: bool = False,
 ) -> AccountEvent:
-    """An unsaved audit row (saved by `record_event`, or in bulk by `append_events`)."""
-    if acting_user is not None and acting_user.is_authenticated:
+    """An unsaved audit row (saved by `record_event`, or in bulk by `append_events`).
+    ``by_customer``: the customer acted themselves, proven by the app or by their codes
+    rather than by a login of ours, so there is no user to name as the actor."""
+    if by_customer:
+        actor_kind, actor = AccountEvent.ActorKind.CUSTOMER, None
+    elif acting_user is not None and acting_user.is_authenticated:
         actor_kind = (
             AccountEvent.ActorKind.AGENT
             if acting_user.is_staff

@@ -1,10 +1,18 @@
 """Forms of the customers' self-service pages: plain values in, checked at the edge."""
 
+from decimal import Decimal
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .actions.self_service import parse_contact, validate_payment_password
+from .actions.self_service import (
+    RECENT_TRANSACTION,
+    SecondFactorAnswer,
+    parse_contact,
+    validate_payment_password,
+)
+from .app_identity import MAX_TOKEN_LENGTH
 
 
 class ContactForm(forms.Form):
@@ -112,3 +120,46 @@ class TwoCodesForm(forms.Form):
         max_length=6,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
+
+
+class AppSignInForm(forms.Form):
+    """The token the sign-in page's script read from the address's fragment."""
+
+    app_token = forms.CharField(max_length=MAX_TOKEN_LENGTH, widget=forms.HiddenInput)
+
+
+class SecondFactorForm(forms.Form):
+    """The reset's second question, as the SELF_SERVICE_SECOND_FACTOR policy asks it."""
+
+    id_last4 = forms.RegexField(
+        label=_("Last 4 characters of your ID number"),
+        regex=r"^\s*[0-9]{3}[0-9Xx]\s*$",
+        error_messages={"invalid": _("Enter the last 4 characters of your ID number.")},
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "maxlength": 4, "autofocus": True, "size": 6}
+        ),
+    )
+    amount = forms.DecimalField(
+        label=_("Amount of a recent payment (yuan)"),
+        min_value=Decimal("0.01"),
+        max_digits=14,
+        decimal_places=2,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autofocus": True}),
+    )
+    merchant = forms.CharField(label=_("Where you paid (merchant)"), max_length=200)
+
+    def __init__(self, *args, policy: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        if policy == RECENT_TRANSACTION:
+            del self.fields["id_last4"]
+        else:
+            del self.fields["amount"]
+            del self.fields["merchant"]
+
+    def answer(self) -> SecondFactorAnswer:
+        data = self.cleaned_data
+        return SecondFactorAnswer(
+            id_last4=data.get("id_last4", "").strip(),
+            amount=data.get("amount"),
+            merchant=data.get("merchant", ""),
+        )

@@ -1,29 +1,37 @@
-"""Customers' self-service pages: the payment-password reset and the contact change.
+"""Customers' self-service pages: signing in through the app, the payment-password reset
+and the contact change (the account's home and tickets are tickets.account_pages).
 
 Thin: each step checks its form, calls accounts.actions.self_service, and keeps the flow's
-state in the session (server-side; the browser holds only the session id).
+state in the session (server-side; the browser holds only the session id). Who the
+customer is comes from accounts.app_session, never from a login.
 """
 
 import time
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods, require_POST
 
 from mywallet_support.masking import mask_email, mask_phone
 
+from . import app_session
 from .actions import self_service
+from .app_identity import AppTokenRefused
 from .codes import CodeLocked, CodeNotSent
 from .forms import (
+    AppSignInForm,
     ChannelForm,
     CodeForm,
     ContactForm,
     NewContactForm,
     PaymentPasswordForm,
+    SecondFactorForm,
     TwoCodesForm,
 )
 from .models import WalletAccount
@@ -32,6 +40,11 @@ RESET = "account_reset"
 CONTACT = "account_contact_change"
 # A flow left alone this long starts again from its first step.
 FLOW_SECONDS = 20 * 60
+# The sign-in form carries a token (at most app_identity.MAX_TOKEN_LENGTH) and the CSRF
+# token: anything longer is refused before the body is read.
+SIGN_IN_MAX_BYTES = 8 * 1024
+# Where a signed-in customer lands (tickets.account_pages.home, wired in the project's URLs).
+HOME = "account_home"
 
 
 def _client_ip(request) -> str | None:
@@ -56,6 +69,47 @@ def _resend_wait(state: dict) -> int:
     return max(0, int(state.get("sent_at", 0) + settings.CODE_RESEND_SECONDS - time.time()))
 
 
+# --- signing in through the app ------------------------------------------------------------
+
+
+@csrf_exempt  # checked below, once the body is known to be small
+@never_cache
+@require_http_methods(["GET", "POST"])
+def sign_in(request):
+    """GET: the page whose script posts the token from ``#app_token=`` (a fragment never
+    reaches a server's logs), or says how to open the page from the app. POST: the token
+    starts the customer's session."""
+    if request.method == "POST":
+        declared = request.headers.get("Content-Length", "")
+        if not declared.isdigit() or int(declared) > SIGN_IN_MAX_BYTES:
+            return HttpResponse(_("The request is too large."), status=413)
+    return _sign_in(request)
+
+
+@csrf_protect
+def _sign_in(request):
+    if request.method == "GET":
+        signed_in = app_session.signed_in_wallet(request) is not None
+        return render(request, "accounts/sign_in.html", {"signed_in": signed_in})
+    form = AppSignInForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise AppTokenRefused("malformed")
+        wallet = self_service.sign_in_with_app(
+            form.cleaned_data["app_token"], client_ip=_client_ip(request)
+        )
+    except AppTokenRefused as refused:
+        return render(request, "accounts/sign_in.html", {"error": str(refused)}, status=403)
+    app_session.start(request, wallet)
+    return redirect(HOME)
+
+
+@require_POST
+def sign_out(request):
+    app_session.end(request)
+    return render(request, "accounts/signed_out.html")
+
+
 # --- payment-password reset -----------------------------------------------------------------
 
 
@@ -63,7 +117,7 @@ def _resend_wait(state: dict) -> int:
 @require_http_methods(["GET", "POST"])
 def reset_payment_password(request):
     state = _state(request, RESET)
-    wallet = self_service.customer_wallet(request.user)
+    wallet = app_session.signed_in_wallet(request)
     action = request.POST.get("action", "") if request.method == "POST" else ""
     context = {"signed_in": wallet is not None, "error": ""}
 
@@ -79,18 +133,29 @@ def reset_payment_password(request):
         response = _reset_verify(request, state, context)
         if response is not None:
             return response
+    elif action == "answer" and state.get("step") == "second":
+        response = _reset_answer(request, state, wallet, context)
+        if response is not None:
+            return response
     elif action == "set" and state.get("step") == "password":
-        response = _reset_set(request, state, context)
+        response = _reset_set(request, state, wallet, context)
         if response is not None:
             return response
 
     step = state.get("step", "contact")
-    context.update(step=step, state=state, valid_minutes=settings.CODE_VALID_SECONDS // 60)
+    context.update(
+        step=step,
+        state=state,
+        valid_minutes=settings.CODE_VALID_SECONDS // 60,
+        second_factor=self_service.second_factor(),
+    )
     if step == "contact":
         context.setdefault("form", _start_form(wallet))
     elif step == "code":
         context.setdefault("form", CodeForm())
         context["resend_wait"] = _resend_wait(state)
+    elif step == "second":
+        context.setdefault("form", SecondFactorForm(policy=self_service.second_factor()))
     elif step == "password":
         context.setdefault("form", PaymentPasswordForm())
     elif step == "done":
@@ -165,8 +230,10 @@ def _reset_send(request, state, wallet, context, *, resend: bool):
     return redirect("accounts:reset_payment_password")
 
 
-def _render_start_error(request, context, form):
-    context.update(step="contact", state={}, form=form)
+def _render_start_error(request, context, form, *, error: str = ""):
+    context.update(step="contact", state={}, form=form, second_factor=self_service.second_factor())
+    if error:
+        context["error"] = error
     return render(request, "accounts/reset_payment_password.html", context)
 
 
@@ -186,35 +253,56 @@ def _reset_verify(request, state, context):
         context["error"] = _("The code is wrong or has expired.")
         context["form"] = CodeForm()
         return None
-    state.update(step="password", verified_at=time.time())
+    state.update(step="second", verified_at=time.time())
     _save(request, RESET, state)
     return redirect("accounts:reset_payment_password")
 
 
-def _reset_set(request, state, context):
+def _reset_answer(request, state, wallet, context):
+    form = SecondFactorForm(request.POST, policy=self_service.second_factor())
+    context["form"] = form
+    if not form.is_valid():
+        return None
+    try:
+        right = self_service.check_second_factor(
+            state["device"], form.answer(), client_ip=_client_ip(request)
+        )
+    except self_service.SecondFactorRefused as refused:
+        if refused.restart:
+            request.session.pop(RESET, None)
+            return _render_start_error(request, context, _start_form(wallet), error=str(refused))
+        context["error"] = str(refused)
+        return None
+    if not right:
+        context["error"] = _("This answer does not match what your wallet has on record.")
+        return None
+    state.update(step="password")
+    _save(request, RESET, state)
+    return redirect("accounts:reset_payment_password")
+
+
+def _reset_set(request, state, wallet, context):
     form = PaymentPasswordForm(request.POST)
     context["form"] = form
     if not form.is_valid():
         return None
     try:
-        wallet = self_service.reset_payment_password(
+        changed = self_service.reset_payment_password(
             state["device"],
             new_password=form.cleaned_data["password1"],
-            acting_user=request.user if request.user.is_authenticated else None,
             client_ip=_client_ip(request),
         )
     except ValidationError as exc:
         request.session.pop(RESET, None)
-        context.update(step="contact", state={}, form=_start_form(None), error=exc.messages[0])
-        return render(request, "accounts/reset_payment_password.html", context)
+        return _render_start_error(request, context, _start_form(wallet), error=exc.messages[0])
     _save(
         request,
         RESET,
         {
             "step": "done",
             "started": state["started"],
-            "frozen": wallet.status == WalletAccount.Status.FROZEN,
-            "unlocked": wallet.unlocked_by_reset,
+            "frozen": changed.status == WalletAccount.Status.FROZEN,
+            "unlocked": changed.unlocked_by_reset,
         },
     )
     return redirect("accounts:reset_payment_password")
@@ -226,7 +314,7 @@ def _reset_set(request, state, context):
 @never_cache
 @require_http_methods(["GET", "POST"])
 def change_contact(request):
-    wallet = self_service.customer_wallet(request.user)
+    wallet = app_session.signed_in_wallet(request)
     if wallet is None:
         return render(request, "accounts/change_contact.html", {"step": "sign_in"}, status=403)
     state = _state(request, CONTACT)
@@ -246,12 +334,11 @@ def change_contact(request):
             try:
                 started = self_service.start_contact_change(
                     wallet,
-                    acting_user=request.user,
                     new_contact=form.cleaned_data["contact"],
                     client_ip=_client_ip(request),
                     language=get_language(),
                 )
-            except (CodeNotSent, ValidationError, PermissionDenied) as exc:
+            except (CodeNotSent, ValidationError) as exc:
                 context["error"] = _message(exc)
                 request.session.pop(CONTACT, None)
                 state = {}
@@ -276,7 +363,6 @@ def change_contact(request):
             try:
                 self_service.confirm_contact_change(
                     wallet,
-                    acting_user=request.user,
                     old_device_id=state["old_device"],
                     new_device_id=state["new_device"],
                     old_code=form.cleaned_data["old_code"],

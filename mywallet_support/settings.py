@@ -328,6 +328,29 @@ CODE_THROTTLE_FACTOR = env_int("CODE_THROTTLE_FACTOR", 60)
 CODE_LIMIT_PER_ACCOUNT_HOUR = env_int("CODE_LIMIT_PER_ACCOUNT_HOUR", 5)
 CODE_LIMIT_PER_ADDRESS_HOUR = env_int("CODE_LIMIT_PER_ADDRESS_HOUR", 20)
 
+# --- Customers' self-service (accounts.app_session, accounts.actions.self_service) --------
+# A customer signed in through the app (/account/sign-in/) is signed out after
+# ACCOUNT_SESSION_IDLE_MINUTES without a request, and ACCOUNT_SESSION_MAX_MINUTES after
+# signing in whatever they do.
+ACCOUNT_SESSION_IDLE_MINUTES = env_int("ACCOUNT_SESSION_IDLE_MINUTES", 15)
+ACCOUNT_SESSION_MAX_MINUTES = env_int("ACCOUNT_SESSION_MAX_MINUTES", 60)
+# The payment-password reset asks, after the code, for a second thing the wallet knows:
+# "id_last4" (the last 4 characters of the ID number) or "recent_transaction" (the amount
+# and merchant of a recent payment). SELF_SERVICE_SECOND_FACTOR_TRIES wrong answers end the
+# reset (a new code is needed); SELF_SERVICE_SECOND_FACTOR_LOCK_AFTER wrong answers for one
+# contact, or from one client address, stop the answers for
+# SELF_SERVICE_SECOND_FACTOR_LOCK_MINUTES.
+SELF_SERVICE_SECOND_FACTOR = env_str("SELF_SERVICE_SECOND_FACTOR", "id_last4")
+if SELF_SERVICE_SECOND_FACTOR not in ("id_last4", "recent_transaction"):
+    raise ImproperlyConfigured("SELF_SERVICE_SECOND_FACTOR must be id_last4 or recent_transaction")
+SELF_SERVICE_SECOND_FACTOR_TRIES = env_int("SELF_SERVICE_SECOND_FACTOR_TRIES", 3)
+SELF_SERVICE_SECOND_FACTOR_LOCK_AFTER = env_int("SELF_SERVICE_SECOND_FACTOR_LOCK_AFTER", 6)
+SELF_SERVICE_SECOND_FACTOR_LOCK_MINUTES = env_int("SELF_SERVICE_SECOND_FACTOR_LOCK_MINUTES", 60)
+# The demo's "play the app" page (/demo/app/), which signs app identity tokens for the demo
+# customers: on with DEBUG, and on a demo server that sets DEMO_APP_PAGE=true. Never in
+# production: anyone could open any demo wallet with it.
+DEMO_APP_PAGE = env_bool("DEMO_APP_PAGE", default=DEBUG)
+
 # --- Identity verification, unlock, step-up (accounts.actions.security) -------------------
 # An agent's identity verification of a caller authorises security actions on its ticket
 # for VERIFICATION_VALID_MINUTES. A recent transaction the caller describes matches when

@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from demo import views as demo_views
+from tickets import account_pages
 from tickets.api import wallet_events
 
 from . import views
@@ -15,6 +17,11 @@ urlpatterns = [
     path("chat/", include("chat.urls")),
     path("api/wallet-events/", wallet_events, name="wallet-events"),
     path("account/", include("accounts.urls")),
+    # The signed-in customer's home and tickets: ticket reads, so the tickets side serves them.
+    path("account/", account_pages.home, name="account_home"),
+    path("account/tickets/<str:reference>/", account_pages.ticket, name="account_ticket"),
+    # 404 unless DEBUG or DEMO_APP_PAGE.
+    path("demo/app/", demo_views.play_the_app, name="demo_app"),
 ]
 
 if settings.DEBUG:

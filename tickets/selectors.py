@@ -361,3 +361,28 @@ def search_customers(queryset: QuerySet[Customer], term: str) -> QuerySet[Custom
 
 def _words(term: str) -> list[str]:
     return [bit.strip("\"'") for bit in smart_split(term or "") if bit.strip("\"'")]
+
+
+# --- the customer's own view (tickets.account_pages) ----------------------------------------
+
+
+def customer_tickets(customer: Customer) -> QuerySet[Ticket]:
+    """The customer's tickets, most recent activity first: what the customer may see of
+    them and nothing an agent alone sees (no queue, assignee or priority)."""
+    return (
+        Ticket.objects.filter(customer=customer)
+        .only("reference", "subject", "channel", "status", "last_message_at", "created_at")
+        .order_by("-last_message_at", "-id")
+    )
+
+
+def public_thread(ticket: Ticket) -> list[Message]:
+    """The conversation as the customer had it, oldest first (one query): their messages
+    and the answers to them; internal notes never."""
+    return list(
+        ticket.messages.filter(
+            direction__in=(Message.Direction.INBOUND, Message.Direction.OUTBOUND)
+        )
+        .only("direction", "channel", "text", "created_at")
+        .order_by("created_at", "id")
+    )

@@ -1,30 +1,39 @@
 """Customers' own security changes: the payment-password reset and the contact change.
 
 The pages (accounts.views) keep the flow's state in the session and call these. Both flows
-prove possession of a registered contact with a one-time code (accounts.codes).
+prove possession of a registered contact with a one-time code (accounts.codes). The reset
+then asks for a second thing the wallet knows (`check_second_factor`, by the
+SELF_SERVICE_SECOND_FACTOR policy); the contact change is for a customer the MY Wallet app
+signed in (`sign_in_with_app`, accounts.app_session). The customer acts for themselves, so
+the audit rows name the customer as the actor kind, with no user of ours.
 
 The reset never tells whether a phone number or email belongs to a wallet: `start_reset`
 answers the same for a contact no wallet has (nothing is sent; the client address's quota
 is spent and a delivery task queued alike), and the code step then simply never accepts a
-code, with the same back-off after five tries as a real one.
+code, with the same back-off after five tries as a real one. So the second question, asked
+only after a right code, is never reached for a contact no wallet has; and its answers do
+not tell whether the wallet has the data asked for on record.
 """
 
 import logging
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from itertools import pairwise
 
+from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
 from mywallet_support.masking import mask_identity
 
-from .. import codes, otp
+from .. import app_identity, codes, otp, verification
 from ..audit import record_event
 from ..codes import CodeLocked, CodeNotSent
 from ..identities import normalise_email, normalise_phone
@@ -37,6 +46,32 @@ logger = logging.getLogger(__name__)
 PASSWORD_DIGITS = 6
 # After the code, the new password must be set within this time.
 RESET_GRANT = timedelta(minutes=15)
+
+
+# --- signing in through the app -------------------------------------------------------------
+
+
+def sign_in_with_app(token: str, *, client_ip: str | None) -> WalletAccount:
+    """The wallet whose customer the app's ``token`` proves, for the self-service pages;
+    the sign-in is audited. Raises AppTokenRefused (its message is for the customer) for a
+    token that proves nothing, and for a closed wallet."""
+    identity = app_identity.verify(token, audience=app_identity.AUDIENCE_ACCOUNT)
+    wallet = identity.account
+    if wallet.status == WalletAccount.Status.CLOSED:
+        logger.info("app sign-in refused for wallet %s: closed", wallet.pk)
+        raise app_identity.AppTokenRefused("closed_wallet")
+    with transaction.atomic():
+        record_event(
+            customer=wallet.customer,
+            account=wallet,
+            action=AccountEvent.Action.IDENTITY_VERIFIED,
+            reason=_("Signed in to the self-service pages through the MY Wallet app"),
+            verification={"method": "app_token", "key_id": identity.key_id},
+            details={"surface": "account", "client_ip": client_ip or ""},
+            by_customer=True,
+        )
+    logger.info("wallet %s signed in to the self-service pages through the app", wallet.pk)
+    return wallet
 
 
 # --- finding the wallet ---------------------------------------------------------------------
@@ -202,6 +237,170 @@ def check_reset_code(device_id: int | None, code: str, *, decoy_key: str) -> boo
     return codes.check_code(device, code)
 
 
+# --- the reset's second factor --------------------------------------------------------------
+
+ID_LAST4 = "id_last4"
+RECENT_TRANSACTION = "recent_transaction"
+
+
+@dataclass(frozen=True)
+class SecondFactorAnswer:
+    """What the customer answered, checked for its format at the edge (the form)."""
+
+    id_last4: str = ""
+    amount: Decimal | None = None
+    merchant: str = ""
+
+
+class SecondFactorRefused(Exception):
+    """No answer is checked now. ``restart``: this reset is over (too many wrong answers,
+    or it expired), a new code is needed; otherwise a lock that passes with time."""
+
+    def __init__(self, message: str, *, restart: bool):
+        super().__init__(message)
+        self.restart = restart
+
+
+def second_factor() -> str:
+    """The policy's question: ID_LAST4 or RECENT_TRANSACTION."""
+    return settings.SELF_SERVICE_SECOND_FACTOR
+
+
+def check_second_factor(
+    device_id: int, answer: SecondFactorAnswer, *, client_ip: str | None
+) -> bool:
+    """Step 3 of the reset, after a right code on ``device_id``: whether ``answer`` is
+    right. A right answer is recorded (IDENTITY_VERIFIED, naming the code's device), and
+    `reset_payment_password` wants that record. A wrong one is recorded and counted for the
+    reset, the contact and the client address. Raises SecondFactorRefused when this reset
+    has had its SELF_SERVICE_SECOND_FACTOR_TRIES (or expired), or while the contact or the
+    address is locked. The answer is never stored or logged."""
+    with transaction.atomic():
+        # Locked: answers sent in parallel for one reset are counted one after the other.
+        device = _confirmed_reset_device(device_id)
+        if device is None:
+            raise SecondFactorRefused(
+                _("This reset has expired. Please start again."), restart=True
+            )
+        counters = _SecondFactorCounters(device, client_ip)
+        counters.refuse_if_spent()
+        policy = second_factor()
+        right = _second_factor_matches(device.account, policy, answer)
+        if not right:
+            counters.count_failure()
+        record_event(
+            customer=device.account.customer,
+            account=device.account,
+            action=(
+                AccountEvent.Action.IDENTITY_VERIFIED
+                if right
+                else AccountEvent.Action.VERIFICATION_FAILED
+            ),
+            reason=(
+                _("Self-service reset: second factor")
+                if right
+                else _("Self-service reset: wrong answer to the second question")
+            ),
+            verification={"method": policy},
+            details={"device": device.pk, "second_factor": policy, "client_ip": client_ip or ""},
+            by_customer=True,
+        )
+    if right:
+        return True
+    logger.info("wrong second factor for the reset of wallet %s", device.account_id)
+    counters.refuse_if_spent()  # the last try: say so now rather than at the next answer
+    return False
+
+
+def _confirmed_reset_device(device_id: int | None) -> CodeDevice | None:
+    """The reset's device, locked, if its code was confirmed within RESET_GRANT."""
+    device = (
+        CodeDevice.objects.select_for_update()
+        .select_related("account__customer")
+        .filter(pk=device_id, purpose=CodeDevice.Purpose.PAYMENT_PASSWORD_RESET)
+        .first()
+    )
+    if device is None or device.used_at is None or timezone.now() - device.used_at > RESET_GRANT:
+        return None
+    return device
+
+
+def _second_factor_matches(wallet: WalletAccount, policy: str, answer: SecondFactorAnswer) -> bool:
+    """Compares with what the wallet has on record. A wallet without it (no ID number, no
+    recent payment) does the same work and is simply never matched, so the answers do not
+    tell what is on record."""
+    if policy == RECENT_TRANSACTION:
+        answers = verification.normalise_answers(
+            {"transaction_amount": answer.amount, "transaction_merchant": answer.merchant}
+        )
+        passed, _failed = verification.check_answers(wallet, answers)
+        return verification.TRANSACTION in passed
+    expected = (wallet.national_id or "")[-4:].upper()
+    # A stand-in no answer can match (it is not 4 characters), compared at the same cost.
+    expected = expected if len(expected) == 4 else secrets.token_hex(8)
+    said = "".join(answer.id_last4.split()).upper()
+    return constant_time_compare(_answer_digest(said), _answer_digest(expected))
+
+
+def _answer_digest(value: str) -> str:
+    return salted_hmac("accounts.self_service.second_factor", value, algorithm="sha256").hexdigest()
+
+
+def second_factor_reset_key(device_id: int) -> str:
+    return f"selfservice:second:reset:{device_id}"
+
+
+def second_factor_contact_key(channel: str, value: str) -> str:
+    digest = salted_hmac(
+        "accounts.self_service.second_factor.contact", f"{channel}:{value}", algorithm="sha256"
+    )
+    return f"selfservice:second:contact:{digest.hexdigest()[:32]}"
+
+
+def second_factor_address_key(client_ip: str) -> str:
+    return f"selfservice:second:address:{client_ip}"
+
+
+class _SecondFactorCounters:
+    """Wrong answers, in the cache: for this reset (its device), for the contact the code
+    went to (whatever reset or session), and for the client address. The contact's and the
+    address's counts lock for SELF_SERVICE_SECOND_FACTOR_LOCK_MINUTES from the first wrong
+    answer once they reach SELF_SERVICE_SECOND_FACTOR_LOCK_AFTER."""
+
+    def __init__(self, device: CodeDevice, client_ip: str | None):
+        self.reset_key = second_factor_reset_key(device.pk)
+        self.lock_keys = [second_factor_contact_key(device.channel, device.destination)]
+        if client_ip:
+            self.lock_keys.append(second_factor_address_key(client_ip))
+
+    def refuse_if_spent(self) -> None:
+        if any(
+            (cache.get(key) or 0) >= settings.SELF_SERVICE_SECOND_FACTOR_LOCK_AFTER
+            for key in self.lock_keys
+        ):
+            raise SecondFactorRefused(
+                _("Too many wrong answers. Please try again in %(n)s minutes.")
+                % {"n": settings.SELF_SERVICE_SECOND_FACTOR_LOCK_MINUTES},
+                restart=False,
+            )
+        if (cache.get(self.reset_key) or 0) >= settings.SELF_SERVICE_SECOND_FACTOR_TRIES:
+            raise SecondFactorRefused(
+                _("Too many wrong answers for this reset. Please start again with a new code."),
+                restart=True,
+            )
+
+    def count_failure(self) -> None:
+        lock_seconds = settings.SELF_SERVICE_SECOND_FACTOR_LOCK_MINUTES * 60
+        reset_seconds = int(RESET_GRANT.total_seconds())
+        for key in [self.reset_key, *self.lock_keys]:
+            seconds = reset_seconds if key == self.reset_key else lock_seconds
+            if not cache.add(key, 1, seconds):
+                try:
+                    cache.incr(key)
+                except ValueError:  # expired between the two calls
+                    cache.set(key, 1, seconds)
+
+
 def validate_payment_password(value: str) -> None:
     """Six digits, and not one anybody would guess: refuses repeated digits (111111),
     runs up or down (123456, 654321, 890123), repeated pairs or triples (121212, 123123)."""
@@ -223,11 +422,12 @@ def validate_payment_password(value: str) -> None:
 
 
 def reset_payment_password(
-    device_id: int, *, new_password: str, acting_user=None, client_ip: str | None = None
+    device_id: int, *, new_password: str, client_ip: str | None = None
 ) -> WalletAccount:
-    """Step 3: set the new payment password of the wallet whose reset code ``device_id``
-    was just confirmed. A lock from wrong passwords is lifted and the count reset; both
-    contacts are told. Raises ValidationError for a weak password or a stale code."""
+    """Step 4: set the new payment password of the wallet whose reset code ``device_id``
+    was just confirmed, and its second factor answered. A lock from wrong passwords is
+    lifted and the count reset; both contacts are told. Raises ValidationError for a weak
+    password, a stale code or a missing second factor."""
     validate_payment_password(new_password)
     with transaction.atomic():
         device = (
@@ -242,6 +442,20 @@ def reset_payment_password(
         ):
             raise ValidationError(_("This reset has expired. Please start again."), code="expired")
         wallet = WalletAccount.objects.select_for_update().get(pk=device.account_id)
+        second = (
+            AccountEvent.objects.filter(
+                account=wallet,
+                action=AccountEvent.Action.IDENTITY_VERIFIED,
+                details__device=device.pk,
+            )
+            .values_list("details__second_factor", flat=True)
+            .first()
+        )
+        if second is None:
+            raise ValidationError(
+                _("Please answer the second question first. Please start again."),
+                code="second_factor",
+            )
         already = AccountEvent.objects.filter(
             account=wallet,
             action=AccountEvent.Action.PAYMENT_PASSWORD_RESET,
@@ -274,25 +488,26 @@ def reset_payment_password(
             "device": device.pk,
             "channel": device.channel,
             "destination": mask_identity(device.channel, device.destination),
+            "second_factor": second,
         }
         record_event(
             customer=wallet.customer,
             account=wallet,
-            acting_user=acting_user,
             action=AccountEvent.Action.PAYMENT_PASSWORD_RESET,
             reason=_("Self-service reset"),
             verification=proof,
             details={"device": device.pk, "unlocked": unlocked, "client_ip": client_ip or ""},
+            by_customer=True,
         )
         if unlocked:
             record_event(
                 customer=wallet.customer,
                 account=wallet,
-                acting_user=acting_user,
                 action=AccountEvent.Action.UNLOCK,
                 reason=_("Payment password reset by the customer"),
                 verification=proof,
                 details={"lock_reason": WalletAccount.LockReason.WRONG_PASSWORD},
+                by_customer=True,
             )
         tell_customer(wallet, event="payment_password_reset")
     logger.info("payment password of wallet %s reset (unlocked: %s)", wallet.pk, unlocked)
@@ -316,14 +531,14 @@ class ContactChangeStarted:
 def start_contact_change(
     wallet: WalletAccount,
     *,
-    acting_user,
     new_contact: str,
     client_ip: str | None,
     language: str = "",
 ) -> ContactChangeStarted:
     """Send one code to the registered contact (the old one of the same kind, else the
-    other kind) and one to ``new_contact``. Raises ValidationError or CodeNotSent."""
-    _require_owner(wallet, acting_user)
+    other kind) and one to ``new_contact``. ``wallet`` is the one whose customer the app
+    signed in (accounts.app_session): the customer acts. Raises ValidationError or
+    CodeNotSent."""
     kind, value = parse_contact(new_contact)
     current = wallet.registered_phone if kind == "phone" else wallet.registered_email
     if current and current.lower() == value.lower():
@@ -381,7 +596,6 @@ def _old_contact(wallet: WalletAccount, kind: str) -> tuple[str, str]:
 def confirm_contact_change(
     wallet: WalletAccount,
     *,
-    acting_user,
     old_device_id: int,
     new_device_id: int,
     old_code: str,
@@ -389,8 +603,8 @@ def confirm_contact_change(
     client_ip: str | None = None,
 ) -> WalletAccount:
     """Check both codes and, when both are right, register the new contact; the old and
-    the new contact are told. Raises ValidationError naming the wrong code, or CodeLocked."""
-    _require_owner(wallet, acting_user)
+    the new contact are told. ``wallet`` is the signed-in customer's, as for
+    `start_contact_change`. Raises ValidationError naming the wrong code, or CodeLocked."""
     old_device = _contact_device(wallet, old_device_id, CodeDevice.Purpose.CONTACT_CHANGE_OLD)
     new_device = _contact_device(wallet, new_device_id, CodeDevice.Purpose.CONTACT_CHANGE_NEW)
     errors = {}
@@ -425,11 +639,11 @@ def confirm_contact_change(
         old_value = getattr(wallet, field)
         setattr(wallet, field, value)
         wallet.save(update_fields=[field, "updated_at"])
-        link_registered_contact(wallet.customer, kind=kind, value=value, acting_user=acting_user)
+        link_registered_contact(wallet.customer, kind=kind, value=value)
         record_event(
             customer=wallet.customer,
             account=wallet,
-            acting_user=acting_user,
+            by_customer=True,
             action=AccountEvent.Action.CONTACT_CHANGED,
             reason=_("Self-service change"),
             verification={
@@ -449,22 +663,6 @@ def confirm_contact_change(
         tell_customer(wallet, event="contact_changed", also_to=[old_value] if old_value else [])
     logger.info("wallet %s: registered %s changed by its owner", wallet.pk, kind)
     return wallet
-
-
-def customer_wallet(user) -> WalletAccount | None:
-    """The signed-in customer's wallet (the first open one), if the login is a customer's."""
-    if user is None or not user.is_authenticated:
-        return None
-    customer = getattr(user, "customer", None)
-    if customer is None:
-        return None
-    return customer.wallets.exclude(status=WalletAccount.Status.CLOSED).order_by("pk").first()
-
-
-def _require_owner(wallet: WalletAccount, user) -> None:
-    owner = customer_wallet(user)
-    if owner is None or owner.customer_id != wallet.customer_id:
-        raise PermissionDenied(_("Only the wallet's owner, signed in, can do this."))
 
 
 def _contact_device(wallet: WalletAccount, device_id: int, purpose: str) -> CodeDevice:

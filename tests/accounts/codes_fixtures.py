@@ -9,12 +9,18 @@ import pytest
 from django.core.cache import cache
 
 from accounts import codes
-from accounts.actions.self_service import decoy_key
+from accounts.actions.self_service import (
+    decoy_key,
+    second_factor_address_key,
+    second_factor_contact_key,
+    second_factor_reset_key,
+)
 from tests.accounts.sms_gateway import API_KEY, running_sms_gateway
 from tests.tickets.sources.email.smtp_server import running_smtp_server
 
 TEST_CONTACTS = [
-    ("phone", number) for number in ("+8613800138000", "+8613811118000", "+8613700137000")
+    ("phone", number)
+    for number in ("+8613800138000", "+8613811118000", "+8613700137000", "+8613900139000")
 ] + [("email", address) for address in ("li.wei@example.com", "newli@example.com")]
 TEST_ADDRESSES = ("127.0.0.1", "10.0.0.1", "10.0.0.2", "203.0.113.7")
 CODE = re.compile(r"\b(\d{6})\b")
@@ -38,11 +44,15 @@ def smtp_server(settings):
 
 
 def forget_code_limits(account_ids=()) -> None:
-    """Drop the hourly counters and the stand-in codes' wrong tries (not cache.clear():
-    CI's cache is a shared Redis)."""
+    """Drop the hourly counters, the stand-in codes' wrong tries and the reset's wrong
+    second answers (not cache.clear(): CI's cache is a shared Redis). Code devices' primary
+    keys follow the wallets' range."""
     keys = [codes.account_key(pk) for pk in account_ids]
     keys += [codes.address_key(ip) for ip in TEST_ADDRESSES]
     keys += [decoy_key(channel, value) for channel, value in TEST_CONTACTS]
+    keys += [second_factor_reset_key(pk) for pk in account_ids]
+    keys += [second_factor_address_key(ip) for ip in TEST_ADDRESSES]
+    keys += [second_factor_contact_key(channel, value) for channel, value in TEST_CONTACTS]
     cache.delete_many(keys)
 
 

@@ -1,22 +1,23 @@
 """The customers' self-service pages end to end through HTTP (CSRF enforced): the
-payment-password reset and the contact change, with codes captured from the local SMS
-gateway and a real SMTP server."""
+payment-password reset (code, then the second question) and the contact change of a
+customer the app signed in, with codes captured from the local SMS gateway and a real SMTP
+server."""
 
 import logging
-import re
 import time
 
 import pytest
 from django.core import serializers
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.test import Client, TestCase
+from django.test import Client
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
 from accounts.actions.self_service import validate_payment_password
 from accounts.models import AccountEvent, CodeDevice, WalletAccount
 from tests.accounts.codes_fixtures import code_in, mail_text
+from tests.accounts.self_service_helpers import csrf_client, page_text, post, sign_in_with_app
 
 pytestmark = pytest.mark.django_db
 
@@ -24,26 +25,6 @@ RESET_URL = "/account/reset-payment-password/"
 CHANGE_URL = "/account/change-contact/"
 PHONE = "+8613800138000"
 NEW_PASSWORD = "739154"
-
-
-def csrf_client() -> Client:
-    return Client(enforce_csrf_checks=True, REMOTE_ADDR="10.0.0.1")
-
-
-def post(client: Client, url: str, data: dict, **extra):
-    if "csrftoken" not in client.cookies:
-        client.get(url)
-    token = client.cookies["csrftoken"].value
-    # The test's transaction never commits: run what the request queues after its commit
-    # (codes, notices) as production would.
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        return client.post(url, {**data, "csrfmiddlewaretoken": token}, **extra)
-
-
-def page_text(response) -> str:
-    """The visible page, without the per-session CSRF tokens."""
-    html = response.content.decode()
-    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
 
 
 @pytest.fixture
@@ -61,6 +42,17 @@ def last_code(gateway, number=PHONE) -> str:
     return code_in(gateway.to(number)[-1].text)
 
 
+ID_LAST4 = "1234"  # the customer fixture's ID number ends so
+
+
+def verify_and_answer(client, code: str):
+    """The code, then the second question (the last 4 characters of the ID number)."""
+    assert post(client, RESET_URL, {"action": "verify", "code": code}).status_code == 302
+    response = post(client, RESET_URL, {"action": "answer", "id_last4": ID_LAST4})
+    assert response.status_code == 302
+    return response
+
+
 def test_a_forgotten_payment_password_is_reset_with_a_code_by_sms(wallet, sms_gateway, smtp_server):
     client = csrf_client()
     page = client.get(RESET_URL)
@@ -72,6 +64,10 @@ def test_a_forgotten_payment_password_is_reset_with_a_code_by_sms(wallet, sms_ga
     assert "valid for 10 minutes" in page_text(page)
 
     response = post(client, RESET_URL, {"action": "verify", "code": last_code(sms_gateway)})
+    assert response.status_code == 302
+    page = client.get(RESET_URL)
+    assert "last 4 characters of the ID number" in page_text(page)
+    response = post(client, RESET_URL, {"action": "answer", "id_last4": ID_LAST4})
     assert response.status_code == 302
     page = client.get(RESET_URL)
     assert "Choose a new 6-digit payment password" in page_text(page)
@@ -105,7 +101,7 @@ def test_the_reset_by_email_uses_the_smtp_server(wallet, smtp_server, sms_gatewa
     [received] = smtp_server.messages
     assert received.rcpt_tos == ("li.wei@example.com",)
     code = code_in(mail_text(received))
-    post(client, RESET_URL, {"action": "verify", "code": code})
+    verify_and_answer(client, code)
     post(client, RESET_URL, {"action": "set", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
     wallet.refresh_from_db()
     assert wallet.check_payment_password(NEW_PASSWORD)
@@ -119,7 +115,7 @@ def test_a_lock_from_wrong_passwords_is_lifted(wallet, sms_gateway):
     )
     client = csrf_client()
     reset_to_code_step(client)
-    post(client, RESET_URL, {"action": "verify", "code": last_code(sms_gateway)})
+    verify_and_answer(client, last_code(sms_gateway))
     post(client, RESET_URL, {"action": "set", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
 
     assert "Your wallet is unlocked" in page_text(client.get(RESET_URL))
@@ -137,7 +133,7 @@ def test_a_frozen_wallet_stays_frozen(wallet, sms_gateway):
     )
     client = csrf_client()
     reset_to_code_step(client)
-    post(client, RESET_URL, {"action": "verify", "code": last_code(sms_gateway)})
+    verify_and_answer(client, last_code(sms_gateway))
     post(client, RESET_URL, {"action": "set", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
     assert "still frozen" in page_text(client.get(RESET_URL))
     wallet.refresh_from_db()
@@ -212,7 +208,7 @@ def test_the_page_answers_with_the_code_queued_so_the_gateway_tells_nothing(
     assert queued.status == "SUCCESSFUL"
     assert code not in serializers.serialize("json", DBTaskResult.objects.all())
     post(client, RESET_URL, {"action": "verify", "code": code})
-    assert "new payment password" in page_text(client.get(RESET_URL)).lower()
+    assert "last 4 characters of the ID number" in page_text(client.get(RESET_URL))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -283,7 +279,7 @@ def test_a_new_code_waits_for_the_cool_down(wallet, sms_gateway):
     post(client, RESET_URL, {"action": "resend"})
     assert len(sms_gateway.to(PHONE)) == 2
     _first, second = (code_in(sms.text) for sms in sms_gateway.to(PHONE))
-    post(client, RESET_URL, {"action": "verify", "code": second})
+    verify_and_answer(client, second)
     assert "Choose a new" in page_text(client.get(RESET_URL))
 
 
@@ -315,7 +311,7 @@ def test_ordinary_payment_passwords_are_accepted(password):
 def test_the_page_refuses_a_trivial_or_mismatched_password(wallet, sms_gateway):
     client = csrf_client()
     reset_to_code_step(client)
-    post(client, RESET_URL, {"action": "verify", "code": last_code(sms_gateway)})
+    verify_and_answer(client, last_code(sms_gateway))
     response = post(
         client, RESET_URL, {"action": "set", "password1": "123456", "password2": "123456"}
     )
@@ -335,22 +331,21 @@ def test_a_post_without_the_csrf_token_is_refused(wallet, sms_gateway):
     assert sms_gateway.messages == []
 
 
-def test_a_signed_in_customer_still_needs_a_code(customer, wallet, sms_gateway, django_user_model):
-    customer.user = django_user_model.objects.create_user("liwei", password="x-wallet-login-1")
-    customer.save()
+def test_a_customer_signed_in_through_the_app_still_needs_a_code(wallet, sms_gateway):
     client = csrf_client()
-    client.force_login(customer.user)
+    sign_in_with_app(client, wallet)
     page = client.get(RESET_URL)
     assert "You are signed in" in page_text(page)
     assert "+86 138****8000" in page_text(page)
     post(client, RESET_URL, {"action": "send", "channel": "phone"})
-    post(client, RESET_URL, {"action": "verify", "code": last_code(sms_gateway)})
+    verify_and_answer(client, last_code(sms_gateway))
     post(client, RESET_URL, {"action": "set", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
     wallet.refresh_from_db()
     assert wallet.check_payment_password(NEW_PASSWORD)
     event = AccountEvent.objects.get(action=AccountEvent.Action.PAYMENT_PASSWORD_RESET)
-    assert event.actor == customer.user
+    assert event.actor is None
     assert event.actor_kind == AccountEvent.ActorKind.CUSTOMER
+    assert event.verification["second_factor"] == "id_last4"
 
 
 def test_the_page_speaks_chinese(wallet):
@@ -366,9 +361,12 @@ def test_no_code_password_or_full_contact_is_logged(wallet, sms_gateway, smtp_se
     code = last_code(sms_gateway)
     post(client, RESET_URL, {"action": "verify", "code": "000000"})
     post(client, RESET_URL, {"action": "verify", "code": code})
+    post(client, RESET_URL, {"action": "answer", "id_last4": "9876"})
+    post(client, RESET_URL, {"action": "answer", "id_last4": ID_LAST4})
     post(client, RESET_URL, {"action": "set", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
     reset_to_code_step(csrf_client(), contact="+8613811118000")
-    for secret in (code, NEW_PASSWORD, "13800138000", "13811118000", "li.wei@example.com"):
+    secrets = (code, NEW_PASSWORD, "13800138000", "13811118000", "li.wei@example.com")
+    for secret in (*secrets, "9876", "199003071234"):
         assert secret not in caplog.text
 
 
@@ -376,11 +374,10 @@ def test_no_code_password_or_full_contact_is_logged(wallet, sms_gateway, smtp_se
 
 
 @pytest.fixture
-def signed_in(customer, django_user_model):
-    customer.user = django_user_model.objects.create_user("liwei", password="x-wallet-login-1")
-    customer.save()
+def signed_in(wallet):
+    """A browser the MY Wallet app signed in as the customer."""
     client = csrf_client()
-    client.force_login(customer.user)
+    assert sign_in_with_app(client, wallet).status_code == 302
     return client
 
 
@@ -494,7 +491,7 @@ def test_a_notice_that_cannot_be_prepared_does_not_undo_the_reset(
     monkeypatch.setattr("accounts.notify.notify_customer", broken)
     client = csrf_client()
     reset_to_code_step(client)
-    post(client, RESET_URL, {"action": "verify", "code": last_code(sms_gateway)})
+    verify_and_answer(client, last_code(sms_gateway))
     response = post(
         client, RESET_URL, {"action": "set", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
     )
