@@ -7,11 +7,15 @@ further one (django-otp's throttling). Only a keyed digest of the code is stored
 itself exists in memory and in the message to the customer, never in a log line nor in the
 task queue.
 
-Agents' codes leave at once (the agent is on the phone and needs the answer); the
-self-service reset's leave from a task, `deliver_code`, which generates the code itself.
+The self-service reset's codes leave from a task, `deliver_code`, which generates the code
+itself; the contact change's leave at once. Agents send no codes: they ask the customer to
+confirm on their own device (accounts.confirmations), and no one is ever read a code.
 
 Sending is limited per wallet and per client address in an hour (Django's cache), so a
-stolen phone number cannot be flooded and one client cannot probe many wallets.
+stolen phone number cannot be flooded and one client cannot probe many wallets. Agents and
+customers draw on separate budgets (``started_by``): anonymous self-service requests that
+use up the customer's budget must not stop an agent from verifying the caller on the phone
+(CODE_LIMIT_PER_ACCOUNT_HOUR for customers, CODE_AGENT_LIMIT_PER_ACCOUNT_HOUR for agents).
 """
 
 import logging
@@ -43,6 +47,10 @@ logger = logging.getLogger(__name__)
 
 CODE_DIGITS = 6
 _LIMIT_WINDOW = 3600  # seconds: the per-account and per-address limits are per hour
+
+# Who started a send: each has its own hourly budgets (see the module's docstring).
+BY_CUSTOMER = "customer"
+BY_AGENT = "agent"
 
 PURPOSE_TEXT = {
     CodeDevice.Purpose.VERIFICATION: gettext_lazy("to confirm your identity to our support team"),
@@ -147,7 +155,8 @@ def _record_request(account, channel, purpose, destination, ticket, client_ip) -
     device = _current_device(account, channel, purpose, destination, ticket)
     if device is not None:
         _refuse_during_cooldown(device)
-    _take_quota(account, client_ip)
+    # Codes are the customers' own (self-service); agents send confirmation links instead.
+    take_quota(account, client_ip=client_ip, started_by=BY_CUSTOMER)
     if device is None:
         device = CodeDevice.objects.create(
             name=f"{purpose} {channel}"[:64],
@@ -201,7 +210,7 @@ def spend_account_quota(account: WalletAccount, client_ip: str | None, *, codes:
     sending anything (a refusal that must cost what the sends would have). Raises
     CodeNotSent when a limit is reached."""
     for _code in range(codes):
-        _take_quota(account, client_ip)
+        take_quota(account, client_ip=client_ip, started_by=BY_CUSTOMER)
 
 
 def _destination(account: WalletAccount, channel: str, destination: str) -> str:
@@ -239,21 +248,31 @@ def _current_device(account, channel, purpose, destination, ticket) -> CodeDevic
     )
 
 
-def _take_quota(account: WalletAccount, client_ip: str | None) -> None:
-    key = account_key(account.pk)
-    if _count(key) >= settings.CODE_LIMIT_PER_ACCOUNT_HOUR:
+def take_quota(account: WalletAccount, *, client_ip: str | None, started_by: str) -> None:
+    """Count one send (a code or a confirmation link) against the wallet's and the client
+    address's hourly limits of ``started_by``'s budget; raises CodeNotSent at a limit."""
+    key = account_key(account.pk, started_by)
+    if _count(key) >= _account_limit(started_by):
         raise CodeNotSent(
             _("Too many codes were sent for this wallet. Please try again in an hour."),
             reason=CodeNotSent.ACCOUNT_LIMIT,
         )
-    _take_address_quota(client_ip)
+    _take_address_quota(client_ip, started_by)
     _increment(key)
 
 
-def _take_address_quota(client_ip: str | None) -> None:
+def _account_limit(started_by: str) -> int:
+    if started_by == BY_AGENT:
+        return settings.CODE_AGENT_LIMIT_PER_ACCOUNT_HOUR
+    if started_by == BY_CUSTOMER:
+        return settings.CODE_LIMIT_PER_ACCOUNT_HOUR
+    raise ValueError(f"unknown sender {started_by!r}")
+
+
+def _take_address_quota(client_ip: str | None, started_by: str = BY_CUSTOMER) -> None:
     if not client_ip:
         return
-    key = address_key(client_ip)
+    key = address_key(client_ip, started_by)
     if _count(key) >= settings.CODE_LIMIT_PER_ADDRESS_HOUR:
         raise CodeNotSent(
             _("Too many codes were requested from your network. Please try again in an hour."),
@@ -262,14 +281,14 @@ def _take_address_quota(client_ip: str | None) -> None:
     _increment(key)
 
 
-def account_key(account_id: int) -> str:
-    return f"codes:account:{account_id}"
+def account_key(account_id: int, started_by: str = BY_CUSTOMER) -> str:
+    return f"codes:account:{started_by}:{account_id}"
 
 
-def address_key(client_ip: str) -> str:
+def address_key(client_ip: str, started_by: str = BY_CUSTOMER) -> str:
     # Hashed: the cache need not hold customers' addresses.
     hashed = salted_hmac("accounts.codes.address", client_ip, algorithm="sha256").hexdigest()
-    return f"codes:address:{hashed[:32]}"
+    return f"codes:address:{started_by}:{hashed[:32]}"
 
 
 def _count(key: str) -> int:

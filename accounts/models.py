@@ -674,6 +674,7 @@ class DeviceConfirmation(models.Model):
         CONFIRMED = "confirmed", _("Confirmed by the customer")
         DECLINED = "declined", _("Declined by the customer")
         UNDELIVERED = "undelivered", _("Not delivered")
+        USED = "used", _("Used for a change")
 
     account = models.ForeignKey(
         WalletAccount,
