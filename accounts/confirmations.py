@@ -140,8 +140,7 @@ def confirmation_message(confirmation: DeviceConfirmation, token: str) -> tuple[
             )
         else:
             ask = _(
-                "Confirm that you are talking to MY Wallet support about %(reference)s "
-                "(%(agent)s)"
+                "Confirm that you are talking to MY Wallet support about %(reference)s (%(agent)s)"
             )
         ask = ask % params
         subject = _("MY Wallet: confirm that it is you (%(reference)s)") % params

@@ -34,7 +34,7 @@ CODE_EMAIL = "code_email"
 DEVICE_PHONE = "device_confirmation_sms"
 DEVICE_EMAIL = "device_confirmation_email"
 # The MY Wallet app's signed identity token (accounts.app_identity).
-APP_TOKEN = "app_token"
+APP = "app_token"
 KNOWLEDGE_CHECKS = (PHONE, EMAIL, TRANSACTION)
 CHECK_LABELS = {
     PHONE: gettext_lazy("registered phone"),
@@ -44,7 +44,7 @@ CHECK_LABELS = {
     CODE_EMAIL: gettext_lazy("code by email"),
     DEVICE_PHONE: gettext_lazy("confirmed on the registered phone"),
     DEVICE_EMAIL: gettext_lazy("confirmed from the registered email"),
-    APP_TOKEN: gettext_lazy("signed in to the MY Wallet app"),
+    APP: gettext_lazy("signed in to the MY Wallet app"),
 }
 
 

@@ -510,7 +510,8 @@ def unfreeze_request_preconditions(
     return Preconditions(
         [
             _agent(acting_user),
-            _customer(ticket, account),
+            # Outside a ticket there is no verification to rest on: refused just below.
+            _customer(ticket, account) if ticket is not None else MET,
             _frozen(account),
             _verified(verification, account=account, ticket=ticket),
             _verified_by_self_or_app(verification, acting_user),
@@ -562,6 +563,21 @@ def request_unfreeze(
             details={"request": request.pk, "lock_reason": wallet.lock_reason},
         )
     return request
+
+
+def request_unfreeze_with_own_verification(
+    account: WalletAccount, *, acting_user, reason: str
+) -> ApprovalRequest:
+    """Ask for an unfreeze from outside a ticket (the wallet list): on the agent's own
+    latest verification of this wallet, recorded on that verification's ticket."""
+    verification = own_latest_verification(account, acting_user)
+    return request_unfreeze(
+        account,
+        acting_user=acting_user,
+        reason=reason,
+        ticket=verification.ticket if verification else None,
+        verification=verification,
+    )
 
 
 def national_id_change_preconditions(
@@ -984,7 +1000,10 @@ def contact_change_override(
             verification.checks_passed
         ):
             raise ValidationError(
-                _("The customer must have confirmed from the registered %(other)s, not the lost contact.")
+                _(
+                    "The customer must have confirmed from the registered %(other)s, not the "
+                    "lost contact."
+                )
                 % {"other": other}
             )
     except ValidationError:
