@@ -181,7 +181,7 @@ def pending_confirmation(token: str, *, client_ip: str | None) -> DeviceConfirma
     """The confirmation ``token`` opens, if it may still be answered (pending, not expired),
     with its wallet, ticket and agent; None otherwise, counted against the client address.
     Raises LookupsExhausted once the address has opened too many such links this hour."""
-    key = _lookup_key(client_ip)
+    key = lookup_key(client_ip)
     if key and (cache.get(key) or 0) >= settings.CONFIRMATION_LOOKUPS_PER_ADDRESS_HOUR:
         raise LookupsExhausted
     confirmation = (
@@ -199,7 +199,7 @@ def pending_confirmation(token: str, *, client_ip: str | None) -> DeviceConfirma
     return None
 
 
-def _lookup_key(client_ip: str | None) -> str:
+def lookup_key(client_ip: str | None) -> str:
     if not client_ip:
         return ""
     # Hashed: the cache need not hold customers' addresses.

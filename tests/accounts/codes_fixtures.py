@@ -8,7 +8,7 @@ import re
 import pytest
 from django.core.cache import cache
 
-from accounts import codes
+from accounts import codes, confirmations
 from accounts.actions.self_service import decoy_key
 from tests.accounts.sms_gateway import API_KEY, running_sms_gateway
 from tests.tickets.sources.email.smtp_server import running_smtp_server
@@ -40,8 +40,10 @@ def smtp_server(settings):
 def forget_code_limits(account_ids=()) -> None:
     """Drop the hourly counters and the stand-in codes' wrong tries (not cache.clear():
     CI's cache is a shared Redis)."""
-    keys = [codes.account_key(pk) for pk in account_ids]
-    keys += [codes.address_key(ip) for ip in TEST_ADDRESSES]
+    budgets = (codes.BY_CUSTOMER, codes.BY_AGENT)
+    keys = [codes.account_key(pk, by) for pk in account_ids for by in budgets]
+    keys += [codes.address_key(ip, by) for ip in TEST_ADDRESSES for by in budgets]
+    keys += [confirmations.lookup_key(ip) for ip in TEST_ADDRESSES]
     keys += [decoy_key(channel, value) for channel, value in TEST_CONTACTS]
     cache.delete_many(keys)
 
