@@ -151,7 +151,7 @@ def confirmation_message(confirmation: DeviceConfirmation, token: str) -> tuple[
         body = _(
             "%(ask)s:\n\n%(url)s\n\n"
             "The link is valid for %(minutes)s minutes and works once. On the page, choose "
-            "\u201cYes, this is me\u201d or \u201cNo, I did not ask for this\u201d.\n\n"
+            "“Yes, this is me” or “No, I did not ask for this”.\n\n"
             "You do not need to tell anyone anything: no one from MY Wallet will ever ask you "
             "for a code or a password.\n\n"
             "MY Wallet Support\n"
