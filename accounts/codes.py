@@ -19,6 +19,7 @@ use up the customer's budget must not stop an agent from verifying the caller on
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -52,8 +53,9 @@ _LIMIT_WINDOW = 3600  # seconds: the per-account and per-address limits are per 
 BY_CUSTOMER = "customer"
 BY_AGENT = "agent"
 
+# No code is sent for an agent's verification (the customer confirms on their own device,
+# accounts.confirmations): a code "for our support team" would invite reading it out.
 PURPOSE_TEXT = {
-    CodeDevice.Purpose.VERIFICATION: gettext_lazy("to confirm your identity to our support team"),
     CodeDevice.Purpose.PAYMENT_PASSWORD_RESET: gettext_lazy("to reset your payment password"),
     CodeDevice.Purpose.CONTACT_CHANGE_OLD: gettext_lazy("to change your registered contact"),
     CodeDevice.Purpose.CONTACT_CHANGE_NEW: gettext_lazy("to confirm your new contact"),
@@ -381,26 +383,32 @@ def _log_sent(device: CodeDevice) -> None:
     )
 
 
-def _deliver(device: CodeDevice, code: str, *, language: str) -> None:
+@dataclass(frozen=True)
+class CodeMessage:
+    """A code's text message, and its email's subject and body, in one language."""
+
+    sms: str
+    subject: str
+    email: str
+
+
+def code_message(purpose: str, code: str, *, language: str) -> CodeMessage:
+    """What a customer receives with a code for ``purpose``. Every one says never to tell the
+    code to anyone, staff included (tests/accounts/test_customer_texts.py checks it)."""
     with translation.override(customer_language(language)):
         params = {
             "code": code,
-            "purpose": PURPOSE_TEXT[device.purpose],
+            "purpose": PURPOSE_TEXT[purpose],
             "minutes": settings.CODE_VALID_SECONDS // 60,
         }
-        if device.channel == CodeDevice.Channel.PHONE:
-            send_sms(
-                device.destination,
-                _(
-                    "[MY Wallet] Your code is %(code)s, %(purpose)s. It is valid for "
-                    "%(minutes)s minutes. Never tell it to anyone, not even our staff."
-                )
-                % params,
+        return CodeMessage(
+            sms=_(
+                "[MY Wallet] Your code is %(code)s, %(purpose)s. It is valid for "
+                "%(minutes)s minutes. Never tell it to anyone, not even our staff."
             )
-            return
-        email = EmailMessage(
+            % params,
             subject=_("Your MY Wallet code: %(code)s") % params,
-            body=_(
+            email=_(
                 "Your code is %(code)s, %(purpose)s.\n\n"
                 "It is valid for %(minutes)s minutes. Never tell it to anyone, not even our "
                 "staff: MY Wallet will never ask you for it.\n\n"
@@ -409,9 +417,20 @@ def _deliver(device: CodeDevice, code: str, *, language: str) -> None:
                 "MY Wallet Support\n"
             )
             % params,
-            to=[device.destination],
-            headers={"Auto-Submitted": "auto-generated"},
         )
+
+
+def _deliver(device: CodeDevice, code: str, *, language: str) -> None:
+    message = code_message(device.purpose, code, language=language)
+    if device.channel == CodeDevice.Channel.PHONE:
+        send_sms(device.destination, message.sms)
+        return
+    email = EmailMessage(
+        subject=message.subject,
+        body=message.email,
+        to=[device.destination],
+        headers={"Auto-Submitted": "auto-generated"},
+    )
     try:
         transmit(email)
     except DeliveryError as exc:
