@@ -514,3 +514,115 @@ def test_the_panel_lists_pending_requests(agent, agent_client, ticket, wallet):
     page = agent_client.get(ticket_url(ticket)).content.decode()
     assert "Waiting for approval" in page
     assert request_page(ApprovalRequest.objects.get()) in page
+
+
+# --- what a request rests on ----------------------------------------------------------------
+
+
+def test_an_unfreeze_request_needs_a_strong_verification_by_the_requester_or_the_app(
+    agent, other_agent, ticket, wallet
+):
+    freeze_wallet(wallet, acting_user=agent, reason="risk")
+    for verification, refused in [
+        (None, "Verify the customer's identity on this ticket first."),
+        (
+            verify_identity(ticket, wallet, acting_user=agent, answers={"phone": PHONE}),
+            "This needs a strong identity verification",
+        ),
+        (strong_verification(ticket, wallet, other_agent), "yourself"),
+    ]:
+        with pytest.raises(ValidationError, match=refused):
+            request_unfreeze(
+                wallet, acting_user=agent, reason="ok", ticket=ticket, verification=verification
+            )
+    assert not ApprovalRequest.objects.exists()
+    # Any agent may rest on the app's.
+    request = request_unfreeze(
+        wallet,
+        acting_user=agent,
+        reason="ok",
+        ticket=ticket,
+        verification=strong_verification(ticket, wallet, None),
+    )
+    assert request.verification.by_app
+    event = AccountEvent.objects.get(action=AccountEvent.Action.UNFREEZE_REQUESTED)
+    assert event.verification["id"] == request.verification_id
+
+
+def test_the_wallet_list_cannot_request_an_unfreeze_without_the_agents_verification(
+    agent, agent_client, wallet
+):
+    freeze_wallet(wallet, acting_user=agent, reason="risk")
+    response = agent_client.post(
+        reverse("admin:accounts_walletaccount_changelist"),
+        {"action": "request_unfreeze_selected", "_selected_action": [wallet.pk], "reason": "x"},
+        follow=True,
+    )
+    assert "Verify the customer's identity on this ticket first." in " ".join(
+        page_messages(response)
+    )
+    assert not ApprovalRequest.objects.exists()
+
+
+def test_a_request_resting_on_no_strong_verification_can_only_be_rejected(
+    agent, supervisor, supervisor_client, ticket, wallet
+):
+    freeze_wallet(wallet, acting_user=agent, reason="risk")
+    # As requests filed before this rule may: on no verification at all.
+    request = ApprovalRequest.objects.create(
+        kind=ApprovalRequest.Kind.UNFREEZE, account=wallet, ticket=ticket, requested_by=agent
+    )
+    warning = "does not rest on a strong identity verification"
+    page = supervisor_client.get(request_page(request)).content.decode()
+    assert warning in page
+    assert "None: this request rests on no identity verification." in page
+    assert 'value="approve"' not in page and 'value="reject"' in page
+    with pytest.raises(ValidationError, match=warning):
+        approve_request(request, acting_user=supervisor)
+    response = supervisor_client.post(decide_url(request), {"decision": "approve"}, follow=True)
+    assert any(warning in message for message in page_messages(response))
+    wallet.refresh_from_db()
+    assert wallet.status == WalletAccount.Status.FROZEN
+    reject_request(request, acting_user=supervisor, note="no verification")
+    request.refresh_from_db()
+    assert request.status == ApprovalRequest.Status.REJECTED
+
+
+def test_a_request_on_a_colleagues_verification_cannot_be_approved(
+    agent, other_agent, supervisor, ticket, wallet
+):
+    freeze_wallet(wallet, acting_user=agent, reason="risk")
+    request = ApprovalRequest.objects.create(
+        kind=ApprovalRequest.Kind.UNFREEZE,
+        account=wallet,
+        ticket=ticket,
+        requested_by=agent,
+        verification=strong_verification(ticket, wallet, other_agent),
+    )
+    assert can_decide(request, supervisor)
+    with pytest.raises(ValidationError, match="does not rest on a strong"):
+        approve_request(request, acting_user=supervisor)
+
+
+def test_the_approver_sees_which_verification_the_request_rests_on(
+    agent, supervisor_client, ticket, wallet, sms_gateway
+):
+    freeze_wallet(wallet, acting_user=agent, reason="risk")
+    request = request_unfreeze(
+        wallet,
+        acting_user=agent,
+        reason="ok",
+        ticket=ticket,
+        verification=strong_verification(ticket, wallet, None),
+    )
+    page = supervisor_client.get(request_page(request)).content.decode()
+    assert "Verified by the MY Wallet app" in page
+    assert "signed in to the MY Wallet app" in page
+    assert 'value="approve"' in page
+    verification = strong(ticket, wallet, agent, sms_gateway)
+    own = request_national_id_change(
+        ticket, wallet, acting_user=agent, verification=verification, new_id=NEW_ID, reason="x"
+    )
+    page = supervisor_client.get(request_page(own)).content.decode()
+    assert "Verified by agent" in page
+    assert "confirmed on the registered phone" in page
