@@ -36,11 +36,11 @@ CODE = "493817"
 
 # A sentence that asks the customer to pass a code on: a verb of telling and a code.
 ASKS_EN = re.compile(
-    r"\b(tell|read (it |them |the code )?out|read it|give|share|say|send (it|us|the code)|"
-    r"forward)\b",
-    re.IGNORECASE,
+    r"\b(tell|read|give|share|say|forward|send (it |the code |them )?(to )?us)\b", re.IGNORECASE
 )
 ASKS_ZH = re.compile(r"(告诉|告知|读出|念给|念出|报给|报出|提供给|发给|转发|说出)")
+# Asking to read something out is asking to pass a code on, whatever the sentence names.
+READ_OUT = re.compile(r"\bread (it |them |the code )?(out|to)\b|读出|念给|念出", re.IGNORECASE)
 CODE_WORD = re.compile(r"\bcodes?\b|验证码|代码", re.IGNORECASE)
 # What makes such a sentence a warning instead: it says never, or not to.
 NEGATION = re.compile(
@@ -62,8 +62,13 @@ def asks_for_a_code(text: str) -> list[str]:
     return [
         sentence
         for sentence in sentences(text)
-        if CODE_WORD.search(sentence)
-        and (ASKS_EN.search(sentence) or ASKS_ZH.search(sentence))
+        if (
+            READ_OUT.search(sentence)
+            or (
+                CODE_WORD.search(sentence)
+                and (ASKS_EN.search(sentence) or ASKS_ZH.search(sentence))
+            )
+        )
         and not NEGATION.search(sentence)
     ]
 
@@ -75,6 +80,7 @@ def test_the_checker_catches_an_ask_and_lets_a_warning_through():
     assert not asks_for_a_code("Never tell it to anyone, not even our staff.")
     assert not asks_for_a_code("切勿告诉任何人，包括我们的工作人员。")
     assert not asks_for_a_code("We will send a 6-digit code to it.")
+    assert not asks_for_a_code("Send the code to Send code")
 
 
 # --- what is rendered -----------------------------------------------------------------------

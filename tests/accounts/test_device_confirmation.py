@@ -65,8 +65,10 @@ def csrf_token(response) -> str:
 
 
 def test_the_link_goes_to_the_registered_phone_naming_the_ticket_and_the_agent(
-    wallet, ticket, named_agent, sms_gateway
+    customer, wallet, ticket, named_agent, sms_gateway
 ):
+    customer.language = "en"
+    customer.save()
     confirmation = confirm_on_device(ticket, wallet, acting_user=named_agent, channel="phone")
     [sms] = sms_gateway.to(PHONE)
     assert f"Confirm that you are talking to MY Wallet support about {ticket.reference}" in (
@@ -257,12 +259,13 @@ def test_no_token_or_full_number_reaches_the_logs(wallet, ticket, agent, sms_gat
 
 
 def test_anonymous_resets_cannot_use_up_what_the_agent_needs(
-    settings, wallet, ticket, agent, sms_gateway, caplog
+    settings, wallet, ticket, agent, sms_gateway, caplog, django_capture_on_commit_callbacks
 ):
     settings.CODE_RESEND_SECONDS = 0  # each request a new code, so each spends the budget
     caplog.set_level(logging.INFO)
     for n in range(settings.CODE_LIMIT_PER_ACCOUNT_HOUR + 1):
-        start_reset(PHONE, client_ip=f"10.0.0.{n % 2 + 1}")
+        with django_capture_on_commit_callbacks(execute=True):
+            start_reset(PHONE, client_ip=f"10.0.0.{n % 2 + 1}")
     assert "not sent: account_limit" in caplog.text
     assert len(sms_gateway.to(PHONE)) == settings.CODE_LIMIT_PER_ACCOUNT_HOUR
     # The customers' budget is spent; the agent's confirmation still goes out.
@@ -270,7 +273,9 @@ def test_anonymous_resets_cannot_use_up_what_the_agent_needs(
     assert LINK.search(sms_gateway.to(PHONE)[-1].text)
 
 
-def test_the_agents_budget_has_its_own_limit(settings, wallet, ticket, agent, sms_gateway):
+def test_the_agents_budget_has_its_own_limit(
+    settings, wallet, ticket, agent, sms_gateway, django_capture_on_commit_callbacks
+):
     settings.CODE_AGENT_LIMIT_PER_ACCOUNT_HOUR = 2
     for _attempt in range(2):
         confirm_on_device(ticket, wallet, acting_user=agent, channel="phone")
@@ -279,5 +284,6 @@ def test_the_agents_budget_has_its_own_limit(settings, wallet, ticket, agent, sm
     assert len(sms_gateway.to(PHONE)) == 2
     # ...and it is not the customers': a reset code still goes out.
     assert cache.get(codes.account_key(wallet.pk, codes.BY_CUSTOMER)) is None
-    start_reset(PHONE, client_ip="10.0.0.1")
+    with django_capture_on_commit_callbacks(execute=True):
+        start_reset(PHONE, client_ip="10.0.0.1")
     assert len(sms_gateway.to(PHONE)) == 3
