@@ -264,7 +264,9 @@ class ApprovalRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
 @admin.register(Verification)
 class VerificationAdmin(ViewOnlyMixin, admin.ModelAdmin):
-    """Read-only: a verification is written by accounts.actions.security.verify_identity."""
+    """Read-only: a verification is written by the actions (an agent's questions,
+    accounts.actions.security.verify_identity; the customer's answer on their own device,
+    accounts.actions.confirmation; the MY Wallet app's token)."""
 
     list_display = ["created_at", "account", "ticket", "agent", "strength", "passed", "expires_at"]
     list_filter = ["strength"]
