@@ -11,7 +11,9 @@ from html import unescape
 import pytest
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,6 +24,7 @@ from accounts.actions.self_service import start_reset
 from accounts.codes import CodeNotSent
 from accounts.confirmations import LookupsExhausted, pending_confirmation, token_digest
 from accounts.models import AccountEvent, DeviceConfirmation, Verification
+from accounts.security_selectors import security_panel
 from tests.accounts.security_helpers import (
     EMAIL,
     NEW_ID,
@@ -287,3 +290,22 @@ def test_the_agents_budget_has_its_own_limit(
     with django_capture_on_commit_callbacks(execute=True):
         start_reset(PHONE, client_ip="10.0.0.1")
     assert len(sms_gateway.to(PHONE)) == 3
+
+
+def test_the_panel_reads_the_links_in_one_query_however_many(
+    wallet, ticket, agent, sms_gateway, django_assert_num_queries
+):
+    def panel_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            (row,) = security_panel(ticket, agent, stepped_up_at=None).wallets
+            [(c.status, c.expired) for c in row.confirmations]
+        return len(queries)
+
+    confirm_on_device(ticket, wallet, acting_user=agent, channel="phone")
+    with_one = panel_queries()
+    for channel in ("email", "phone", "email"):
+        confirm_on_device(ticket, wallet, acting_user=agent, channel=channel)
+    with django_assert_num_queries(with_one):
+        (row,) = security_panel(ticket, agent, stepped_up_at=None).wallets
+    # The latest link of each purpose: the agent sees where the customer is now.
+    assert [c.channel for c in row.confirmations] == ["email"]
