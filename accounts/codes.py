@@ -7,14 +7,19 @@ further one (django-otp's throttling). Only a keyed digest of the code is stored
 itself exists in memory and in the message to the customer, never in a log line nor in the
 task queue.
 
-Agents' codes leave at once (the agent is on the phone and needs the answer); the
-self-service reset's leave from a task, `deliver_code`, which generates the code itself.
+The self-service reset's codes leave from a task, `deliver_code`, which generates the code
+itself; the contact change's leave at once. Agents send no codes: they ask the customer to
+confirm on their own device (accounts.confirmations), and no one is ever read a code.
 
 Sending is limited per wallet and per client address in an hour (Django's cache), so a
-stolen phone number cannot be flooded and one client cannot probe many wallets.
+stolen phone number cannot be flooded and one client cannot probe many wallets. Agents and
+customers draw on separate budgets (``started_by``): anonymous self-service requests that
+use up the customer's budget must not stop an agent from verifying the caller on the phone
+(CODE_LIMIT_PER_ACCOUNT_HOUR for customers, CODE_AGENT_LIMIT_PER_ACCOUNT_HOUR for agents).
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -44,8 +49,13 @@ logger = logging.getLogger(__name__)
 CODE_DIGITS = 6
 _LIMIT_WINDOW = 3600  # seconds: the per-account and per-address limits are per hour
 
+# Who started a send: each has its own hourly budgets (see the module's docstring).
+BY_CUSTOMER = "customer"
+BY_AGENT = "agent"
+
+# No code is sent for an agent's verification (the customer confirms on their own device,
+# accounts.confirmations): a code "for our support team" would invite reading it out.
 PURPOSE_TEXT = {
-    CodeDevice.Purpose.VERIFICATION: gettext_lazy("to confirm your identity to our support team"),
     CodeDevice.Purpose.PAYMENT_PASSWORD_RESET: gettext_lazy("to reset your payment password"),
     CodeDevice.Purpose.CONTACT_CHANGE_OLD: gettext_lazy("to change your registered contact"),
     CodeDevice.Purpose.CONTACT_CHANGE_NEW: gettext_lazy("to confirm your new contact"),
@@ -147,7 +157,8 @@ def _record_request(account, channel, purpose, destination, ticket, client_ip) -
     device = _current_device(account, channel, purpose, destination, ticket)
     if device is not None:
         _refuse_during_cooldown(device)
-    _take_quota(account, client_ip)
+    # Codes are the customers' own (self-service); agents send confirmation links instead.
+    take_quota(account, client_ip=client_ip, started_by=BY_CUSTOMER)
     if device is None:
         device = CodeDevice.objects.create(
             name=f"{purpose} {channel}"[:64],
@@ -201,7 +212,7 @@ def spend_account_quota(account: WalletAccount, client_ip: str | None, *, codes:
     sending anything (a refusal that must cost what the sends would have). Raises
     CodeNotSent when a limit is reached."""
     for _code in range(codes):
-        _take_quota(account, client_ip)
+        take_quota(account, client_ip=client_ip, started_by=BY_CUSTOMER)
 
 
 def _destination(account: WalletAccount, channel: str, destination: str) -> str:
@@ -239,21 +250,31 @@ def _current_device(account, channel, purpose, destination, ticket) -> CodeDevic
     )
 
 
-def _take_quota(account: WalletAccount, client_ip: str | None) -> None:
-    key = account_key(account.pk)
-    if _count(key) >= settings.CODE_LIMIT_PER_ACCOUNT_HOUR:
+def take_quota(account: WalletAccount, *, client_ip: str | None, started_by: str) -> None:
+    """Count one send (a code or a confirmation link) against the wallet's and the client
+    address's hourly limits of ``started_by``'s budget; raises CodeNotSent at a limit."""
+    key = account_key(account.pk, started_by)
+    if _count(key) >= _account_limit(started_by):
         raise CodeNotSent(
             _("Too many codes were sent for this wallet. Please try again in an hour."),
             reason=CodeNotSent.ACCOUNT_LIMIT,
         )
-    _take_address_quota(client_ip)
+    _take_address_quota(client_ip, started_by)
     _increment(key)
 
 
-def _take_address_quota(client_ip: str | None) -> None:
+def _account_limit(started_by: str) -> int:
+    if started_by == BY_AGENT:
+        return settings.CODE_AGENT_LIMIT_PER_ACCOUNT_HOUR
+    if started_by == BY_CUSTOMER:
+        return settings.CODE_LIMIT_PER_ACCOUNT_HOUR
+    raise ValueError(f"unknown sender {started_by!r}")
+
+
+def _take_address_quota(client_ip: str | None, started_by: str = BY_CUSTOMER) -> None:
     if not client_ip:
         return
-    key = address_key(client_ip)
+    key = address_key(client_ip, started_by)
     if _count(key) >= settings.CODE_LIMIT_PER_ADDRESS_HOUR:
         raise CodeNotSent(
             _("Too many codes were requested from your network. Please try again in an hour."),
@@ -262,14 +283,14 @@ def _take_address_quota(client_ip: str | None) -> None:
     _increment(key)
 
 
-def account_key(account_id: int) -> str:
-    return f"codes:account:{account_id}"
+def account_key(account_id: int, started_by: str = BY_CUSTOMER) -> str:
+    return f"codes:account:{started_by}:{account_id}"
 
 
-def address_key(client_ip: str) -> str:
+def address_key(client_ip: str, started_by: str = BY_CUSTOMER) -> str:
     # Hashed: the cache need not hold customers' addresses.
     hashed = salted_hmac("accounts.codes.address", client_ip, algorithm="sha256").hexdigest()
-    return f"codes:address:{hashed[:32]}"
+    return f"codes:address:{started_by}:{hashed[:32]}"
 
 
 def _count(key: str) -> int:
@@ -362,26 +383,32 @@ def _log_sent(device: CodeDevice) -> None:
     )
 
 
-def _deliver(device: CodeDevice, code: str, *, language: str) -> None:
+@dataclass(frozen=True)
+class CodeMessage:
+    """A code's text message, and its email's subject and body, in one language."""
+
+    sms: str
+    subject: str
+    email: str
+
+
+def code_message(purpose: str, code: str, *, language: str) -> CodeMessage:
+    """What a customer receives with a code for ``purpose``. Every one says never to tell the
+    code to anyone, staff included (tests/accounts/test_customer_texts.py checks it)."""
     with translation.override(customer_language(language)):
         params = {
             "code": code,
-            "purpose": PURPOSE_TEXT[device.purpose],
+            "purpose": PURPOSE_TEXT[purpose],
             "minutes": settings.CODE_VALID_SECONDS // 60,
         }
-        if device.channel == CodeDevice.Channel.PHONE:
-            send_sms(
-                device.destination,
-                _(
-                    "[MY Wallet] Your code is %(code)s, %(purpose)s. It is valid for "
-                    "%(minutes)s minutes. Never tell it to anyone, not even our staff."
-                )
-                % params,
+        return CodeMessage(
+            sms=_(
+                "[MY Wallet] Your code is %(code)s, %(purpose)s. It is valid for "
+                "%(minutes)s minutes. Never tell it to anyone, not even our staff."
             )
-            return
-        email = EmailMessage(
+            % params,
             subject=_("Your MY Wallet code: %(code)s") % params,
-            body=_(
+            email=_(
                 "Your code is %(code)s, %(purpose)s.\n\n"
                 "It is valid for %(minutes)s minutes. Never tell it to anyone, not even our "
                 "staff: MY Wallet will never ask you for it.\n\n"
@@ -390,9 +417,20 @@ def _deliver(device: CodeDevice, code: str, *, language: str) -> None:
                 "MY Wallet Support\n"
             )
             % params,
-            to=[device.destination],
-            headers={"Auto-Submitted": "auto-generated"},
         )
+
+
+def _deliver(device: CodeDevice, code: str, *, language: str) -> None:
+    message = code_message(device.purpose, code, language=language)
+    if device.channel == CodeDevice.Channel.PHONE:
+        send_sms(device.destination, message.sms)
+        return
+    email = EmailMessage(
+        subject=message.subject,
+        body=message.email,
+        to=[device.destination],
+        headers={"Auto-Submitted": "auto-generated"},
+    )
     try:
         transmit(email)
     except DeliveryError as exc:

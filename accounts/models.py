@@ -656,3 +656,76 @@ class AppTokenUse(models.Model):
 
     def __str__(self):
         return f"{self.audience} {self.jti[:8]}"
+
+
+class DeviceConfirmation(models.Model):
+    """A link sent to a wallet's registered phone or email, for the customer to confirm on
+    their own device that they are the one talking to an agent (or to confirm a new
+    contact). The customer never tells anyone anything: whoever opens the link on the
+    registered contact answers yes or no. Only a keyed digest of the link's token is kept;
+    a token is answered once, before ``expires_at``."""
+
+    class Purpose(models.TextChoices):
+        VERIFICATION = "verification", _("Identity verification")
+        NEW_CONTACT = "new_contact", _("New contact")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the customer")
+        CONFIRMED = "confirmed", _("Confirmed by the customer")
+        DECLINED = "declined", _("Declined by the customer")
+        UNDELIVERED = "undelivered", _("Not delivered")
+        USED = "used", _("Used for a change")
+
+    account = models.ForeignKey(
+        WalletAccount,
+        on_delete=models.CASCADE,
+        related_name="device_confirmations",
+        verbose_name=_("wallet"),
+    )
+    ticket = models.ForeignKey(
+        "tickets.Ticket",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("ticket"),
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("agent"),
+    )
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=CodeDevice.Channel.choices)
+    destination = models.CharField(_("sent to"), max_length=255)
+    token_digest = models.CharField(_("token digest"), max_length=64, unique=True, editable=False)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.PENDING
+    )
+    verification = models.ForeignKey(
+        Verification,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("verification"),
+    )
+    created_at = models.DateTimeField(_("sent"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("device confirmation")
+        verbose_name_plural = _("device confirmations")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_purpose_display()}: {self.get_status_display()}"
+
+    @property
+    def expired(self) -> bool:
+        """Still waiting, but too late to answer."""
+        return self.status == self.Status.PENDING and self.expires_at <= timezone.now()
+
+    @property
+    def masked_destination(self) -> str:
+        return mask_identity(self.channel, self.destination)

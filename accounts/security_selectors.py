@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from .actions import security
 from .actions.security import Preconditions
-from .models import ApprovalRequest, CodeDevice, Verification, WalletAccount
+from .models import ApprovalRequest, DeviceConfirmation, Verification, WalletAccount
 from .verification import check_label
 
 
@@ -28,7 +28,9 @@ class WalletSecurity:
     national_id_change: Preconditions
     contact_change: Preconditions
     pending: list = field(default_factory=list)
-    waiting_codes: list = field(default_factory=list)
+    # The latest link of each purpose sent on this ticket, newest first: waiting,
+    # confirmed, declined or expired, for the agent to see where the customer is.
+    confirmations: list = field(default_factory=list)
 
     @property
     def passed(self) -> list[str]:
@@ -54,7 +56,7 @@ def security_panel(ticket, user, *, stepped_up_at: datetime | None) -> SecurityP
     ids = [w.pk for w in wallets]
     latest = _latest_verifications(ticket, ids)
     pending = _pending_requests(ids, user)
-    codes = _waiting_codes(ticket, ids)
+    confirmations = _latest_confirmations(ticket, ids)
     rows = [
         _wallet_security(
             ticket,
@@ -63,7 +65,7 @@ def security_panel(ticket, user, *, stepped_up_at: datetime | None) -> SecurityP
             verification=latest.get(wallet.pk),
             stepped_up_at=stepped_up_at,
             pending=pending.get(wallet.pk, []),
-            waiting_codes=codes.get(wallet.pk, []),
+            confirmations=confirmations.get(wallet.pk, []),
         )
         for wallet in wallets
     ]
@@ -91,12 +93,14 @@ def _wallet_security(ticket, wallet, user, *, verification, stepped_up_at, **lis
         freeze_offered=security.freeze_preconditions(acting_user=user).met
         and security.freezable(wallet),
         unfreeze_request=security.unfreeze_request_preconditions(
-            wallet, acting_user=user, ticket=ticket
+            wallet, acting_user=user, ticket=ticket, verification=verification
         ),
         national_id_change=security.national_id_change_preconditions(
             ticket, wallet, acting_user=user, verification=verification
         ),
-        contact_change=security.contact_change_preconditions(ticket, wallet, acting_user=user),
+        contact_change=security.contact_change_preconditions(
+            ticket, wallet, acting_user=user, verification=verification
+        ),
         **lists,
     )
 
@@ -105,8 +109,10 @@ def _latest_verifications(ticket, ids) -> dict[int, Verification]:
     """Each wallet's latest verification on the ticket: the one the actions are given
     (security.latest_verification), read for all the wallets at once."""
     latest: dict[int, Verification] = {}
-    for verification in Verification.objects.filter(ticket=ticket, account_id__in=ids).order_by(
-        "created_at", "pk"
+    for verification in (
+        Verification.objects.filter(ticket=ticket, account_id__in=ids)
+        .select_related("agent")
+        .order_by("created_at", "pk")
     ):
         latest[verification.account_id] = verification
     return latest
@@ -116,20 +122,21 @@ def _pending_requests(ids, user) -> dict[int, list]:
     pending: dict[int, list] = {}
     for request in ApprovalRequest.objects.filter(
         account_id__in=ids, status=ApprovalRequest.Status.PENDING
-    ).select_related("requested_by"):
+    ).select_related("requested_by", "verification"):
         request.user_can_decide = security.can_decide(request, user)
+        request.user_can_approve = security.can_approve(request, user)
         pending.setdefault(request.account_id, []).append(request)
     return pending
 
 
-def _waiting_codes(ticket, ids) -> dict[int, list]:
-    codes: dict[int, list] = {}
-    for device in (
-        CodeDevice.objects.filter(
-            account_id__in=ids, ticket=ticket, used_at__isnull=True, valid_until__gt=timezone.now()
-        )
-        .exclude(token__isnull=True)
-        .order_by("-pk")
-    ):
-        codes.setdefault(device.account_id, []).append(device)
-    return codes
+def _latest_confirmations(ticket, ids) -> dict[int, list[DeviceConfirmation]]:
+    """Each wallet's latest confirmation link of each purpose on the ticket (one query)."""
+    latest: dict[tuple[int, str], DeviceConfirmation] = {}
+    for confirmation in DeviceConfirmation.objects.filter(
+        ticket=ticket, account_id__in=ids
+    ).order_by("created_at", "pk"):
+        latest[confirmation.account_id, confirmation.purpose] = confirmation
+    by_wallet: dict[int, list[DeviceConfirmation]] = {}
+    for confirmation in sorted(latest.values(), key=lambda c: c.pk, reverse=True):
+        by_wallet.setdefault(confirmation.account_id, []).append(confirmation)
+    return by_wallet

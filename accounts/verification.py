@@ -26,8 +26,15 @@ from .models import Transaction, WalletAccount
 PHONE = "phone"
 EMAIL = "email"
 TRANSACTION = "transaction"
+# A one-time code read out to an agent: no longer asked for (the codes' text tells customers
+# never to tell anyone), still named so that older verifications read correctly.
 CODE_PHONE = "code_phone"
 CODE_EMAIL = "code_email"
+# The customer confirmed on their own device, from a link sent to the registered contact.
+DEVICE_PHONE = "device_confirmation_sms"
+DEVICE_EMAIL = "device_confirmation_email"
+# The MY Wallet app's signed identity token (accounts.app_identity).
+APP = "app_token"
 KNOWLEDGE_CHECKS = (PHONE, EMAIL, TRANSACTION)
 CHECK_LABELS = {
     PHONE: gettext_lazy("registered phone"),
@@ -35,6 +42,9 @@ CHECK_LABELS = {
     TRANSACTION: gettext_lazy("recent transaction"),
     CODE_PHONE: gettext_lazy("code by SMS"),
     CODE_EMAIL: gettext_lazy("code by email"),
+    DEVICE_PHONE: gettext_lazy("confirmed on the registered phone"),
+    DEVICE_EMAIL: gettext_lazy("confirmed from the registered email"),
+    APP: gettext_lazy("signed in to the MY Wallet app"),
 }
 
 
@@ -42,9 +52,14 @@ def check_label(check: str) -> str:
     return str(CHECK_LABELS.get(check, check))
 
 
-def code_check(channel: str) -> str:
-    """The check name of a correct one-time code sent by ``channel`` (phone or email)."""
-    return CODE_PHONE if channel == "phone" else CODE_EMAIL
+def device_check(channel: str) -> str:
+    """The check name of a confirmation the customer gave from ``channel`` (phone or email)."""
+    return DEVICE_PHONE if channel == "phone" else DEVICE_EMAIL
+
+
+def reached_through(channel: str) -> tuple[str, ...]:
+    """The checks that prove the customer holds the registered ``channel`` (phone or email)."""
+    return (CODE_PHONE, DEVICE_PHONE) if channel == "phone" else (CODE_EMAIL, DEVICE_EMAIL)
 
 
 @dataclass(frozen=True)

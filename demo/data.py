@@ -570,9 +570,11 @@ CANNED_REPLIES = [
     ),
     (
         "核实身份 / Verify identity",
-        "为了保护您的账户安全，我需要先核实您的身份，稍后会向您的注册手机发送一个验证码。\n"
-        "To protect your account I need to verify your identity first; I will send a code "
-        "to your registered phone.",
+        "为了保护您的账户安全，我需要先核实您的身份：稍后会向您的注册手机发送一个确认链接，"
+        "请打开后点击“是我本人”。您无需把任何验证码告诉任何人，包括我。\n"
+        "To protect your account I need to verify your identity first: I will send a "
+        'confirmation link to your registered phone; open it and tap "Yes, this is me". '
+        "You never need to tell anyone a code, including me.",
         "security",
     ),
     (

@@ -327,6 +327,18 @@ CODE_MAX_TRIES = env_int("CODE_MAX_TRIES", 5)
 CODE_THROTTLE_FACTOR = env_int("CODE_THROTTLE_FACTOR", 60)
 CODE_LIMIT_PER_ACCOUNT_HOUR = env_int("CODE_LIMIT_PER_ACCOUNT_HOUR", 5)
 CODE_LIMIT_PER_ADDRESS_HOUR = env_int("CODE_LIMIT_PER_ADDRESS_HOUR", 20)
+# Agents' codes and confirmation links have a budget of their own per wallet and hour, so
+# anonymous self-service requests cannot use up what an agent needs to verify a caller.
+CODE_AGENT_LIMIT_PER_ACCOUNT_HOUR = env_int("CODE_AGENT_LIMIT_PER_ACCOUNT_HOUR", 10)
+# Confirm on the customer's own device: an agent's verification sends the registered phone
+# or email a single-use link to CUSTOMER_SITE_URL/account/confirm/<token>/, answerable for
+# CONFIRMATION_VALID_SECONDS; a client address may open at most
+# CONFIRMATION_LOOKUPS_PER_ADDRESS_HOUR links that are not (or no longer) valid in an hour.
+# CUSTOMER_SITE_URL is the customers' site as they reach it (scheme and host, no path);
+# unset outside DEBUG, no link is sent and the agent is told why.
+CUSTOMER_SITE_URL = env_str("CUSTOMER_SITE_URL", "http://127.0.0.1:8000" if DEBUG else "")
+CONFIRMATION_VALID_SECONDS = env_int("CONFIRMATION_VALID_SECONDS", 600)
+CONFIRMATION_LOOKUPS_PER_ADDRESS_HOUR = env_int("CONFIRMATION_LOOKUPS_PER_ADDRESS_HOUR", 20)
 
 # --- Customers' self-service (accounts.app_session, accounts.actions.self_service) --------
 # A customer signed in through the app (/account/sign-in/) is signed out after

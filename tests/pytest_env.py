@@ -16,3 +16,5 @@ os.environ.setdefault(
     "test-current:test-only-app-identity-key-current-0123456789,"
     "test-previous:test-only-app-identity-key-previous-012345678",
 )
+# The customers' site, for the confirmation links sent to customers' phones and email.
+os.environ.setdefault("CUSTOMER_SITE_URL", "https://support.example.test")

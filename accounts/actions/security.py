@@ -5,7 +5,11 @@ writes its AccountEvent; the customer's notice is prepared in the same transacti
 leaves after commit (accounts.notify). ``on_notice`` is called with each notice sent, so
 that the caller can show it where the change was asked for (the ticket side,
 tickets.actions.wallets, puts it on the ticket's thread).
-Protective changes (lock, freeze) need no verification; lifting them does.
+Protective changes (lock, freeze) need no verification; lifting them does, and so does
+every change an agent asks for on the customer's behalf (unfreeze, national ID number,
+contact): a strong verification on the ticket made by the acting agent or by the MY Wallet
+app. A colleague's verification does not count, and a two-person request is approved only
+when it rests on such a verification.
 
 What an action needs before it acts is listed by its ``*_preconditions`` function, which
 the action itself calls and refuses by; the ticket page's security panel shows the same
@@ -20,15 +24,21 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mywallet_support.masking import mask_id_number, mask_identity
 
 from ..audit import record_event
-from ..codes import CodeLocked, check_code, send_code
 from ..identities import normalise_email, normalise_phone
-from ..models import AccountEvent, ApprovalRequest, CodeDevice, Verification, WalletAccount
+from ..models import (
+    AccountEvent,
+    ApprovalRequest,
+    DeviceConfirmation,
+    Verification,
+    WalletAccount,
+)
 from ..notify import Notice, tell_customer
 from ..permissions import (
     CHANGE_PROTECTED_DETAILS,
@@ -39,13 +49,10 @@ from ..permissions import (
     permission_refusal,
 )
 from ..verification import (
-    CODE_EMAIL,
-    CODE_PHONE,
-    KNOWLEDGE_CHECKS,
     answers_digest,
     check_answers,
-    code_check,
     normalise_answers,
+    reached_through,
     validate_national_id,
 )
 from . import link_registered_contact
@@ -230,74 +237,22 @@ def _same_customer(ticket, account: WalletAccount) -> None:
     Preconditions([_customer(ticket, account)]).require()
 
 
-def send_verification_code(ticket, account: WalletAccount, *, acting_user, channel: str):
-    """Send a one-time code to the wallet's registered phone or email, for the caller to
-    read out. The agent never sees it; raises CodeNotSent (cool-down, limits)."""
-    _require_agent(acting_user)
-    _same_customer(ticket, account)
-    destination = account.registered_phone if channel == "phone" else account.registered_email
-    if channel not in CodeDevice.Channel.values or not destination:
-        raise ValidationError(_("This wallet has no registered contact of that kind."))
-    return send_code(
-        account,
-        channel=channel,
-        purpose=CodeDevice.Purpose.VERIFICATION,
-        ticket=ticket,
-        language=account.customer.language,
-    )
-
-
-def _pending_device(account: WalletAccount, *, ticket, purpose: str, destination: str = ""):
-    devices = CodeDevice.objects.filter(
-        account=account, ticket=ticket, purpose=purpose, used_at__isnull=True
-    )
-    if destination:
-        devices = devices.filter(destination=destination)
-    return devices.order_by("-pk").first()
-
-
-def _check_code(device, code: str) -> bool:
-    """check_code, with its lock-out turned into a message for the agent."""
-    try:
-        return check_code(device, code)
-    except CodeLocked as exc:
-        raise ValidationError(
-            _("Too many wrong codes. Send a new code or try again later. (%(detail)s)"),
-            params={"detail": str(exc)},
-        ) from None
-
-
 def verify_identity(ticket, account: WalletAccount, *, acting_user, answers: dict) -> Verification:
     """Check what the caller says against the wallet and record the result.
 
     ``answers``: phone, email, transaction_amount / transaction_date /
-    transaction_merchant (one recent transaction), and code (the one-time code the caller
-    reads out, sent by ``send_verification_code`` on this ticket). Strong needs a correct
-    code and at least one correct knowledge answer; knowledge alone is weak; any wrong
-    answer makes it fail. Answers are kept only as a keyed digest, the code not at all.
+    transaction_merchant (one recent transaction). What a caller knows is weak: anyone
+    may have learnt it. A strong verification comes only from the customer's own device
+    (accounts.actions.confirmation) or the MY Wallet app; no one asks for a code read out.
+    Any wrong answer makes it fail. Answers are kept only as a keyed digest.
     """
     _require_agent(acting_user)
     _same_customer(ticket, account)
     parsed = normalise_answers(answers)
     passed, failed = check_answers(account, parsed)
-    code = "".join(str(answers.get("code") or "").split())
-    if code:
-        # Checked before the transaction below: a wrong try counts even if we fail later.
-        device = _pending_device(account, ticket=ticket, purpose=CodeDevice.Purpose.VERIFICATION)
-        if device is None:
-            raise ValidationError(_("No code is waiting on this ticket; send one first."))
-        check = code_check(device.channel)
-        (passed if _check_code(device, code) else failed).append(check)
     if not passed and not failed:
-        raise ValidationError(_("Ask at least one question or enter the code."))
-    knowledge = any(check in KNOWLEDGE_CHECKS for check in passed)
-    with_code = any(check in (CODE_PHONE, CODE_EMAIL) for check in passed)
-    if failed:
-        strength = Verification.Strength.NONE
-    elif knowledge and with_code:
-        strength = Verification.Strength.STRONG
-    else:
-        strength = Verification.Strength.WEAK
+        raise ValidationError(_("Ask at least one question."))
+    strength = Verification.Strength.NONE if failed else Verification.Strength.WEAK
     with transaction.atomic():
         verification = Verification.objects.create(
             ticket=ticket,
@@ -319,12 +274,12 @@ def verify_identity(ticket, account: WalletAccount, *, acting_user, answers: dic
                 else AccountEvent.Action.IDENTITY_VERIFIED
             ),
             acting_user=acting_user,
-            verification=_verification_summary(verification),
+            verification=verification_summary(verification),
         )
     return verification
 
 
-def _verification_summary(verification: Verification) -> dict:
+def verification_summary(verification: Verification) -> dict:
     return {
         "id": verification.pk,
         "strength": verification.strength,
@@ -363,7 +318,10 @@ def verification_refusal(
         wanted.append(Verification.Strength.WEAK)
     if verification.strength not in wanted:
         return (
-            _("This needs a strong identity verification (a one-time code read out).")
+            _(
+                "This needs a strong identity verification: the customer confirms on their "
+                "own phone or email, or is signed in to the MY Wallet app."
+            )
             if strong
             else _("The identity verification did not pass.")
         )
@@ -382,6 +340,27 @@ def _verified(verification, *, account: WalletAccount, ticket) -> Precondition:
     return Precondition(
         verification_refusal(verification, account=account, ticket=ticket),
         label=_("strong verification on this ticket"),
+    )
+
+
+def _verified_by_self_or_app(verification: Verification | None, user) -> Precondition:
+    """The verification a change an agent asks for rests on is theirs or the app's: the one
+    who heard the caller answers for it; a colleague's check is not passed on."""
+    own = verification is not None and (
+        verification.by_app or (user is not None and verification.agent_id == user.pk)
+    )
+    reason = "" if own else _("Verify the customer's identity yourself on their ticket first.")
+    return Precondition(reason, label=_("verified by you or by the MY Wallet app"))
+
+
+def own_latest_verification(account: WalletAccount, acting_user) -> Verification | None:
+    """The agent's own latest verification of ``account`` on any ticket: what a change
+    asked for outside a ticket (the wallet list) rests on, recorded on that ticket."""
+    return (
+        Verification.objects.filter(account=account, agent=acting_user)
+        .select_related("ticket")
+        .order_by("-created_at", "-pk")
+        .first()
     )
 
 
@@ -484,7 +463,7 @@ def unlock_wallet(
             action=AccountEvent.Action.UNLOCK,
             acting_user=acting_user,
             reason=reason,
-            verification=_verification_summary(verification),
+            verification=verification_summary(verification),
             details={
                 "previous_lock_reason": previous["lock_reason"],
                 "failed_password_attempts": previous["attempts"],
@@ -505,12 +484,7 @@ def unlock_with_own_verification(
 ) -> WalletAccount:
     """Unlock from outside a ticket (the wallet list): on the agent's own latest
     verification of this wallet, recorded on that verification's ticket."""
-    verification = (
-        Verification.objects.filter(account=account, agent=acting_user)
-        .select_related("ticket")
-        .order_by("-created_at", "-pk")
-        .first()
-    )
+    verification = own_latest_verification(account, acting_user)
     if verification is None:
         raise ValidationError(_("Verify the customer's identity yourself on their ticket first."))
     return unlock_wallet(
@@ -528,15 +502,19 @@ def unlock_with_own_verification(
 
 
 def unfreeze_request_preconditions(
-    account: WalletAccount, *, acting_user, ticket=None
+    account: WalletAccount, *, acting_user, ticket, verification: Verification | None
 ) -> Preconditions:
     """What ``request_unfreeze`` checks before the reason: an agent, the ticket's customer's
-    wallet (when asked on a ticket), and the wallet frozen."""
+    wallet, the wallet frozen, and a valid strong verification on the ticket made by the
+    agent or by the app."""
     return Preconditions(
         [
             _agent(acting_user),
+            # Outside a ticket there is no verification to rest on: refused just below.
             _customer(ticket, account) if ticket is not None else MET,
             _frozen(account),
+            _verified(verification, account=account, ticket=ticket),
+            _verified_by_self_or_app(verification, acting_user),
         ]
     )
 
@@ -548,14 +526,22 @@ def _frozen(account: WalletAccount) -> Precondition:
 
 
 def request_unfreeze(
-    account: WalletAccount, *, acting_user, reason: str, ticket=None, verification=None
+    account: WalletAccount,
+    *,
+    acting_user,
+    reason: str,
+    ticket,
+    verification: Verification | None,
 ) -> ApprovalRequest:
-    """An agent asks for a frozen wallet to be unfrozen; a supervisor other than the
-    requester decides (``approve_request`` / ``reject_request``)."""
+    """An agent asks for a frozen wallet to be unfrozen, for a customer strongly verified on
+    ``ticket``; a supervisor other than the requester decides (``approve_request`` /
+    ``reject_request``)."""
     with transaction.atomic():
         # Checked on the locked row, so its state is the one the request starts from.
         wallet = _locked_wallet(account)
-        unfreeze_request_preconditions(wallet, acting_user=acting_user, ticket=ticket).require()
+        unfreeze_request_preconditions(
+            wallet, acting_user=acting_user, ticket=ticket, verification=verification
+        ).require()
         if not (reason or "").strip():
             raise ValidationError(_("Give a reason."))
         request = _new_request(
@@ -573,22 +559,39 @@ def request_unfreeze(
             action=AccountEvent.Action.UNFREEZE_REQUESTED,
             acting_user=acting_user,
             reason=reason,
-            verification=_verification_summary(verification) if verification else None,
+            verification=verification_summary(verification),
             details={"request": request.pk, "lock_reason": wallet.lock_reason},
         )
     return request
+
+
+def request_unfreeze_with_own_verification(
+    account: WalletAccount, *, acting_user, reason: str
+) -> ApprovalRequest:
+    """Ask for an unfreeze from outside a ticket (the wallet list): on the agent's own
+    latest verification of this wallet, recorded on that verification's ticket."""
+    verification = own_latest_verification(account, acting_user)
+    return request_unfreeze(
+        account,
+        acting_user=acting_user,
+        reason=reason,
+        ticket=verification.ticket if verification else None,
+        verification=verification,
+    )
 
 
 def national_id_change_preconditions(
     ticket, account: WalletAccount, *, acting_user, verification: Verification | None
 ) -> Preconditions:
     """What ``request_national_id_change`` checks before the new number: an agent, the
-    ticket's customer's wallet, a valid strong verification on this ticket."""
+    ticket's customer's wallet, a valid strong verification on this ticket made by the
+    agent or by the app."""
     return Preconditions(
         [
             _agent(acting_user),
             _customer(ticket, account),
             _verified(verification, account=account, ticket=ticket),
+            _verified_by_self_or_app(verification, acting_user),
         ]
     )
 
@@ -631,7 +634,7 @@ def request_national_id_change(
             action=AccountEvent.Action.NATIONAL_ID_CHANGE_REQUESTED,
             acting_user=acting_user,
             reason=reason,
-            verification=_verification_summary(verification),
+            verification=verification_summary(verification),
             details={
                 "request": request.pk,
                 "old": mask_id_number(wallet.national_id),
@@ -693,9 +696,50 @@ def _pending(request: ApprovalRequest) -> Precondition:
     )
 
 
+def approval_preconditions(request: ApprovalRequest, user) -> Preconditions:
+    """What approving checks: the decision's preconditions, then that the request rests on
+    a strong verification of its wallet on its ticket, made by the requester or by the app
+    (checked when it was filed; an approval may come after it has expired). A request
+    without one can only be rejected."""
+    return Preconditions(
+        [*decision_preconditions(request, user), _rests_on_strong_verification(request)]
+    )
+
+
+def _rests_on_strong_verification(request: ApprovalRequest) -> Precondition:
+    verification = request.verification
+    sound = (
+        verification is not None
+        and verification.strength == Verification.Strength.STRONG
+        and verification.account_id == request.account_id
+        and request.ticket_id is not None
+        and verification.ticket_id == request.ticket_id
+        and (verification.by_app or verification.agent_id == request.requested_by_id)
+    )
+    if sound:
+        return MET
+    return Precondition(
+        _(
+            "This request does not rest on a strong identity verification by its requester "
+            "or by the MY Wallet app: it can only be rejected."
+        )
+    )
+
+
 def can_decide(request: ApprovalRequest, user) -> bool:
-    """Whether ``user`` may approve or reject ``request`` now."""
+    """Whether ``user`` may reject ``request`` now (approving needs more: ``can_approve``)."""
     return decision_preconditions(request, user).met
+
+
+def can_approve(request: ApprovalRequest, user) -> bool:
+    """Whether ``user`` may approve ``request`` now."""
+    return approval_preconditions(request, user).met
+
+
+def approval_refusal(request: ApprovalRequest, user) -> str:
+    """Why ``user`` may not approve ``request`` ("" when they may), as the action says it."""
+    unmet = approval_preconditions(request, user).unmet
+    return unmet.reason if unmet is not None else ""
 
 
 def decision_refusal(request: ApprovalRequest, user) -> str:
@@ -710,14 +754,17 @@ def decides_some_kind(user) -> bool:
     return any(not permission_refusal(user, perm) for perm in _APPROVER_PERMISSION.values())
 
 
-def _pending_for_decision(request: ApprovalRequest, acting_user) -> ApprovalRequest:
+def _pending_for_decision(
+    request: ApprovalRequest, acting_user, *, approving: bool
+) -> ApprovalRequest:
     request = (
         ApprovalRequest.objects.select_for_update()
-        .select_related("account__customer")
+        .select_related("account__customer", "verification")
         .get(pk=request.pk)
     )
     # On the locked row: a decision made meanwhile is seen.
-    decision_preconditions(request, acting_user).require()
+    preconditions = approval_preconditions if approving else decision_preconditions
+    preconditions(request, acting_user).require()
     return request
 
 
@@ -726,7 +773,7 @@ def approve_request(
 ) -> ApprovalRequest:
     """A second person approves: the change is made now, in the same transaction."""
     with transaction.atomic():
-        request = _pending_for_decision(request, acting_user)
+        request = _pending_for_decision(request, acting_user, approving=True)
         wallet = _locked_wallet(request.account)
         if request.kind == ApprovalRequest.Kind.UNFREEZE:
             _apply_unfreeze(wallet, request, acting_user=acting_user, note=note)
@@ -794,7 +841,7 @@ def _apply_national_id(wallet, request, *, acting_user, note: str) -> None:
 
 def reject_request(request: ApprovalRequest, *, acting_user, note: str = "") -> ApprovalRequest:
     with transaction.atomic():
-        request = _pending_for_decision(request, acting_user)
+        request = _pending_for_decision(request, acting_user, approving=False)
         request.status = ApprovalRequest.Status.REJECTED
         request.decided_by = acting_user
         request.decided_at = timezone.now()
@@ -815,22 +862,9 @@ def reject_request(request: ApprovalRequest, *, acting_user, note: str = "") -> 
 # --- contact change with the old contact lost ------------------------------------------------
 
 
-def send_new_contact_code(ticket, account: WalletAccount, *, acting_user, kind: str, value: str):
-    """Send a code to the customer's NEW phone or email (contact change through an agent)."""
-    _require_agent(acting_user)
-    _same_customer(ticket, account)
-    value = _new_contact_value(account, kind, value)
-    return send_code(
-        account,
-        channel=kind,
-        purpose=CodeDevice.Purpose.CONTACT_CHANGE_NEW,
-        destination=value,
-        ticket=ticket,
-        language=account.customer.language,
-    )
-
-
-def _new_contact_value(account: WalletAccount, kind: str, value: str) -> str:
+def new_contact_value(account: WalletAccount, kind: str, value: str) -> str:
+    """``value`` normalised as a new registered ``kind`` (phone or email) of ``account``;
+    ValidationError when it is not one, is the current one, or is another wallet's."""
     if kind == "phone":
         value, field = normalise_phone(value), "registered_phone"
     elif kind == "email":
@@ -844,11 +878,20 @@ def _new_contact_value(account: WalletAccount, kind: str, value: str) -> str:
     return value
 
 
-def contact_change_preconditions(ticket, account: WalletAccount, *, acting_user) -> Preconditions:
+def contact_change_preconditions(
+    ticket, account: WalletAccount, *, acting_user, verification: Verification | None
+) -> Preconditions:
     """What ``change_contact_by_agent`` checks before what the agent enters: the unlock
-    permission (a lost contact is a way into the wallet) and the ticket's customer's wallet.
-    The verification it needs depends on which contact was lost (contact_change_override)."""
-    return Preconditions([_permission(acting_user, UNLOCK_WALLETS), _customer(ticket, account)])
+    permission (a lost contact is a way into the wallet), the ticket's customer's wallet,
+    and a verification made by the agent or by the app. How strong, and through which
+    contact, depends on which contact was lost (contact_change_override)."""
+    return Preconditions(
+        [
+            _permission(acting_user, UNLOCK_WALLETS),
+            _customer(ticket, account),
+            _verified_by_self_or_app(verification, acting_user),
+        ]
+    )
 
 
 def change_contact_by_agent(
@@ -858,38 +901,31 @@ def change_contact_by_agent(
     acting_user,
     kind: str,
     new_value: str,
-    code: str,
     verification: Verification | None,
     reason: str,
     on_notice: OnNotice = None,
 ) -> WalletAccount:
     """Replace a registered phone or email the customer has lost.
 
-    The old contact cannot receive a code, so the strong verification must have used the
-    OTHER registered contact (the email when the phone is lost, and vice versa), and the
-    new contact must answer a code too. When the customer has no other contact either, a
-    supervisor may make the change on a passed (weak) verification
-    (`contact_change_override`); that override is written in the audit.
+    The old contact cannot be reached, so the strong verification must have reached the
+    OTHER registered contact (the email when the phone is lost, and vice versa) or come
+    from the app, and the customer must have confirmed the new contact from it too (a link
+    sent by accounts.actions.confirmation.confirm_new_contact; no code is read out). When
+    the customer has no other contact either, a supervisor may make the change on a passed
+    (weak) verification (`contact_change_override`); that override is written in the audit.
     """
-    contact_change_preconditions(ticket, account, acting_user=acting_user).require()
+    contact_change_preconditions(
+        ticket, account, acting_user=acting_user, verification=verification
+    ).require()
     if not (reason or "").strip():
         raise ValidationError(_("Give a reason."))
-    new_value = _new_contact_value(account, kind, new_value)
+    new_value = new_contact_value(account, kind, new_value)
     override = contact_change_override(
         ticket, account, acting_user=acting_user, kind=kind, verification=verification
     )
-    device = _pending_device(
-        account,
-        ticket=ticket,
-        purpose=CodeDevice.Purpose.CONTACT_CHANGE_NEW,
-        destination=new_value,
-    )
-    if device is None:
-        raise ValidationError(_("Send a code to the new contact first."))
-    if not _check_code(device, "".join((code or "").split())):
-        raise ValidationError(_("The code from the new contact is not correct."))
     field = "registered_phone" if kind == "phone" else "registered_email"
     with transaction.atomic():
+        _use_new_contact_confirmation(ticket, account, destination=new_value)
         wallet = _locked_wallet(account)
         old = getattr(wallet, field)
         setattr(wallet, field, new_value)
@@ -909,7 +945,7 @@ def change_contact_by_agent(
             action=AccountEvent.Action.CONTACT_CHANGED,
             acting_user=acting_user,
             reason=reason,
-            verification=_verification_summary(verification),
+            verification=verification_summary(verification),
             details={**masked, "old_contact_lost": True, "supervisor_override": override},
         )
         # Both: the registered contacts (the new one among them) and the old one, in case
@@ -924,19 +960,50 @@ def change_contact_by_agent(
     return wallet
 
 
+def _use_new_contact_confirmation(ticket, account: WalletAccount, *, destination: str) -> None:
+    """Spend the customer's confirmation of ``destination`` from that contact, answered on
+    this ticket within its validity; ValidationError when there is none."""
+    confirmation = (
+        DeviceConfirmation.objects.select_for_update()
+        .filter(
+            ticket=ticket,
+            account=account,
+            purpose=DeviceConfirmation.Purpose.NEW_CONTACT,
+            destination=destination,
+            status=DeviceConfirmation.Status.CONFIRMED,
+            answered_at__lte=F("expires_at"),
+        )
+        .order_by("-pk")
+        .first()
+    )
+    if confirmation is None:
+        raise ValidationError(
+            _("The customer has not confirmed the new contact yet: send them a link first.")
+        )
+    confirmation.status = DeviceConfirmation.Status.USED
+    confirmation.save(update_fields=["status"])
+
+
 def contact_change_override(
     ticket, account: WalletAccount, *, acting_user, kind: str, verification
 ) -> bool:
     """Whether a lost contact's change by ``acting_user`` on ``verification`` is a
     supervisor's override (True) or the normal path (False); raises ValidationError when
     it is neither. Normal: a valid strong verification whose code went to the OTHER
-    registered contact. Override: a supervisor (protected details) on a passed one."""
+    registered contact, or the app's. Override: a supervisor (protected details) on a
+    passed one. Either way the verification is the agent's own or the app's."""
+    Preconditions([_verified_by_self_or_app(verification, acting_user)]).require()
     other = "email" if kind == "phone" else "phone"
     try:
         _require_verification(verification, account=account, ticket=ticket)
-        if code_check(other) not in verification.checks_passed:
+        if not verification.by_app and not set(reached_through(other)) & set(
+            verification.checks_passed
+        ):
             raise ValidationError(
-                _("The code must have gone to the registered %(other)s, not the lost contact.")
+                _(
+                    "The customer must have confirmed from the registered %(other)s, not the "
+                    "lost contact."
+                )
                 % {"other": other}
             )
     except ValidationError:

@@ -8,7 +8,7 @@ import re
 import pytest
 from django.core.cache import cache
 
-from accounts import codes
+from accounts import codes, confirmations
 from accounts.actions.self_service import (
     decoy_key,
     second_factor_address_key,
@@ -47,8 +47,10 @@ def forget_code_limits(account_ids=()) -> None:
     """Drop the hourly counters, the stand-in codes' wrong tries and the reset's wrong
     second answers (not cache.clear(): CI's cache is a shared Redis). Code devices' primary
     keys follow the wallets' range."""
-    keys = [codes.account_key(pk) for pk in account_ids]
-    keys += [codes.address_key(ip) for ip in TEST_ADDRESSES]
+    budgets = (codes.BY_CUSTOMER, codes.BY_AGENT)
+    keys = [codes.account_key(pk, by) for pk in account_ids for by in budgets]
+    keys += [codes.address_key(ip, by) for ip in TEST_ADDRESSES for by in budgets]
+    keys += [confirmations.lookup_key(ip) for ip in TEST_ADDRESSES]
     keys += [decoy_key(channel, value) for channel, value in TEST_CONTACTS]
     keys += [second_factor_reset_key(pk) for pk in account_ids]
     keys += [second_factor_address_key(ip) for ip in TEST_ADDRESSES]

@@ -1,6 +1,8 @@
 """Shared pieces of the security workflow tests: a wallet with a recent payment, a ticket
-for its customer, the agent's current authenticator code, the code a customer received."""
+for its customer, the agent's current authenticator code, the code a customer received,
+the confirmation link a customer received and their answer to it."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -8,6 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.oath import totp
 
+from accounts.actions.confirmation import answer_confirmation, confirm_on_device
+from accounts.confirmations import pending_confirmation
 from accounts.models import Transaction, Verification, WalletAccount
 from tests.accounts.codes_fixtures import code_in, mail_text
 from tests.tickets import factories
@@ -48,15 +52,47 @@ def lock(wallet, attempts=5) -> None:
 
 def strong_verification(ticket, wallet, agent) -> Verification:
     """A strong verification of ``wallet``'s customer by ``agent`` on ``ticket``, valid 30
-    minutes (as verify_identity records one after a right answer and a code)."""
+    minutes (as the customer's yes on their registered phone records one); ``agent`` None
+    is the MY Wallet app's."""
     return Verification.objects.create(
         ticket=ticket,
         account=wallet,
         agent=agent,
         strength=Verification.Strength.STRONG,
-        checks_passed=["phone", "code_phone"],
+        checks_passed=["device_confirmation_sms"] if agent is not None else ["app_token"],
         expires_at=timezone.now() + timedelta(minutes=30),
     )
+
+
+LINK = re.compile(r"https://support\.example\.test/account/confirm/([-\w]+)/")
+
+
+def link_token(text: str) -> str:
+    [token] = LINK.findall(text)
+    return token
+
+
+def last_sms_link(gateway, number=PHONE) -> str:
+    return link_token(gateway.to(number)[-1].text)
+
+
+def last_mail_link(smtp_server, address=EMAIL) -> str:
+    mails = [m for m in smtp_server.messages if address in m.rcpt_tos]
+    return link_token(mail_text(mails[-1]))
+
+
+def answer(token: str, *, confirmed: bool = True):
+    """The customer's answer to the link ``token``, as the confirm page gives it."""
+    return answer_confirmation(pending_confirmation(token, client_ip=None), confirmed=confirmed)
+
+
+def confirmed_on_device(ticket, wallet, agent, *, gateway=None, smtp=None, channel="phone"):
+    """``agent`` sends a confirmation link and the customer says yes: the Verification."""
+    confirm_on_device(ticket, wallet, acting_user=agent, channel=channel)
+    token = last_sms_link(gateway) if channel == "phone" else last_mail_link(smtp)
+    verification = answer(token).verification
+    assert verification.strength == Verification.Strength.STRONG
+    return verification
 
 
 def authenticator_code(user) -> str:

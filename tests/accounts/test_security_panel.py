@@ -18,7 +18,7 @@ from accounts.actions.security import (
     request_unfreeze,
     unlock_wallet,
 )
-from accounts.models import Verification, WalletAccount
+from accounts.models import ApprovalRequest, Verification, WalletAccount
 from accounts.security_selectors import security_panel
 from accounts.stepup import SESSION_KEY
 from tests.accounts.security_helpers import (
@@ -95,6 +95,10 @@ def nobody(ticket, wallet, agent, other_agent):
 
 def own(ticket, wallet, agent, other_agent):
     strong_verification(ticket, wallet, agent)
+
+
+def by_the_app(ticket, wallet, agent, other_agent):
+    strong_verification(ticket, wallet, None)
 
 
 def own_on_an_active_wallet(ticket, wallet, agent, other_agent):
@@ -219,16 +223,15 @@ def test_without_the_unlock_permission_no_unlock_or_contact_change_is_offered(
             acting_user=clerk,
             kind="phone",
             new_value="+8613700137000",
-            code="123456",
             verification=latest_verification(ticket, wallet),
             reason="lost",
         )
     page = verified_client(clerk).get(ticket_url(ticket)).content.decode()
-    for step in ("unlock", "contact-code", "contact-change", "national-id"):
+    for step in ("unlock", "contact-confirm", "contact-change", "national-id"):
         assert security_url(ticket, step) not in page
 
 
-@pytest.mark.parametrize("verified", [nobody, weak, expired, colleagues, own])
+@pytest.mark.parametrize("verified", [nobody, weak, expired, colleagues, own, by_the_app])
 def test_the_national_id_change_is_possible_exactly_when_the_action_files_it(
     verified, agent, other_agent, ticket, wallet
 ):
@@ -245,19 +248,72 @@ def test_the_national_id_change_is_possible_exactly_when_the_action_files_it(
             reason="new card",
         )
     )
-    # A colleague's verification counts here: the approver is the second person.
-    assert shown.met == (result is None) == (verified in (own, colleagues))
+    # The agent's own or the app's: a colleague's check is not passed on.
+    assert shown.met == (result is None) == (verified in (own, by_the_app))
     if result is not None:
         assert result == (ValidationError, shown.unmet.reason)
 
 
 def test_an_unfreeze_request_is_offered_for_a_frozen_wallet_only(agent, ticket, wallet):
+    verification = strong_verification(ticket, wallet, agent)
     assert not row(ticket, agent, None).unfreeze_request.offered
     with pytest.raises(ValidationError, match="not frozen"):
-        request_unfreeze(wallet, acting_user=agent, reason="ok", ticket=ticket)
+        request_unfreeze(
+            wallet, acting_user=agent, reason="ok", ticket=ticket, verification=verification
+        )
     WalletAccount.objects.filter(pk=wallet.pk).update(status=WalletAccount.Status.FROZEN)
     assert row(ticket, agent, None).unfreeze_request.offered
-    request_unfreeze(wallet, acting_user=agent, reason="ok", ticket=ticket)
+    request_unfreeze(
+        wallet, acting_user=agent, reason="ok", ticket=ticket, verification=verification
+    )
+
+
+@pytest.mark.parametrize("verified", [nobody, weak, expired, colleagues, own, by_the_app])
+def test_an_unfreeze_request_is_possible_exactly_when_the_action_files_it(
+    verified, agent, other_agent, ticket, wallet
+):
+    WalletAccount.objects.filter(pk=wallet.pk).update(status=WalletAccount.Status.FROZEN)
+    verified(ticket, wallet, agent, other_agent)
+    shown = row(ticket, agent, None).unfreeze_request
+    assert shown.offered
+    result = refusal(
+        lambda: request_unfreeze(
+            wallet,
+            acting_user=agent,
+            reason="customer called",
+            ticket=ticket,
+            verification=latest_verification(ticket, wallet),
+        )
+    )
+    assert shown.met == (result is None) == (verified in (own, by_the_app))
+    if result is not None:
+        assert result == (ValidationError, shown.unmet.reason)
+        assert not ApprovalRequest.objects.exists()
+
+
+@pytest.mark.parametrize("verified", [nobody, colleagues, own, by_the_app])
+def test_the_contact_change_ticks_who_verified_as_the_action_checks_it(
+    verified, agent, other_agent, ticket, wallet
+):
+    verified(ticket, wallet, agent, other_agent)
+    shown = row(ticket, agent, None).contact_change
+    result = refusal(
+        lambda: change_contact_by_agent(
+            ticket,
+            wallet,
+            acting_user=agent,
+            kind="email",
+            new_value="new.li@example.com",
+            verification=latest_verification(ticket, wallet),
+            reason="lost",
+        )
+    )
+    # Who verified is the panel's tick; the new contact's confirmation is still missing.
+    assert shown.met == (verified in (own, by_the_app))
+    if not shown.met:
+        assert result == (ValidationError, shown.unmet.reason)
+    else:
+        assert "not confirmed the new contact" in result[1]
 
 
 def test_freeze_is_offered_where_it_changes_something(agent, ticket, wallet):

@@ -2,11 +2,14 @@
 verification of this customer on this ticket, and the agent's own authenticator code
 entered again within five minutes; anything less is refused and nothing changes."""
 
+import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -16,7 +19,7 @@ from accounts.stepup import SESSION_KEY
 from tests.accounts.security_helpers import (
     PHONE,
     authenticator_code,
-    last_sms_code,
+    last_sms_link,
     lock,
     page_messages,
     security_url,
@@ -44,18 +47,29 @@ def ticket(customer):
 
 
 def verify_strongly(client, ticket, wallet, gateway):
+    """The agent sends a confirmation link from the panel; the customer opens it on their
+    phone and says yes; the panel shows it. Returns the link's token."""
     response = client.post(
-        security_url(ticket, "send-code"), {"account": wallet.pk, "channel": "phone"}, follow=True
+        security_url(ticket, "confirm"), {"account": wallet.pk, "channel": "phone"}, follow=True
     )
-    assert "Code sent to +86 138****8000" in " ".join(page_messages(response))
-    code = last_sms_code(gateway)
-    response = client.post(
-        security_url(ticket, "verify"),
-        {"account": wallet.pk, "phone": "13800138000", "code": code},
-        follow=True,
-    )
-    assert "Identity verified: Strong" in " ".join(page_messages(response))
-    return code
+    assert "Confirmation link sent to +86 138****8000" in " ".join(page_messages(response))
+    assert "Waiting for the customer to confirm on their phone" in page_text(client, ticket)
+    token = last_sms_link(gateway)
+    phone = Client(enforce_csrf_checks=True)
+    url = reverse("accounts:confirm", args=[token])
+    form = phone.get(url)
+    response = phone.post(url, {"answer": "yes", "csrfmiddlewaretoken": csrf_token(form)})
+    assert "you have confirmed that it is you" in response.content.decode()
+    assert "confirmed by the customer" in page_text(client, ticket)
+    return token
+
+
+def page_text(client, ticket) -> str:
+    return unescape(client.get(ticket_url(ticket)).content.decode())
+
+
+def csrf_token(response) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.content.decode())[1]
 
 
 def post_unlock(client, ticket, wallet):
@@ -67,7 +81,7 @@ def post_unlock(client, ticket, wallet):
 def test_an_agent_unlocks_a_wallet_from_the_ticket_page(
     agent, agent_client, ticket, wallet, sms_gateway, django_capture_on_commit_callbacks
 ):
-    code = verify_strongly(agent_client, ticket, wallet, sms_gateway)
+    token = verify_strongly(agent_client, ticket, wallet, sms_gateway)
     response = agent_client.post(
         security_url(ticket, "step-up"), {"token": authenticator_code(agent)}, follow=True
     )
@@ -91,10 +105,10 @@ def test_an_agent_unlocks_a_wallet_from_the_ticket_page(
     # The customer is told on the ticket and by SMS to the registered phone.
     assert ticket.messages.filter(metadata__system=True).exists()
     notices = [sms.text for sms in sms_gateway.to(PHONE)][1:]
-    assert notices and all(code not in text for text in notices)
-    # The page shows the wallet active again, and never the code.
+    assert notices and all(token not in text for text in notices)
+    # The page shows the wallet active again, and never the customer's link.
     page = agent_client.get(ticket_url(ticket)).content.decode()
-    assert code not in page
+    assert token not in page
     assert 'id="security"' in page
 
 
@@ -285,10 +299,10 @@ def test_the_security_panel_shows_status_verification_and_time_left(
     verify_strongly(agent_client, ticket, wallet, sms_gateway)
     page = agent_client.get(ticket_url(ticket)).content.decode()
     assert "Too many wrong payment passwords" in page
-    assert "Strong (one-time code)" in page
+    assert "confirmed on the registered phone" in page
     assert "valid 30 more minutes" in page
     assert "13800138000" not in page
-    for step in ("send-code", "verify", "step-up", "unlock", "freeze"):
+    for step in ("confirm", "verify", "step-up", "unlock", "freeze"):
         assert security_url(ticket, step) in page
     assert page.count("csrfmiddlewaretoken") >= 6
 

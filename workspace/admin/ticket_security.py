@@ -14,21 +14,21 @@ from django.urls import path, reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
+from accounts.actions import confirmation as confirmation_actions
 from accounts.actions import security
 from accounts.codes import CodeNotSent
 from accounts.models import Verification
 from accounts.security_selectors import security_panel
 from accounts.stepup import confirm_step_up, stepped_up_at
 from accounts.verification import check_label
-from mywallet_support.masking import mask_identity
 from tickets.actions import wallets as desk
 
 from ..forms import security as forms
 from .common import tell
 
 
-def _code_sent(send):
-    """``send()``, a code that could not be sent (cool-down, limits) told as a refusal."""
+def _link_sent(send):
+    """``send()``, a link that could not be sent (limits, delivery) told as a refusal."""
     try:
         return send()
     except CodeNotSent as exc:
@@ -39,14 +39,14 @@ class SecurityPanelMixin:
     """Adds the security panel's context and URLs to the ticket admin."""
 
     security_steps = {
-        "send-code": "send_code",
+        "confirm": "confirm",
         "verify": "verify",
         "step-up": "step_up",
         "unlock": "unlock",
         "freeze": "freeze",
         "request-unfreeze": "request_unfreeze",
         "national-id": "national_id",
-        "contact-code": "contact_code",
+        "contact-confirm": "contact_confirm",
         "contact-change": "contact_change",
     }
 
@@ -101,16 +101,17 @@ class SecurityPanelMixin:
 
     # --- the steps ------------------------------------------------------------------------
 
-    def _security_send_code(self, request, ticket):
-        form, wallet = self._security_form(request, forms.SendCodeForm, ticket)
-        device = _code_sent(
-            lambda: security.send_verification_code(
+    def _security_confirm(self, request, ticket):
+        form, wallet = self._security_form(request, forms.ConfirmForm, ticket)
+        confirmation = _link_sent(
+            lambda: confirmation_actions.confirm_on_device(
                 ticket, wallet, acting_user=request.user, channel=form.cleaned_data["channel"]
             )
         )
-        return gettext("Code sent to %(to)s. Ask the customer to read it out.") % {
-            "to": mask_identity(device.channel, device.destination)
-        }
+        return gettext(
+            "Confirmation link sent to %(to)s. Ask the customer to open it and answer; "
+            "reload this page to see their answer."
+        ) % {"to": confirmation.masked_destination}
 
     def _security_verify(self, request, ticket):
         form, wallet = self._security_form(request, forms.VerifyForm, ticket)
@@ -179,10 +180,10 @@ class SecurityPanelMixin:
         )
         return gettext("National ID number change filed; another person must approve it.")
 
-    def _security_contact_code(self, request, ticket):
-        form, wallet = self._security_form(request, forms.ContactCodeForm, ticket)
-        device = _code_sent(
-            lambda: security.send_new_contact_code(
+    def _security_contact_confirm(self, request, ticket):
+        form, wallet = self._security_form(request, forms.ContactConfirmForm, ticket)
+        confirmation = _link_sent(
+            lambda: confirmation_actions.confirm_new_contact(
                 ticket,
                 wallet,
                 acting_user=request.user,
@@ -190,9 +191,10 @@ class SecurityPanelMixin:
                 value=form.cleaned_data["new_value"],
             )
         )
-        return gettext("Code sent to the new contact %(to)s.") % {
-            "to": mask_identity(device.channel, device.destination)
-        }
+        return gettext(
+            "Confirmation link sent to the new contact %(to)s; change it once the customer "
+            "has confirmed."
+        ) % {"to": confirmation.masked_destination}
 
     def _security_contact_change(self, request, ticket):
         form, wallet = self._security_form(request, forms.ContactChangeForm, ticket)
@@ -203,7 +205,6 @@ class SecurityPanelMixin:
             acting_user=request.user,
             kind=data["kind"],
             new_value=data["new_value"],
-            code=data["code"],
             verification=security.latest_verification(ticket, wallet),
             reason=data["reason"],
         )

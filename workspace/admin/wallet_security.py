@@ -14,6 +14,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +24,7 @@ from accounts.actions import security
 from accounts.models import ApprovalRequest, Verification
 from accounts.permissions import UNLOCK_WALLETS, VIEW_WALLETS, is_agent
 from accounts.stepup import stepped_up_at
+from accounts.verification import check_label
 from mywallet_support.masking import mask_id_number
 from tickets.actions import wallets as desk
 
@@ -83,7 +85,7 @@ class WalletSecurityActionsMixin:
         self._each_with_reason(
             request,
             queryset,
-            lambda wallet, reason: security.request_unfreeze(
+            lambda wallet, reason: security.request_unfreeze_with_own_verification(
                 wallet, acting_user=request.user, reason=reason
             ),
             gettext("Unfreeze requested for %(count)d wallet(s)."),
@@ -128,7 +130,7 @@ class ApprovalRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
     ]
     list_filter = ["status", "kind"]
     search_fields = ["account__number", "ticket__reference", "reason"]
-    list_select_related = ["account", "requested_by", "ticket", "decided_by"]
+    list_select_related = ["account", "requested_by", "ticket", "decided_by", "verification"]
     fields = [
         ("kind", "status"),
         "account",
@@ -179,21 +181,29 @@ class ApprovalRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description=_("verification"))
     def verification_summary(self, obj):
+        """Which verification the request rests on: who, how, when."""
         v = obj.verification
         if v is None:
-            return "-"
+            return gettext("None: this request rests on no identity verification.")
+        who = (
+            gettext("Verified by the MY Wallet app")
+            if v.by_app
+            else gettext("Verified by %(agent)s") % {"agent": v.verified_by}
+        )
         return format_html(
-            "{} · {} · {} {}",
+            "{} · {} · {} · {}",
             v.get_strength_display(),
-            ", ".join(v.checks_passed) or "-",
-            v.agent.get_username(),
-            v.created_at.strftime("%Y-%m-%d %H:%M"),
+            who,
+            ", ".join(check_label(check) for check in v.checks_passed) or "-",
+            timezone.localtime(v.created_at).strftime("%Y-%m-%d %H:%M"),
         )
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context.update(
                 can_decide=security.can_decide(obj, request.user),
+                can_approve=security.can_approve(obj, request.user),
+                approval_refusal=security.approval_refusal(obj, request.user),
                 decision_refusal=security.decision_refusal(obj, request.user),
                 decide_url=reverse("admin:accounts_approvalrequest_decide", args=[obj.pk]),
             )
@@ -254,7 +264,9 @@ class ApprovalRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
 @admin.register(Verification)
 class VerificationAdmin(ViewOnlyMixin, admin.ModelAdmin):
-    """Read-only: a verification is written by accounts.actions.security.verify_identity."""
+    """Read-only: a verification is written by the actions (an agent's questions,
+    accounts.actions.security.verify_identity; the customer's answer on their own device,
+    accounts.actions.confirmation; the MY Wallet app's token)."""
 
     list_display = ["created_at", "account", "ticket", "agent", "strength", "passed", "expires_at"]
     list_filter = ["strength"]

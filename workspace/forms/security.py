@@ -21,8 +21,10 @@ def _text(label, *, required=False, max_length=200, **attrs):
     )
 
 
-class SendCodeForm(WalletForm):
-    channel = forms.ChoiceField(label=_("Send a code by"), choices=CodeDevice.Channel.choices)
+class ConfirmForm(WalletForm):
+    channel = forms.ChoiceField(
+        label=_("Send a confirmation link by"), choices=CodeDevice.Channel.choices
+    )
 
 
 class VerifyForm(WalletForm):
@@ -40,12 +42,6 @@ class VerifyForm(WalletForm):
         label=_("day"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     transaction_merchant = _text(_("merchant"))
-    code = _text(
-        _("Code the customer reads out"),
-        max_length=10,
-        inputmode="numeric",
-        pattern="[0-9 ]*",
-    )
 
     def answers(self) -> dict:
         data = self.cleaned_data
@@ -55,7 +51,6 @@ class VerifyForm(WalletForm):
             "transaction_amount": data["transaction_amount"],
             "transaction_date": data["transaction_date"],
             "transaction_merchant": data["transaction_merchant"],
-            "code": data["code"],
         }
 
 
@@ -86,11 +81,10 @@ class NationalIdForm(RequiredReasonForm):
 CONTACT_KINDS = [("phone", _("Phone")), ("email", _("Email"))]
 
 
-class ContactCodeForm(WalletForm):
+class ContactConfirmForm(WalletForm):
     kind = forms.ChoiceField(label=_("Lost contact"), choices=CONTACT_KINDS)
     new_value = _text(_("New phone or email"), required=True, max_length=254)
 
 
-class ContactChangeForm(ContactCodeForm):
-    code = _text(_("Code sent to the new contact"), required=True, max_length=10)
+class ContactChangeForm(ContactConfirmForm):
     reason = forms.CharField(label=_("Reason"), max_length=1000, widget=forms.TextInput())
