@@ -500,12 +500,14 @@ def _extension(content_type: str) -> str:
 
 
 # The subjects out-of-office and auto-responders write, when they send none of the headers
-# (QQ Mail, Foxmail and many Exchange rules do not): at the start, before a colon or alone.
+# (QQ Mail, Foxmail and many Exchange rules do not): at the start, before a colon or a
+# closing bracket, or alone.
 _AUTOMATIC_SUBJECT = re.compile(
     r"^\s*[\[【(（]?\s*(?:"
-    r"out of (?:the )?office(?: auto ?reply| reply)?|automatic reply|auto(?:matic)?[ -]?repl(?:y|ied)"
-    r"|auto[ -]?response|auto(?=\s*[:：])|自动回复|自動回覆|自动答复|休假(?:中|通知|自动回复)?|不在办公室"
-    r")\s*[\]】)）]?\s*(?:[:：]|$)",
+    r"out of (?:the )?office(?: auto ?reply| reply)?"
+    r"|auto(?:matic)?[ -]?repl(?:y|ied)|auto[ -]?response|auto(?=\s*[:：])"
+    r"|自动回复|自動回覆|自动答复|休假(?:中|通知|自动回复)?|不在办公室"
+    r")\s*(?:[\]】)）:：]|$)",
     re.IGNORECASE,
 )
 
