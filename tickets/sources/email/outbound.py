@@ -100,11 +100,15 @@ def _message_id(message: Message, from_address: str) -> str:
 # --- who and from where ---------------------------------------------------------------------
 
 
-def reply_recipients(ticket: Ticket, *, from_address: str) -> tuple[CustomerIdentity, list[str]]:
-    """The To and the Cc of the next answer on ``ticket``, sent from ``from_address``: what
-    `send` sends to, and what the reply form lists. Only accepted Cc addresses are there.
-    Raises DeliveryError when the customer has no deliverable address."""
+def reply_recipients(
+    ticket: Ticket, *, from_address: str = ""
+) -> tuple[CustomerIdentity, list[str]]:
+    """The To and the Cc of the next answer on ``ticket``, sent from ``from_address`` (by
+    default the support address the customer wrote to): what `send` sends to, and what the
+    reply form lists. Only accepted Cc addresses are there. Raises DeliveryError when the
+    customer has no deliverable address."""
     identity = recipient(ticket)
+    from_address = from_address or support_address(customer_messages(ticket))
     return identity, _cc(ticket, exclude={identity.value, from_address})
 
 
