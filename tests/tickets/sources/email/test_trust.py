@@ -184,11 +184,17 @@ def test_the_ticket_page_tells_a_verified_sender_from_an_unverified_one(customer
     ingest(mail(authentication_results=[DMARC_PASS], message_id="<one@mail.example.com>"))
     ingest(mail(In_Reply_To="<one@mail.example.com>", body="Forged follow-up"))
     ticket = Ticket.objects.get()
-    assert ticket.messages.count() == 2
+    assert ticket.messages.filter(direction=Message.Direction.INBOUND).count() == 2
     page = agent_client.get(reverse("admin:tickets_ticket_change", args=[ticket.pk]))
     text = page.content.decode()
     assert text.count("Sender verified") == 1
     assert text.count("Sender not verified") == 1
+    page = agent_client.get(
+        reverse("admin:tickets_ticket_change", args=[ticket.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    text = page.content.decode()
+    assert text.count("发件人已验证") == 1 and text.count("发件人未验证") == 1
+    assert "抄送" in text  # the Cc card
 
 
 # --- threading on message ids ---------------------------------------------------------------
