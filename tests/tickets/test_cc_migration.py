@@ -22,7 +22,7 @@ def test_existing_cc_becomes_proposed_and_the_reverse_restores_it():
     customer = old_apps.get_model("accounts", "Customer").objects.create(name="Li Wei")
     Ticket = old_apps.get_model("tickets", "Ticket")
     copied = Ticket.objects.create(
-        customer=customer, channel="email", cc=["attacker@evil.example", "wife@example.com"]
+        customer=customer, channel="email", cc=["attacker@evil.example", "Wife <Wife@Example.com>"]
     )
     alone = Ticket.objects.create(customer=customer, channel="email", cc=[])
 

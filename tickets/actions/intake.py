@@ -321,12 +321,16 @@ class _Batch:
 
     def _copy_in(self, index: int, inbound: Inbound, ticket: Ticket, customer_id: int) -> None:
         """The people the message copies in: proposed to the agents, never added silently;
-        accepted at once only when an authenticated sender copies in another of the
-        customer's own addresses (each with its history line, written by `finish`)."""
+        accepted at once only when the ticket's own customer, authenticated, copies in
+        another of their own addresses (each with its history line, written by `finish`)."""
         for address in inbound.cc:
             if address in ticket.cc:
                 continue
-            own = inbound.authenticated and (ticket.customer_id, address) in self.own_addresses
+            own = (
+                inbound.authenticated
+                and ticket.customer_id == customer_id
+                and (customer_id, address) in self.own_addresses
+            )
             if own:
                 ticket.cc = [*ticket.cc, address]
                 ticket.cc_proposed = [known for known in ticket.cc_proposed if known != address]
