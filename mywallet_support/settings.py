@@ -227,6 +227,12 @@ SUPPORT_ADDRESSES = env_mapping(
 # A message larger than this (attachments included) is kept, its attachments beyond the
 # limit dropped, and the sender told once.
 EMAIL_MAX_MESSAGE_BYTES = env_int("EMAIL_MAX_MESSAGE_BYTES", 10 * 1024 * 1024)
+# The authserv-ids (RFC 8601) of the mail servers whose Authentication-Results headers we
+# believe, comma-separated: our own MX and filters, which must strip incoming headers
+# claiming the same id. Empty: no sender is ever authenticated (anyone can write the header).
+EMAIL_TRUSTED_AUTHSERV_IDS = [
+    server.lower() for server in env_list("EMAIL_TRUSTED_AUTHSERV_IDS", "")
+]
 
 # IMAP intake (`manage.py poll_imap`). IMAP_SECURITY: ssl (IMAPS), starttls, or none (tests).
 IMAP_HOST = env_str("IMAP_HOST", "")

@@ -24,6 +24,10 @@ class Inbound:
     ``ticket_id`` names the ticket a channel already knows the message belongs to (a live
     chat's own ticket): it goes there, or is refused when that ticket is closed or is not
     the sender's.
+    ``authenticated``: the channel proved the sender owns ``sender`` (for email, a trusted
+    server's DMARC, or SPF and DKIM, pass); otherwise the sender is only a claim.
+    ``automatic``: sent by a machine (an out-of-office reply, a list): it never opens or
+    reopens a ticket, and is kept quietly on the ticket it answers, or refused.
     """
 
     channel: str
@@ -41,7 +45,9 @@ class Inbound:
     category: str = ""
     queue: str = ""
     language: str = ""
-    cc: tuple[str, ...] = ()  # other people copied in: kept on the ticket for replies
+    cc: tuple[str, ...] = ()  # other people copied in: proposed on the ticket for replies
+    authenticated: bool = False
+    automatic: bool = False
     attachments: tuple[InboundAttachment, ...] = ()
     metadata: dict = field(default_factory=dict)
     raw_id: int | None = None

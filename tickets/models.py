@@ -116,7 +116,11 @@ class Ticket(models.Model):
         related_name="follow_ups",
         verbose_name=_("follows up"),
     )
-    cc = models.JSONField(_("Cc addresses"), default=list, blank=True)
+    # Email Cc. A Cc in a customer's mail is a claim made by whoever wrote it: it is only
+    # proposed, and becomes a recipient of replies (``cc``) once an agent accepts it, or at
+    # once when an authenticated sender copies in another of the customer's own addresses.
+    cc = models.JSONField(_("Cc recipients"), default=list, blank=True)
+    cc_proposed = models.JSONField(_("proposed Cc"), default=list, blank=True)
     satisfaction_score = models.PositiveSmallIntegerField(
         _("satisfaction (1-5)"), null=True, blank=True
     )
@@ -361,6 +365,9 @@ class TicketEvent(models.Model):
         CHAT_ENDED = "chat_ended", _("Chat ended")
         RATED = "rated", _("Rated")
         CUSTOMER_MERGED = "customer_merged", _("Customer merged")
+        CC_PROPOSED = "cc_proposed", _("Cc proposed")
+        CC_ACCEPTED = "cc_accepted", _("Cc accepted")
+        CC_REMOVED = "cc_removed", _("Cc removed")
 
     ticket = models.ForeignKey(
         Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket")

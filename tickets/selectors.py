@@ -221,6 +221,14 @@ def _rated_summary(data: dict, named: _Named) -> str:
     return _("%(score)s/5") % {"score": score} if score is not None else ""
 
 
+def _cc_summary(data: dict, named: _Named) -> str:
+    """The address, and for what mail did, the message that did it."""
+    address = data.get("address", "")
+    if data.get("by") == "mail" and data.get("message"):
+        return _("%(address)s, from message #%(id)s") % {"address": address, "id": data["message"]}
+    return address
+
+
 _SUMMARIES = {
     TicketEvent.Kind.STATUS: _status_summary,
     TicketEvent.Kind.REOPENED: _status_summary,
@@ -230,6 +238,9 @@ _SUMMARIES = {
     TicketEvent.Kind.CHANGED: _changed_summary,
     TicketEvent.Kind.CHAT_ENDED: _chat_ended_summary,
     TicketEvent.Kind.RATED: _rated_summary,
+    TicketEvent.Kind.CC_PROPOSED: _cc_summary,
+    TicketEvent.Kind.CC_ACCEPTED: _cc_summary,
+    TicketEvent.Kind.CC_REMOVED: _cc_summary,
 }
 
 

@@ -225,7 +225,7 @@ def test_live_viewers_hear_of_the_message_after_commit(django_capture_on_commit_
     assert event["ticket"] == received.ticket.pk
 
 
-def test_people_copied_in_are_recorded_on_the_ticket(customer):
+def test_people_copied_in_are_proposed_on_the_ticket_never_added(customer):
     first = actions.receive(factories.email("li.wei@example.com", cc=("wife@example.com",)))
     actions.receive(
         factories.email(
@@ -235,7 +235,13 @@ def test_people_copied_in_are_recorded_on_the_ticket(customer):
         )
     )
     first.ticket.refresh_from_db()
-    assert first.ticket.cc == ["wife@example.com", "bank@example.com"]
+    assert first.ticket.cc == []
+    assert first.ticket.cc_proposed == ["wife@example.com", "bank@example.com"]
+    proposed = first.ticket.events.filter(kind=TicketEvent.Kind.CC_PROPOSED)
+    assert sorted(proposed.values_list("data__address", flat=True)) == [
+        "bank@example.com",
+        "wife@example.com",
+    ]
 
 
 # --- a batch: the same rules, a fixed number of queries --------------------------------------
@@ -262,7 +268,7 @@ def test_a_batch_files_each_message_as_if_received_one_by_one(customer, agent):
     assert reply.ticket == first.ticket
     assert first.ticket.reference == f"MW-{first.ticket.pk:06d}"
     assert Ticket.objects.get(pk=first.ticket.pk).reference == first.ticket.reference
-    assert Ticket.objects.get(pk=first.ticket.pk).cc == ["cc@x.com"]
+    assert Ticket.objects.get(pk=first.ticket.pk).cc_proposed == ["cc@x.com"]
     assert first.ticket.customer.name == "New"
     assert again.duplicate and again.message == first.message
     # The solved ticket reopens, with its event.
@@ -276,6 +282,7 @@ def test_a_batch_files_each_message_as_if_received_one_by_one(customer, agent):
     assert list(first.ticket.events.order_by("pk").values_list("kind", "data__message")) == [
         ("created", None),
         ("message", reply.message.pk),
+        ("cc_proposed", reply.message.pk),
     ]
 
 

@@ -9,6 +9,7 @@ and deliveries to on_commit.
 - `replies`: agents' answers and notes (`reply`, `add_note`, `reply_many`).
 - `lifecycle`: opening a ticket, assignment, status, details, SLA due times.
 - `delivery`: outbound messages through their channel's sender, and what became of them.
+- `recipients`: the Cc of email tickets, proposed by mail, accepted or removed by agents.
 - `customers`: merging customers (it moves their tickets).
 - `wallets` and `wallet_events`: wallet security from the desk and from the wallet core.
 """
@@ -42,6 +43,7 @@ from .lifecycle import (
     update_details,
     validate_rating,
 )
+from .recipients import accept_cc, remove_cc
 from .replies import Reply, add_note, reply, reply_many
 from .thread import REOPENED_BY_CUSTOMER, TicketState, post_notice, post_system_note, takes
 
@@ -54,6 +56,7 @@ __all__ = [
     "Reply",
     "Sender",
     "TicketState",
+    "accept_cc",
     "add_note",
     "assign",
     "assign_automatically",
@@ -73,6 +76,7 @@ __all__ = [
     "receive_with_replies",
     "record_delivery",
     "record_rating",
+    "remove_cc",
     "reply",
     "reply_many",
     "reprocess_inbound",

@@ -152,7 +152,8 @@ class _Batch:
         self.results: list[Received | ValidationError | None] = [None] * len(inbounds)
         self.tickets: dict[int, Ticket] = {}  # one instance per ticket for the whole batch
         self.new_tickets: list[Ticket] = []
-        self.cc_before: dict[int, list] = {}
+        self.cc_changed: set[int] = set()  # existing tickets whose Cc lists changed
+        self.cc_events: list[tuple[int, Ticket, str, str]] = []  # (index, ticket, kind, address)
         self.drafts: dict[int, thread.Draft] = {}  # by the index of its inbound, in order
         # (index, the Message received before, or the index of the inbound in this batch
         # that it repeats)
@@ -164,7 +165,7 @@ class _Batch:
         self._read(keys)
         for index, inbound in enumerate(self.inbounds):
             if index in keys:
-                self._file_one(index, inbound, self.identities[keys[index]])
+                self._file_one(index, inbound, self.identities[keys[index]], keys[index][1])
         self._open_new_tickets()
         return list(self.drafts.values())
 
@@ -220,6 +221,7 @@ class _Batch:
         queues = Queue.objects.filter(slug__in=slugs) if slugs else ()
         self.queues = {queue.slug: queue for queue in queues}
         customer_ids = {identity.customer_id for identity in self.identities.values()}
+        self._read_own_addresses(inbounds, customer_ids)
         self.wallets: dict[int, list] = {}
         if any(not inbound.ticket_id for inbound in inbounds):  # a new ticket is possible
             for wallet in WalletAccount.objects.filter(customer_id__in=customer_ids).order_by("pk"):
@@ -235,6 +237,22 @@ class _Batch:
             )
             for ticket in current:
                 self.open[ticket.customer_id, ticket.channel] = self._ticket(ticket)
+
+    def _read_own_addresses(self, inbounds: list[Inbound], customer_ids: set[int]) -> None:
+        """The customers' own email addresses among those an authenticated sender copied
+        in: those are accepted as Cc at once (the only Cc that is)."""
+        copied = {
+            address for inbound in inbounds if inbound.authenticated for address in inbound.cc
+        }
+        self.own_addresses: set[tuple[int, str]] = set()
+        if copied:
+            self.own_addresses = set(
+                CustomerIdentity.objects.filter(
+                    customer_id__in=customer_ids,
+                    kind=CustomerIdentity.Kind.EMAIL,
+                    value__in=copied,
+                ).values_list("customer_id", "value")
+            )
 
     def _read_messages(self, inbounds: list[Inbound]) -> None:
         """Messages stored before: by their own ids (duplicates) and the ids they continue."""
@@ -262,7 +280,7 @@ class _Batch:
 
     # threading, in memory
 
-    def _file_one(self, index: int, inbound: Inbound, identity) -> None:
+    def _file_one(self, index: int, inbound: Inbound, identity, address: str) -> None:
         key = (inbound.channel, inbound.external_id[:255])
         if inbound.external_id and key in self.messages:
             self.duplicates.append((index, self.messages[key][1]))
@@ -270,12 +288,14 @@ class _Batch:
         customer_id = identity.customer_id
         if inbound.ticket_id:
             target = self._target(inbound.ticket_id, customer_id)
-            if isinstance(target, ValidationError):
-                self.results[index] = target
-                return
-            ticket, opened = target, False
+        elif inbound.automatic:
+            target = self._answered(inbound, identity, address)
         else:
-            ticket, opened = self._thread(inbound, identity)
+            target = self._thread(inbound, identity, address)
+        if isinstance(target, ValidationError):
+            self.results[index] = target
+            return
+        ticket, opened = target if isinstance(target, tuple) else (target, False)
         draft = thread.Draft(
             ticket=ticket,
             direction=Message.Direction.INBOUND,
@@ -288,18 +308,41 @@ class _Batch:
             metadata=inbound.metadata,
             attachments=inbound.attachments,
             opened=opened,
+            quiet=inbound.automatic,
         )
         if inbound.external_id:  # later messages of the batch may continue or repeat it
             self.messages[key] = ((1, index), index)
         self.drafts[index] = draft
-        if inbound.cc:
-            cc = list(dict.fromkeys([*ticket.cc, *inbound.cc]))
-            if cc != ticket.cc:
-                if ticket.pk is not None:
-                    self.cc_before.setdefault(ticket.pk, ticket.cc)
-                ticket.cc = cc
+        if inbound.automatic:
+            return  # kept for the record: it proposes no one and opens nothing
+        self._copy_in(index, inbound, ticket, customer_id)
         # After a customer's message its ticket is open (thread.append reopens it).
         self.open[customer_id, inbound.channel] = ticket
+
+    def _copy_in(self, index: int, inbound: Inbound, ticket: Ticket, customer_id: int) -> None:
+        """The people the message copies in: proposed to the agents, never added silently;
+        accepted at once only when the ticket's own customer, authenticated, copies in
+        another of their own addresses (each with its history line, written by `finish`)."""
+        for address in inbound.cc:
+            if address in ticket.cc:
+                continue
+            own = (
+                inbound.authenticated
+                and ticket.customer_id == customer_id
+                and (customer_id, address) in self.own_addresses
+            )
+            if own:
+                ticket.cc = [*ticket.cc, address]
+                ticket.cc_proposed = [known for known in ticket.cc_proposed if known != address]
+                kind = TicketEvent.Kind.CC_ACCEPTED
+            elif address not in ticket.cc_proposed:
+                ticket.cc_proposed = [*ticket.cc_proposed, address]
+                kind = TicketEvent.Kind.CC_PROPOSED
+            else:
+                continue
+            if ticket.pk is not None:
+                self.cc_changed.add(ticket.pk)
+            self.cc_events.append((index, ticket, kind, address))
 
     def _target(self, ticket_id: int, customer_id: int) -> Ticket | ValidationError:
         """The ticket a channel named: it must be this customer's and take messages."""
@@ -310,29 +353,55 @@ class _Batch:
             return ValidationError(thread.CLOSED, code="ticket_closed")
         return ticket
 
-    def _thread(self, inbound: Inbound, identity) -> tuple[Ticket, bool]:
-        """The ticket this message continues, or a new one. Returns (ticket, opened)."""
-        earlier = [
-            self.messages[inbound.channel, thread_id[:255]]
-            for thread_id in inbound.thread_ids
-            if (inbound.channel, thread_id[:255]) in self.messages
-        ]
-        if earlier:
-            _order, message = max(earlier, key=lambda known: known[0])
-            ticket = self.drafts[message].ticket if isinstance(message, int) else message.ticket
-            return self._continue(ticket, inbound, identity)
-        if inbound.ticket_reference:
-            referenced = self.referenced.get(inbound.ticket_reference.upper())
-            if referenced is not None:
-                if referenced.customer_id == identity.customer_id:
-                    return self._continue(referenced, inbound, identity)
-                # A stranger quoting someone else's reference never writes on their ticket.
-                return self._open(inbound, identity, follows_up=referenced), True
+    def _thread(self, inbound: Inbound, identity, address: str) -> tuple[Ticket, bool]:
+        """The ticket this message continues, or a new one. Returns (ticket, opened).
+
+        A stranger naming someone else's ticket, by its message ids or by the reference in
+        the subject, never writes on it: the message opens a new ticket linked to it."""
+        for found in (self._continued(inbound), self._referenced(inbound)):
+            if found is None:
+                continue
+            if not _writes_on(found, identity, address):
+                return self._open(inbound, identity, follows_up=found), True
+            return self._continue(found, inbound, identity)
         if inbound.continue_open:
             current = self.open.get((identity.customer_id, inbound.channel))
             if current is not None:
                 return current, False
         return self._open(inbound, identity), True
+
+    def _continued(self, inbound: Inbound) -> Ticket | None:
+        """The ticket of the latest earlier message this one names in its thread ids."""
+        earlier = [
+            self.messages[inbound.channel, thread_id[:255]]
+            for thread_id in inbound.thread_ids
+            if (inbound.channel, thread_id[:255]) in self.messages
+        ]
+        if not earlier:
+            return None
+        _order, message = max(earlier, key=lambda known: known[0])
+        return self.drafts[message].ticket if isinstance(message, int) else message.ticket
+
+    def _referenced(self, inbound: Inbound) -> Ticket | None:
+        """The ticket whose reference the subject quotes."""
+        if not inbound.ticket_reference:
+            return None
+        return self.referenced.get(inbound.ticket_reference.upper())
+
+    def _answered(self, inbound: Inbound, identity, address: str) -> Ticket | ValidationError:
+        """The ticket an automatic reply answers: it must be one its sender writes on, and
+        take messages. An automatic reply never opens or reopens a ticket (mail loops,
+        tickets reopened by out-of-office replies): without such a ticket it is refused."""
+        for found in (self._continued(inbound), self._referenced(inbound)):
+            if (
+                found is not None
+                and _writes_on(found, identity, address)
+                and thread.takes(found, Message.Direction.INBOUND)
+            ):
+                return found
+        return ValidationError(
+            _("Automatic reply: it answers no open ticket of its sender."), code="automatic_reply"
+        )
 
     def _continue(self, ticket: Ticket, inbound: Inbound, identity):
         if not thread.takes(ticket, Message.Direction.INBOUND):
@@ -373,9 +442,7 @@ class _Batch:
     def finish(self, stored: list[thread.Appended]) -> None:
         """After the drafts are appended: people copied in, raw payloads, the results."""
         filed = dict(zip(self.drafts, stored, strict=True))
-        for ticket in self.tickets.values():
-            if ticket.pk in self.cc_before and ticket.cc != self.cc_before[ticket.pk]:
-                Ticket.objects.filter(pk=ticket.pk).update(cc=ticket.cc)
+        self._record_cc(filed)
         duplicates = [
             (index, filed[earlier] if isinstance(earlier, int) else earlier)
             for index, earlier in self.duplicates
@@ -392,6 +459,21 @@ class _Batch:
             )
             self.results[index] = Received(
                 stored=earlier, ticket=ticket, opened=False, duplicate=True
+            )
+
+    def _record_cc(self, filed: dict[int, thread.Appended]) -> None:
+        """Store the Cc lists that changed, with a history line for each address."""
+        for pk in self.cc_changed:
+            ticket = self.tickets[pk]
+            Ticket.objects.filter(pk=pk).update(cc=ticket.cc, cc_proposed=ticket.cc_proposed)
+        if self.cc_events:
+            TicketEvent.objects.bulk_create(
+                TicketEvent(
+                    ticket_id=ticket.pk,
+                    kind=kind,
+                    data={"address": address, "message": filed[index].pk, "by": "mail"},
+                )
+                for index, ticket, kind, address in self.cc_events
             )
 
     def _record_raw(self, filed: dict[int, thread.Appended], duplicates: list[tuple[int, Any]]):
@@ -414,6 +496,12 @@ class _Batch:
                     processed_at=self.now,
                     reason=_("Already received as message %(id)s.") % {"id": message.pk},
                 )
+
+
+def _writes_on(ticket: Ticket, identity, address: str) -> bool:
+    """Whether a sender's message belongs on ``ticket``: they are its customer, or a Cc an
+    agent (or the customer's authenticated mail) accepted."""
+    return ticket.customer_id == identity.customer_id or address in (ticket.cc or ())
 
 
 def _link_raw(pairs: list[tuple[int, int]]) -> None:

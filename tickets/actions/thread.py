@@ -14,6 +14,8 @@ notices, email acknowledgements). Each rule below exists once, here:
 - An agent's answer sets the first response time, moves a new ticket to open and takes an
   unassigned ticket (a note takes it too), each change with its event.
 - Every message moves the ticket's last activity.
+- A quiet message (an automatic reply kept for the record) changes nothing of its ticket:
+  no reopening, no last activity, no history line.
 - An outbound message left queued is handed to delivery once committed; live viewers are
   told after commit, unless the route announces its own frames (the chat does).
 """
@@ -95,6 +97,7 @@ class Draft:
     route_sends: bool = False  # queued, but its route sends it itself (email notices)
     attachments: tuple[InboundAttachment, ...] = ()
     opened: bool = False  # it opened its ticket: the "created" event tells it already
+    quiet: bool = False  # kept for the record only (an automatic reply): see the module
 
 
 @dataclass
@@ -206,6 +209,8 @@ def _columns(draft: Draft) -> dict:
 
 def _event(item: Appended) -> TicketEvent | None:
     draft = item.draft
+    if draft.quiet:
+        return None
     if draft.direction == Message.Direction.INBOUND:
         if draft.opened:
             return None
@@ -228,8 +233,10 @@ def _touch(drafts: Sequence[Draft], now) -> list[TicketEvent]:
     """The tickets' changes: last activity for all in one UPDATE, and one UPDATE for each
     rarer change (reopened, first answer, new to open, taken), each with its event. The
     ticket instances are updated too, so the caller sees the state it wrote."""
+    drafts = [draft for draft in drafts if not draft.quiet]
     tickets = {draft.ticket.pk: draft.ticket for draft in drafts}
-    Ticket.objects.filter(pk__in=tickets).update(last_message_at=now, updated_at=now)
+    if tickets:
+        Ticket.objects.filter(pk__in=tickets).update(last_message_at=now, updated_at=now)
     events: list[TicketEvent] = []
     reopened, answered, opened, taken = {}, {}, {}, {}
     for draft in drafts:

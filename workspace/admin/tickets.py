@@ -19,11 +19,22 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import REPROCESS_INBOUND
+from mywallet_support.mail import DeliveryError
 from mywallet_support.masking import mask_phone
 from tickets import actions, selectors
-from tickets.models import Attachment, CallLog, InboundMessage, Message, Queue, Ticket, TicketEvent
+from tickets.models import (
+    Attachment,
+    CallLog,
+    Channel,
+    InboundMessage,
+    Message,
+    Queue,
+    Ticket,
+    TicketEvent,
+)
+from tickets.sources.email import outbound
 
-from ..forms.tickets import AssignForm, ReplyForm, StatusForm, TicketForm
+from ..forms.tickets import AssignForm, CcForm, ReplyForm, StatusForm, TicketForm
 from ..site import ViewOnlyMixin
 from .common import refusal_text, run_each, tell
 from .ticket_security import SecurityPanelMixin
@@ -207,6 +218,9 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
                 reply_url=self._url("reply", obj),
                 status_url=self._url("status", obj),
                 assign_url=self._url("assign", obj),
+                accept_cc_url=self._url("accept_cc", obj),
+                remove_cc_url=self._url("remove_cc", obj),
+                recipients=_reply_recipients(obj),
             )
             if can_change:  # the security panel (ticket_security.py)
                 context.update(self.security_context(request, obj))
@@ -223,6 +237,16 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
             path("<path:object_id>/reply/", wrap(self.reply_view), name="tickets_ticket_reply"),
             path("<path:object_id>/status/", wrap(self.status_view), name="tickets_ticket_status"),
             path("<path:object_id>/assign/", wrap(self.assign_view), name="tickets_ticket_assign"),
+            path(
+                "<path:object_id>/cc/accept/",
+                wrap(self.accept_cc_view),
+                name="tickets_ticket_accept_cc",
+            ),
+            path(
+                "<path:object_id>/cc/remove/",
+                wrap(self.remove_cc_view),
+                name="tickets_ticket_remove_cc",
+            ),
             path(
                 "attachment/<int:pk>/",
                 self.admin_site.admin_view(self.attachment_view),
@@ -292,6 +316,37 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
         tell(self, request, assign)
         return self._back(ticket)
 
+    def accept_cc_view(self, request, object_id):
+        return self._change_cc(
+            request,
+            object_id,
+            actions.accept_cc,
+            gettext("%(address)s will receive the replies on this ticket."),
+        )
+
+    def remove_cc_view(self, request, object_id):
+        return self._change_cc(
+            request,
+            object_id,
+            actions.remove_cc,
+            gettext("%(address)s was removed from this ticket's Cc."),
+        )
+
+    def _change_cc(self, request, object_id, action, done_message):
+        ticket = self._ticket_for_change(request, object_id)
+        form = CcForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, gettext("Choose a valid address."), messages.ERROR)
+            return self._back(ticket, "#cc")
+        address = form.cleaned_data["address"]
+
+        def change():
+            action(ticket, acting_user=request.user, address=address)
+            return done_message % {"address": address}
+
+        tell(self, request, change)
+        return self._back(ticket, "#cc")
+
     def attachment_view(self, request, pk):
         """Attachments are downloaded, never shown inline: customer files are not trusted."""
         attachment = get_object_or_404(Attachment.objects.select_related("message__ticket"), pk=pk)
@@ -305,6 +360,19 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
         )
         response["X-Content-Type-Options"] = "nosniff"
         return response
+
+
+def _reply_recipients(ticket: Ticket) -> dict | None:
+    """Who the next reply goes to, listed in the reply form: the email sender's own list
+    (outbound.reply_recipients), so the form never names someone the mail would not reach,
+    or the reverse. None for tickets of other channels."""
+    if ticket.channel != Channel.EMAIL:
+        return None
+    try:
+        identity, cc = outbound.reply_recipients(ticket)
+    except DeliveryError as exc:
+        return {"to": None, "cc": [], "problem": str(exc)}
+    return {"to": identity.masked_value, "cc": cc, "problem": ""}
 
 
 @admin.register(Message)

@@ -79,6 +79,12 @@ class ReplyForm(forms.Form):
         )
 
 
+class CcForm(forms.Form):
+    """One Cc address of the ticket's Cc card, to accept or remove."""
+
+    address = forms.EmailField(label=_("Cc address"), max_length=254)
+
+
 class StatusForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), choices=Ticket.Status.choices)
 

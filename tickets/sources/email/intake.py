@@ -24,6 +24,7 @@ from tickets import actions
 from tickets.inbound import Inbound
 from tickets.models import Channel, InboundMessage, Message, Ticket
 
+from . import authresults
 from .notices import send_acknowledgements, send_too_large_notice
 from .parsing import EmailRejected, ParsedEmail, parse_or_rejection
 
@@ -190,6 +191,7 @@ def to_inbound(parsed: ParsedEmail, stored: InboundMessage) -> Inbound:
     # Without a Message-ID the bytes themselves identify the message: the same mail
     # delivered twice is still stored once.
     external_id = parsed.message_id or f"sha256:{stored.sha256}"
+    verdict = sender_verdict(parsed)
     return Inbound(
         channel=Channel.EMAIL,
         sender_kind="email",
@@ -209,17 +211,30 @@ def to_inbound(parsed: ParsedEmail, stored: InboundMessage) -> Inbound:
             for address in (*parsed.to, *parsed.cc)
             if address != parsed.from_address and address not in settings.SUPPORT_ADDRESSES
         ),
+        authenticated=verdict.authenticated,
+        automatic=parsed.auto_submitted,
         attachments=parsed.attachments,
         metadata={
             "to": list(parsed.to),
             "cc": list(parsed.cc),
             "date": parsed.date.isoformat() if parsed.date else "",
             "auto_submitted": parsed.auto_submitted,
+            "sender_verified": verdict.authenticated,
+            "sender_verified_by": f"{verdict.how} ({verdict.authserv_id})" if verdict.how else "",
             "charset_warnings": list(parsed.charset_warnings),
             "warnings": list(parsed.warnings),
             "oversized": parsed.oversized,
         },
         raw_id=stored.pk,
+    )
+
+
+def sender_verdict(parsed: ParsedEmail) -> authresults.Verdict:
+    """Whether our trusted mail servers authenticated the From address (authresults)."""
+    return authresults.authenticated(
+        parsed.authentication_results,
+        from_address=parsed.from_address,
+        trusted=settings.EMAIL_TRUSTED_AUTHSERV_IDS,
     )
 
 

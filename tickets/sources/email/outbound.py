@@ -41,11 +41,10 @@ def send(message: Message) -> None:
     ticket = message.ticket
     inbound = customer_messages(ticket)
     last_inbound = inbound[0] if inbound else None
-    identity = recipient(ticket)
     from_address = support_address(inbound)
+    identity, cc = reply_recipients(ticket, from_address=from_address)
     language = customer_language(ticket.customer.language)
     subject = reply_subject(ticket)
-    cc = _cc(ticket, exclude={identity.value, from_address})
 
     message_id = _message_id(message, from_address)
     message.subject = subject[:255]
@@ -101,13 +100,27 @@ def _message_id(message: Message, from_address: str) -> str:
 # --- who and from where ---------------------------------------------------------------------
 
 
+def reply_recipients(
+    ticket: Ticket, *, from_address: str = ""
+) -> tuple[CustomerIdentity, list[str]]:
+    """The To and the Cc of the next answer on ``ticket``, sent from ``from_address`` (by
+    default the support address the customer wrote to): what `send` sends to, and what the
+    reply form lists. Only accepted Cc addresses are there. Raises DeliveryError when the
+    customer has no deliverable address."""
+    identity = recipient(ticket)
+    from_address = from_address or support_address(customer_messages(ticket))
+    return identity, _cc(ticket, exclude={identity.value, from_address})
+
+
 def customer_messages(ticket: Ticket, *, limit: int = 50) -> list[Message]:
-    """The ticket's inbound email messages, newest first (bounded)."""
-    return list(
+    """The ticket's inbound email messages, newest first (bounded); automatic replies
+    (out-of-office) are not the customer's: answers never thread on them."""
+    messages = (
         ticket.messages.filter(direction=Message.Direction.INBOUND, channel=Channel.EMAIL)
         .select_related("sender")
         .order_by("-created_at", "-pk")[:limit]
     )
+    return [message for message in messages if message.metadata.get("auto_submitted") is not True]
 
 
 def recipient(ticket: Ticket) -> CustomerIdentity:
@@ -162,7 +175,7 @@ def is_support_address(address: str) -> bool:
 
 
 def _cc(ticket: Ticket, *, exclude: set[str]) -> list[str]:
-    """The ticket's Cc addresses, without ours, the customer's, or repeats."""
+    """The ticket's accepted Cc addresses, without ours, the customer's, or repeats."""
     seen = {address.lower() for address in exclude}
     cc = []
     for entry in ticket.cc or ():

@@ -36,6 +36,8 @@ from django.core.validators import validate_email
 from tickets.inbound import InboundAttachment
 from tickets.text import detect_language, html_to_text, quoted_split
 
+from . import authresults
+from .authresults import AuthResult
 from .charsets import META_CHARSET, decode_bytes, decode_words, guess_decode
 from .mime import (
     POLICY,
@@ -83,6 +85,8 @@ class ParsedEmail:
     warnings: tuple[str, ...] = ()  # other things worth knowing (parts skipped, bad headers)
     dropped_attachments: tuple[str, ...] = ()  # names dropped for the size limit
     delivered_to: tuple[str, ...] = ()  # Delivered-To / X-Original-To: the envelope recipient
+    # Every Authentication-Results header's results, top first: whose to trust is intake's.
+    authentication_results: tuple[AuthResult, ...] = ()
 
 
 # --- ticket references ------------------------------------------------------------------------
@@ -227,7 +231,7 @@ class _Parser:
             text=text,
             html=html,
             attachments=tuple(body.attachments),
-            auto_submitted=_is_automatic(headers, from_address, body.is_report),
+            auto_submitted=_is_automatic(headers, from_address, subject, body.is_report),
             bounce=bounce,
             charset_warnings=tuple(dict.fromkeys(self.charset_warnings)),
             oversized=bool(body.dropped),
@@ -240,6 +244,9 @@ class _Parser:
                     + self._addresses(headers, "x-original-to")
                     + self._addresses(headers, "envelope-to")
                 )
+            ),
+            authentication_results=authresults.parse(
+                [unfold(value) for value in headers.get("authentication-results", [])]
             ),
         )
 
@@ -492,8 +499,23 @@ def _extension(content_type: str) -> str:
 # --- loops ------------------------------------------------------------------------------------
 
 
-def _is_automatic(headers: dict[str, list[str]], from_address: str, is_report: bool) -> bool:
-    """RFC 3834 and the headers real auto-responders and list servers send."""
+# The subjects out-of-office and auto-responders write, when they send none of the headers
+# (QQ Mail, Foxmail and many Exchange rules do not): at the start, before a colon or a
+# closing bracket, or alone.
+_AUTOMATIC_SUBJECT = re.compile(
+    r"^\s*[\[【(（]?\s*(?:"
+    r"out of (?:the )?office(?: auto ?reply| reply)?"
+    r"|auto(?:matic)?[ -]?repl(?:y|ied)|auto[ -]?response|auto(?=\s*[:：])"
+    r"|自动回复|自動回覆|自动答复|休假(?:中|通知|自动回复)?|不在办公室"
+    r")\s*(?:[\]】)）:：]|$)",
+    re.IGNORECASE,
+)
+
+
+def _is_automatic(
+    headers: dict[str, list[str]], from_address: str, subject: str, is_report: bool
+) -> bool:
+    """RFC 3834, the headers real auto-responders and list servers send, and their subjects."""
     if is_report:
         return True
     auto_submitted = header_value(headers, "auto-submitted").split("(")[0].strip().lower()
@@ -510,6 +532,8 @@ def _is_automatic(headers: dict[str, list[str]], from_address: str, is_report: b
         if header_value(headers, name).strip():
             return True
     if header_value(headers, "return-path").strip() == "<>":
+        return True
+    if _AUTOMATIC_SUBJECT.match(subject):
         return True
     return from_address.split("@")[0] in ("mailer-daemon", "postmaster")
 

@@ -106,11 +106,6 @@ TICKETS = {
         "Sam Okafor",
         "Card binding error logs",
     ),
-    "auto_reply.eml": (
-        "bob.li@contoso.example",
-        "Bob Li",
-        "Automatic reply: [MW-000123] Cannot bind credit card - error E1043",
-    ),
     "chinese_reply_quoting.eml": ("chenjing@126.com", "陈静", "Re: [MW-000456] 忘记支付密码"),
     "forwarded_rfc822.eml": (
         "henry.gao@gmail.com",
@@ -136,11 +131,6 @@ TICKETS = {
     ),
     "inline_cid_image.eml": ("dana.zhou@hotmail.com", "Dana Zhou", "Error screenshot"),
     "latin1_no_charset.eml": ("jose.garcia@example.es", "José García", "Cuenta bloqueada"),
-    "mailing_list.eml": (
-        "eve.sun@example.org",
-        "Eve Sun",
-        "[fintech-cn] Which wallets support Weibo login?",
-    ),
     "malformed_boundary.eml": ("kim.lee@example.kr", "Kim Lee", "broken mime"),
     "outlook_alternative_html.eml": (
         "bob.li@contoso.example",
@@ -356,10 +346,12 @@ def test_a_bounce_for_a_message_we_did_not_send_marks_nothing_and_is_quarantined
 
 
 @pytest.mark.parametrize("name", ["auto_reply.eml", "mailing_list.eml"])
-def test_automatic_mail_is_filed_but_never_acknowledged(name):
-    message = the_message(ingest(fixture(name)))
-    assert message.metadata["auto_submitted"] is True
-    assert Ticket.objects.count() == 1
+def test_automatic_mail_answering_no_ticket_is_quarantined_and_never_acknowledged(name):
+    stored = ingest(fixture(name))
+    assert stored.status == InboundMessage.Status.QUARANTINED
+    assert stored.reason.startswith("Automatic reply")
+    assert bytes(stored.raw) == fixture(name)  # kept as received, reprocessable
+    assert not Ticket.objects.exists()
     assert acknowledgements() == []
     assert not DBTaskResult.objects.filter(
         task_path__startswith="tickets.sources.email.notices.send_"

@@ -295,9 +295,9 @@ def test_a_new_ticket_is_acknowledged_and_a_follow_up_is_not():
     assert acknowledgements() == [[ticket.pk, "li.wei@example.com", "en"]]
 
 
-def test_automatic_mail_is_filed_but_never_answered():
-    ingest(mail(Auto_Submitted="auto-replied", subject="Out of office"))
-    assert Ticket.objects.count() == 1
+def test_automatic_mail_answering_no_ticket_opens_none_and_is_never_answered():
+    assert ingest(mail(Auto_Submitted="auto-replied", subject="Out of office")) == "quarantined"
+    assert not Ticket.objects.exists()
     assert acknowledgements() == []
 
 

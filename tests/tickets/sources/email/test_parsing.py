@@ -470,6 +470,36 @@ def test_auto_submitted_no_is_a_person_and_an_empty_return_path_is_not():
     assert parse_email(message.as_bytes()).auto_submitted is True
 
 
+@pytest.mark.parametrize(
+    ("subject", "automatic"),
+    [
+        ("Automatic reply: [MW-000123] Cannot bind card", True),  # Outlook
+        ("Out of Office: Payment failed", True),
+        ("Out of Office AutoReply: Payment failed", True),  # Lotus Notes
+        ("Auto: 付款失败", True),
+        ("AutoReply: hello", True),
+        ("[Auto-Reply] hello", True),
+        ("自动回复：支付失败", True),  # QQ Mail, Foxmail
+        ("自动回复: 支付失败", True),
+        ("【自动回复】您好", True),
+        ("自動回覆：您好", True),
+        ("休假中：支付失败", True),
+        ("休假: 12月10日回来", True),
+        ("不在办公室: 支付失败", True),
+        ("Re: Automatic reply settings in the app", False),
+        ("Auto top-up failed", False),
+        ("Automobile insurance payment", False),
+        ("休假期间无法支付", False),  # a customer writing about their holiday
+        ("自动回复功能坏了", False),
+        ("Office hours?", False),
+    ],
+)
+def test_the_subjects_of_out_of_office_replies_mark_them_automatic(subject, automatic):
+    message = built(Subject=subject)
+    message.set_content("x")
+    assert parse_email(message.as_bytes()).auto_submitted is automatic
+
+
 def test_message_ids_lose_their_brackets_and_keep_their_order():
     raw = (
         b"From: a@example.com\r\nMessage-ID:   <abc@x.example> \r\n"
