@@ -28,6 +28,7 @@ EMAIL = "email"
 TRANSACTION = "transaction"
 CODE_PHONE = "code_phone"
 CODE_EMAIL = "code_email"
+BY_APP = "app_token"  # a valid identity token from the MY Wallet app (no agent)
 KNOWLEDGE_CHECKS = (PHONE, EMAIL, TRANSACTION)
 CHECK_LABELS = {
     PHONE: gettext_lazy("registered phone"),
@@ -35,6 +36,7 @@ CHECK_LABELS = {
     TRANSACTION: gettext_lazy("recent transaction"),
     CODE_PHONE: gettext_lazy("code by SMS"),
     CODE_EMAIL: gettext_lazy("code by email"),
+    BY_APP: gettext_lazy("signed in to the MY Wallet app"),
 }
 
 

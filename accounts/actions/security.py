@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from mywallet_support.masking import mask_id_number, mask_identity
 
+from ..app_identity import AppIdentity
 from ..audit import record_event
 from ..codes import CodeLocked, check_code, send_code
 from ..identities import normalise_email, normalise_phone
@@ -39,6 +40,7 @@ from ..permissions import (
     permission_refusal,
 )
 from ..verification import (
+    BY_APP,
     CODE_EMAIL,
     CODE_PHONE,
     KNOWLEDGE_CHECKS,
@@ -227,6 +229,12 @@ def _require_agent(user) -> None:
 
 
 def _same_customer(ticket, account: WalletAccount) -> None:
+    """The wallet may be verified on this ticket: the ticket's customer's, or the customer a
+    chat's typed contact claims to be (verifying that claim is how the ticket gets linked
+    to them, tickets.actions.claims); every change still needs the ticket's own customer."""
+    claimed = getattr(ticket, "claimed_identity", None)
+    if claimed is not None and claimed.customer_id == account.customer_id:
+        return
     Preconditions([_customer(ticket, account)]).require()
 
 
@@ -945,3 +953,33 @@ def contact_change_override(
         _require_verification(verification, account=account, ticket=ticket, strong=False)
         return True
     return False
+
+
+# --- the MY Wallet app's verification ---------------------------------------------------------
+
+
+@transaction.atomic
+def record_app_verification(ticket, account: WalletAccount, identity: AppIdentity) -> Verification:
+    """The app proved the customer (a valid identity token for ``account``, app_identity.verify):
+    recorded on the ticket like an agent's strong verification, with no agent, so agents on
+    the ticket may rely on it; it expires like any other verification."""
+    if ticket.customer_id != account.customer_id:
+        raise ValidationError(_("This wallet does not belong to the ticket's customer."))
+    verification = Verification.objects.create(
+        ticket=ticket,
+        account=account,
+        agent=None,
+        checks_passed=[BY_APP],
+        strength=Verification.Strength.STRONG,
+        expires_at=timezone.now() + timedelta(minutes=settings.VERIFICATION_VALID_MINUTES),
+    )
+    record_event(
+        customer=account.customer,
+        account=account,
+        ticket=ticket,
+        action=AccountEvent.Action.IDENTITY_VERIFIED,
+        verification=_verification_summary(verification),
+        # The token's id and key, never the token: enough to trace it to the app's log.
+        details={"via": "app", "token_id": identity.jti, "key_id": identity.key_id},
+    )
+    return verification

@@ -10,10 +10,12 @@ and deliveries to on_commit.
 - `lifecycle`: opening a ticket, assignment, status, details, SLA due times.
 - `delivery`: outbound messages through their channel's sender, and what became of them.
 - `customers`: merging customers (it moves their tickets).
+- `claims`: a typed contact's claimed customer, linked once an agent verifies it.
 - `wallets` and `wallet_events`: wallet security from the desk and from the wallet core.
 """
 
-from .customers import merge_customers, merge_placeholder
+from .claims import claim_identity, link_claimed_customer, verify_caller
+from .customers import merge_customers
 from .delivery import (
     MAX_DELIVERY_ATTEMPTS,
     deliver,
@@ -58,13 +60,14 @@ __all__ = [
     "assign",
     "assign_automatically",
     "change_status",
+    "claim_identity",
     "deliver",
     "deliver_message",
     "enqueue_delivery",
+    "link_claimed_customer",
     "mark_delivery_failed",
     "mark_shown",
     "merge_customers",
-    "merge_placeholder",
     "open_ticket",
     "post_notice",
     "post_system_note",
@@ -79,4 +82,5 @@ __all__ = [
     "takes",
     "update_details",
     "validate_rating",
+    "verify_caller",
 ]
