@@ -17,10 +17,11 @@ from django.views.decorators.http import require_POST
 from accounts.actions import security
 from accounts.codes import CodeNotSent
 from accounts.models import Verification
-from accounts.security_selectors import security_panel
+from accounts.security_selectors import security_panel, verifiable_wallets
 from accounts.stepup import confirm_step_up, stepped_up_at
 from accounts.verification import check_label
 from mywallet_support.masking import mask_identity
+from tickets.actions import verify_caller
 from tickets.actions import wallets as desk
 
 from ..forms import security as forms
@@ -94,7 +95,7 @@ class SecurityPanelMixin:
                 for name, errs in form.errors.items()
             ]
             raise ValidationError(errors)
-        wallet = ticket.customer.wallets.filter(pk=form.cleaned_data.get("account")).first()
+        wallet = verifiable_wallets(ticket).filter(pk=form.cleaned_data.get("account")).first()
         if wallet is None and "account" in form.fields:
             raise ValidationError(gettext("This wallet does not belong to the ticket's customer."))
         return form, wallet
@@ -114,7 +115,7 @@ class SecurityPanelMixin:
 
     def _security_verify(self, request, ticket):
         form, wallet = self._security_form(request, forms.VerifyForm, ticket)
-        verification = security.verify_identity(
+        verification = verify_caller(
             ticket, wallet, acting_user=request.user, answers=form.answers()
         )
         if verification.strength == Verification.Strength.NONE:
