@@ -232,7 +232,7 @@ def _same_customer(ticket, account: WalletAccount) -> None:
     """The wallet may be verified on this ticket: the ticket's customer's, or the customer a
     chat's typed contact claims to be (verifying that claim is how the ticket gets linked
     to them, tickets.actions.claims); every change still needs the ticket's own customer."""
-    claimed = getattr(ticket, "claimed_identity", None)
+    claimed = ticket.claimed_identity if ticket is not None else None
     if claimed is not None and claimed.customer_id == account.customer_id:
         return
     Preconditions([_customer(ticket, account)]).require()

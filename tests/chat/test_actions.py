@@ -2,7 +2,7 @@
 rating, the batched store (idempotent, bounded queries) and the offline form."""
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -468,3 +468,14 @@ def test_a_bad_contact_in_an_offline_chat_is_refused(db):
 def test_make_staff_agents_are_not_online_until_they_say_so(django_user_model):
     user = make_staff(django_user_model, "third", "Agents")
     assert not AgentPresence.objects.filter(user=user).exists()
+
+
+def test_only_an_agent_links_a_claim(customer, agent, django_user_model):
+    conversation = start(contact="li.wei@example.com")
+    verification = strong_verification(conversation.ticket, customer.wallets.get(), agent)
+    visitor = django_user_model.objects.create_user(username="visitor", password="x" * 20)
+    with pytest.raises(PermissionDenied):
+        ticket_actions.link_claimed_customer(
+            conversation.ticket, acting_user=visitor, verification=verification
+        )
+    assert Ticket.objects.get(pk=conversation.ticket_id).customer != customer

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from accounts.actions import security
 from accounts.models import CustomerIdentity, Verification, WalletAccount
+from accounts.permissions import require_agent
 
 from ..models import Ticket
 from .customers import merge_claimed
@@ -56,6 +57,7 @@ def link_claimed_customer(ticket: Ticket, *, acting_user, verification: Verifica
     """The claim is proven by ``verification`` (strong, valid, on this ticket, of one of the
     claimed customer's wallets): the placeholder customer is merged into the claimed one,
     the ticket takes the verified wallet, and the history records it (customer merged)."""
+    require_agent(acting_user)
     ticket = (
         Ticket.objects.select_for_update(of=("self",))
         .select_related("claimed_identity__customer", "customer")
