@@ -131,3 +131,15 @@ def test_a_chat_opened_by_the_app_says_so(agent_client, customer):
     ticket = chat_actions.start_conversation(session_key="s", app=app).ticket
     html = agent_client.get(ticket_url(ticket)).content.decode()
     assert "Verified by the MY Wallet app" in html and "1024.50" in html
+
+
+def test_a_claimed_wallet_is_offered_for_verification_only(agent_client, customer, private):
+    """Freezing (or any change) needs the ticket's own customer: a claim gives nothing."""
+    ticket = claimed_chat()
+    wallet = customer.wallets.get()
+    response = agent_client.post(
+        security_url(ticket, "freeze"), {"account": wallet.pk, "reason": "claim"}, follow=True
+    )
+    assert "does not belong to the ticket's customer" in " ".join(page_messages(response))
+    wallet.refresh_from_db()
+    assert wallet.status == "active"

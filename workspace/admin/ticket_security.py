@@ -84,8 +84,9 @@ class SecurityPanelMixin:
 
     # --- helpers --------------------------------------------------------------------------
 
-    def _security_form(self, request, form_class, ticket):
-        """The bound, valid form and the wallet it names (one of the ticket customer's)."""
+    def _security_form(self, request, form_class, ticket, *, verifying=False):
+        """The bound, valid form and the wallet it names: one of the ticket customer's, or,
+        only when ``verifying``, of the customer a chat guest claims to be."""
         form = form_class(request.POST)
         if not form.is_valid():
             errors = [
@@ -95,7 +96,8 @@ class SecurityPanelMixin:
                 for name, errs in form.errors.items()
             ]
             raise ValidationError(errors)
-        wallet = verifiable_wallets(ticket).filter(pk=form.cleaned_data.get("account")).first()
+        wallets = verifiable_wallets(ticket) if verifying else ticket.customer.wallets
+        wallet = wallets.filter(pk=form.cleaned_data.get("account")).first()
         if wallet is None and "account" in form.fields:
             raise ValidationError(gettext("This wallet does not belong to the ticket's customer."))
         return form, wallet
@@ -103,7 +105,7 @@ class SecurityPanelMixin:
     # --- the steps ------------------------------------------------------------------------
 
     def _security_send_code(self, request, ticket):
-        form, wallet = self._security_form(request, forms.SendCodeForm, ticket)
+        form, wallet = self._security_form(request, forms.SendCodeForm, ticket, verifying=True)
         device = _code_sent(
             lambda: security.send_verification_code(
                 ticket, wallet, acting_user=request.user, channel=form.cleaned_data["channel"]
@@ -114,7 +116,7 @@ class SecurityPanelMixin:
         }
 
     def _security_verify(self, request, ticket):
-        form, wallet = self._security_form(request, forms.VerifyForm, ticket)
+        form, wallet = self._security_form(request, forms.VerifyForm, ticket, verifying=True)
         verification = verify_caller(
             ticket, wallet, acting_user=request.user, answers=form.answers()
         )
