@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chat', '0001_initial'),
+        ("chat", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='conversation',
-            name='verified_by_app_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='verified by the app'),
+            model_name="conversation",
+            name="verified_by_app_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="verified by the app"),
         ),
     ]

@@ -5,16 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0006_verification_by_app'),
-        ('tickets', '0003_event_kinds'),
+        ("accounts", "0006_verification_by_app"),
+        ("tickets", "0003_event_kinds"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='ticket',
-            name='claimed_identity',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='accounts.customeridentity', verbose_name='claimed identity'),
+            model_name="ticket",
+            name="claimed_identity",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="accounts.customeridentity",
+                verbose_name="claimed identity",
+            ),
         ),
     ]
