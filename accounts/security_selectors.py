@@ -49,6 +49,18 @@ class WalletSecurity:
 class SecurityPanel:
     wallets: list[WalletSecurity]
     step_up_valid_until: datetime | None
+    # The wallets of the customer a typed contact claims (Ticket.claimed_identity): offered
+    # for verification only, which links the ticket to them (tickets.actions.claims).
+    claimed_wallets: list[WalletAccount] = field(default_factory=list)
+
+
+def verifiable_wallets(ticket):
+    """The wallets an agent may verify on ``ticket``: its customer's and the claimed
+    customer's, as accounts.actions.security._same_customer accepts them."""
+    customers = [ticket.customer_id]
+    if ticket.claimed_identity_id:
+        customers.append(ticket.claimed_identity.customer_id)
+    return WalletAccount.objects.filter(customer_id__in=customers)
 
 
 def security_panel(ticket, user, *, stepped_up_at: datetime | None) -> SecurityPanel:
@@ -69,7 +81,18 @@ def security_panel(ticket, user, *, stepped_up_at: datetime | None) -> SecurityP
         )
         for wallet in wallets
     ]
-    return SecurityPanel(wallets=rows, step_up_valid_until=security.step_up_until(stepped_up_at))
+    claimed = []
+    if ticket.claimed_identity_id:
+        claimed = list(
+            WalletAccount.objects.filter(customer_id=ticket.claimed_identity.customer_id).order_by(
+                "number"
+            )
+        )
+    return SecurityPanel(
+        wallets=rows,
+        step_up_valid_until=security.step_up_until(stepped_up_at),
+        claimed_wallets=claimed,
+    )
 
 
 def _wallet_security(ticket, wallet, user, *, verification, stepped_up_at, **lists):

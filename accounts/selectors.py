@@ -46,12 +46,17 @@ def events_for_customer(customer: Customer) -> QuerySet:
 
 
 def events_for_ticket(ticket) -> QuerySet:
-    """Events recorded on the ticket, and those of its customer and their wallets."""
-    return AccountEvent.objects.filter(
+    """Events recorded on the ticket, and those of its customer and their wallets; not
+    those of a customer the ticket's guest only claims to be (an agent's attempts to
+    verify them name their wallet), until the claim is proven."""
+    events = AccountEvent.objects.filter(
         Q(ticket=ticket)
         | Q(customer_id=ticket.customer_id)
         | Q(account__customer_id=ticket.customer_id)
     )
+    if ticket.claimed_identity_id:
+        events = events.exclude(customer__identities__pk=ticket.claimed_identity_id)
+    return events
 
 
 def _actor(event: AccountEvent) -> str:

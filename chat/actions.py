@@ -12,6 +12,7 @@ ticket's changes under the transcript and cost the writer an insert per line.
 
 import logging
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -23,8 +24,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.actions import identity_for_user, resolve_identity
+from accounts.actions.security import record_app_verification
+from accounts.app_identity import AppIdentity
+from accounts.audit import record_event
 from accounts.identities import normalise_identity
-from accounts.models import CustomerIdentity
+from accounts.models import AccountEvent, CustomerIdentity
 from accounts.permissions import is_agent, require_agent
 from tickets import actions as ticket_actions
 from tickets.inbound import Inbound, InboundAttachment
@@ -48,18 +52,62 @@ def contact_identity_kind(contact: str) -> str:
     return CustomerIdentity.Kind.EMAIL if "@" in contact else CustomerIdentity.Kind.PHONE
 
 
-def _identity_for(*, user, name: str, contact: str) -> CustomerIdentity:
-    """Who is chatting: the signed-in wallet user's customer, else the customer owning the
-    contact given, else a new anonymous customer with a "web" identity."""
+@dataclass(frozen=True)
+class Caller:
+    """Who is chatting, as far as we know: the identity the chat is filed under, the
+    customer a typed contact claims to be (never trusted), and the app's proof if any."""
+
+    identity: CustomerIdentity
+    claimed: CustomerIdentity | None = None
+    app: AppIdentity | None = None
+
+
+def _caller(*, user, name: str, contact: str, app: AppIdentity | None) -> Caller:
+    """The app's verified customer; else the signed-in wallet user's customer; else a guest
+    (guest_caller)."""
+    if app is not None:
+        return Caller(identity=_app_identity(app), app=app)
     if user is not None and user.is_authenticated and not user.is_staff:
-        return identity_for_user(user, name=name)
+        return Caller(identity=identity_for_user(user, name=name))
+    return guest_caller(name=name, contact=contact)
+
+
+def guest_caller(*, name: str, contact: str) -> Caller:
+    """A guest: a contact new to us is theirs (a new customer with it, nothing private to
+    see); a known one is only a claim, so the chat goes on a placeholder customer with a
+    "web" identity and the contact's customer is named as claimed. Raises ValidationError
+    on a bad contact."""
     if contact:
-        return resolve_identity(
-            kind=contact_identity_kind(contact), value=contact, display_name=name
-        )
+        kind = contact_identity_kind(contact)
+        value = normalise_identity(kind, contact)
+        owner = CustomerIdentity.objects.select_related("customer").filter(kind=kind, value=value)
+        owner = owner.first()
+        if owner is None:
+            return Caller(identity=resolve_identity(kind=kind, value=value, display_name=name))
+        return Caller(identity=_placeholder(name), claimed=owner)
+    return Caller(identity=_placeholder(name))
+
+
+def _placeholder(name: str) -> CustomerIdentity:
     return resolve_identity(
         kind=CustomerIdentity.Kind.WEB, value=f"chat-{uuid.uuid4().hex}", display_name=name
     )
+
+
+def _app_identity(app: AppIdentity) -> CustomerIdentity:
+    """The identity the app's customer chats under: their first one, else a new "web" one."""
+    customer = app.customer
+    identity = customer.identities.order_by("kind", "pk").first()
+    if identity is None:
+        identity = CustomerIdentity.objects.create(
+            customer=customer, kind=CustomerIdentity.Kind.WEB, value=f"chat-{uuid.uuid4().hex}"
+        )
+        record_event(
+            customer=customer,
+            action=AccountEvent.Action.IDENTITY_ADDED,
+            details={"kind": identity.kind, "value": identity.value, "via": "app"},
+        )
+    return identity
 
 
 @transaction.atomic
@@ -70,28 +118,40 @@ def start_conversation(
     name: str = "",
     contact: str = "",
     queue: Queue | None = None,
+    app: AppIdentity | None = None,
 ) -> Conversation:
     """Open a chat: a ticket on the chat channel and its conversation, waiting for an agent
-    (or offline when none of the queue is online). Raises ValidationError on a bad contact."""
+    (or offline when none of the queue is online). ``app``: the customer the MY Wallet
+    app's token proved (accounts.app_identity.verify), recorded as a strong verification
+    on the ticket. Raises ValidationError on a bad contact."""
     name, contact = name.strip()[:200], contact.strip()[:255]
-    identity = _identity_for(user=user, name=name, contact=contact)
-    customer = identity.customer
-    wallets = list(customer.wallets.all()[:2])
+    caller = _caller(user=user, name=name, contact=contact, app=app)
+    customer = caller.identity.customer
+    if app is not None:
+        wallet = app.account
+    else:
+        wallets = list(customer.wallets.all()[:2])
+        wallet = wallets[0] if len(wallets) == 1 else None
     ticket = ticket_actions.open_ticket(
         customer=customer,
         channel=Channel.CHAT,
         subject=_("Web chat"),
         queue=queue,
-        wallet=wallets[0] if len(wallets) == 1 else None,
+        wallet=wallet,
         acting_user=None,
     )
+    if caller.claimed is not None:
+        ticket_actions.claim_identity(ticket, caller.claimed)
+    if app is not None:
+        record_app_verification(ticket, app.account, app)
     online = selectors.agents_online(queue)
     conversation = Conversation.objects.create(
         ticket=ticket,
         queue=queue,
-        identity=identity,
+        identity=caller.identity,
         session_key=session_key or "",
-        contact=contact,
+        contact="" if app is not None else contact,
+        verified_by_app_at=timezone.now() if app is not None else None,
         state=Conversation.State.WAITING if online else Conversation.State.OFFLINE,
     )
     if online:
@@ -154,8 +214,9 @@ def leave_message(
 ) -> ticket_actions.Received:
     """The offline form: the message goes on ``conversation`` (the session's live chat,
     which found nobody online), or on a new ticket when there is none; answered later by
-    email (or on the customer's next visit). The contact given becomes an identity of the
-    chat's customer. Raises ValidationError on a bad contact or empty text."""
+    email (or on the customer's next visit). A contact new to us becomes an identity of the
+    chat's customer; a known one is only a claim (chat.contacts.link_contact). Raises
+    ValidationError on a bad contact or empty text."""
     text = (text or "").strip()[: settings.CHAT_MAX_MESSAGE_CHARS]
     if not text:
         raise ValidationError(_("Write a message."))
@@ -173,16 +234,20 @@ def leave_message(
         )
     if conversation is not None and conversation.identity is not None:
         return _leave_in(conversation, contact=contact, name=name, text=text)
+    # Filed like a chat started with this contact: a known contact is only a claim.
+    caller = guest_caller(name=name, contact=contact)
     received = ticket_actions.receive(
         Inbound(
             channel=Channel.CHAT,
-            sender_kind=contact_identity_kind(contact),
-            sender=contact,
+            sender_kind=caller.identity.kind,
+            sender=caller.identity.value,
             sender_name=name,
             text=text,
             queue=queue.slug if queue else "",
         )
     )
+    if caller.claimed is not None:
+        ticket_actions.claim_identity(received.ticket, caller.claimed)
     Conversation.objects.create(
         ticket=received.ticket,
         queue=queue,
@@ -507,7 +572,9 @@ def conversation_for_agent(conversation_id, *, user) -> Conversation:
     if not is_id(conversation_id):
         raise ValidationError(_("Which chat?"))
     conversation = (
-        Conversation.objects.select_related("ticket__customer", "agent", "queue")
+        Conversation.objects.select_related(
+            "ticket__customer", "ticket__claimed_identity__customer", "agent", "queue"
+        )
         .filter(pk=conversation_id)
         .first()
     )

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts import app_identity
 from accounts.permissions import VIEW_TICKETS, is_agent
 from tickets.models import Attachment, Queue
 
@@ -52,6 +53,7 @@ def _conversation_json(conversation) -> dict:
         "reference": conversation.ticket.reference,
         "state": conversation.state,
         "agents_online": selectors.agents_online(conversation.queue),
+        "verified_by_app": conversation.verified_by_app,
     }
 
 
@@ -66,6 +68,13 @@ def start(request):
     if not request.session.session_key:
         request.session.save()
     user = request.user if request.user.is_authenticated else None
+    token = request.POST.get("app_token", "")
+    try:
+        # The app's token proves who the customer is, once (its id is spent here); a
+        # refused one is told, and the customer may go on as a guest.
+        app = app_identity.verify(token, audience=app_identity.AUDIENCE_CHAT) if token else None
+    except app_identity.AppTokenRefused as refused:
+        return _error(str(refused), status=403, field="app_token")
     try:
         conversation = actions.start_conversation(
             session_key=request.session.session_key,
@@ -73,6 +82,7 @@ def start(request):
             name=request.POST.get("name", ""),
             contact=request.POST.get("contact", ""),
             queue=_queue(request),
+            app=app,
         )
     except ValidationError as exc:
         return _error(exc, field="contact")

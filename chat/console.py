@@ -61,6 +61,8 @@ CONSOLE_STRINGS = {
     "lockReason": _("Lock reason"),
     "earlierTickets": _("Earlier tickets"),
     "removeChat": _("Remove from the list"),
+    "verifiedByApp": _("Verified by the MY Wallet app"),
+    "claimsToBe": _("Claims to be %(name)s (%(contact)s) - not verified"),
 }
 
 

@@ -1,8 +1,9 @@
 """The contact a chat customer gives (the offline form), linked to the chat's customer.
 
 Customers type contacts we cannot verify yet; linking one follows the rule of
-``chat.actions.start_conversation`` (a known contact means that customer) and leaves
-every other choice to agents, who verify before acting and merge customers by hand.
+``chat.actions.start_conversation``: a contact new to us becomes the chat customer's, a
+known one is only a claim (tickets.actions.claims) that an agent verifies before anything
+of that customer is shown or sent.
 """
 
 import logging
@@ -26,10 +27,10 @@ def link_contact(
     """The identity of the contact given in the chat, linked to the chat's customer.
 
     New to us: it becomes one of that customer's identities. Known as another customer's:
-    a chat customer that is only a placeholder (an anonymous visitor: no login, wallet,
-    other contact or other ticket) is merged into that customer, as if the contact had
-    been given when the chat started; a real customer keeps the chat, and the contact stays
-    on the conversation for agents to verify and merge.
+    when the chat's customer is only a placeholder (an anonymous visitor: no login, wallet,
+    other contact or other ticket), the ticket names that customer as claimed, for an agent
+    to verify; nothing is attached to their record. A real customer keeps the chat, and the
+    contact stays on the conversation for agents to verify and merge by hand.
     """
     ticket = conversation.ticket
     customer = ticket.customer
@@ -56,9 +57,7 @@ def link_contact(
     if owner.customer_id == customer.pk:
         return owner
     if _is_placeholder(customer, ticket):
-        ticket_actions.merge_placeholder(customer, into=owner.customer, ticket=ticket)
-        conversation.ticket.customer = owner.customer
-        conversation.ticket.customer_id = owner.customer_id
+        ticket_actions.claim_identity(ticket, owner)
     else:
         logger.info(
             "chat %s: contact given belongs to customer %s; left for agents",

@@ -58,6 +58,9 @@ class Conversation(models.Model):
     # Customer sockets open now, kept by the consumers: with none, an agent's reply goes
     # out by email when the customer left an address (see chat.delivery).
     customer_sockets = models.PositiveIntegerField(_("customer sockets"), default=0)
+    # When the MY Wallet app's signed token proved who the customer is (None: a guest, whose
+    # typed contact is only a claim).
+    verified_by_app_at = models.DateTimeField(_("verified by the app"), null=True, blank=True)
     started_at = models.DateTimeField(_("started"), auto_now_add=True, db_index=True)
     accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
@@ -77,6 +80,10 @@ class Conversation(models.Model):
     @property
     def is_live(self) -> bool:
         return self.state != self.State.ENDED
+
+    @property
+    def verified_by_app(self) -> bool:
+        return self.verified_by_app_at is not None
 
 
 class AgentPresence(models.Model):

@@ -56,6 +56,7 @@ CUSTOMER_STRINGS = {
     "rateLimited": _("You are sending messages too fast. Please wait a moment."),
     "error": _("Something went wrong: %(detail)s"),
     "reference": _("Reference %(reference)s"),
+    "appTokenRefused": _("You can still chat with us as a guest."),
 }
 
 
@@ -84,4 +85,5 @@ def _live_conversation(request) -> dict | None:
         "conversation": conversation.pk,
         "reference": conversation.ticket.reference,
         "state": conversation.state,
+        "verified_by_app": conversation.verified_by_app,
     }

@@ -210,7 +210,11 @@ def agents_online(queue: Queue | None) -> bool:
 
 def chat_frame(conversation: Conversation) -> dict:
     """The "chat" frame: a conversation an agent holds, with the customer panel (only
-    masked contact details; links into the admin for the customer, wallets and tickets)."""
+    masked contact details; links into the admin for the customer, wallets and tickets).
+
+    The panel is the ticket's customer's: a guest who typed a known contact is on a
+    placeholder until verified, so of the customer they claim to be the frame carries
+    only the name and the masked contact (``claim``), never a wallet or a ticket."""
     ticket = conversation.ticket
     customer = ticket.customer
     panel = customer_panel(customer, exclude_ticket=ticket)
@@ -222,6 +226,8 @@ def chat_frame(conversation: Conversation) -> dict:
         "ticket_url": reverse("admin:tickets_ticket_change", args=[ticket.pk]),
         "state": conversation.state,
         "queue": {"slug": queue.slug, "name": queue.name} if queue else None,
+        "verified_by_app": conversation.verified_by_app,
+        "claim": claim_of(ticket),
         "customer": {
             "name": customer.name,
             "url": reverse("admin:accounts_customer_change", args=[customer.pk]),
@@ -247,6 +253,15 @@ def chat_frame(conversation: Conversation) -> dict:
             ],
         },
     }
+
+
+def claim_of(ticket) -> dict | None:
+    """Who a guest says they are, for the agent to verify: the claimed customer's name and
+    the contact typed, masked; nothing else of theirs."""
+    claimed = ticket.claimed_identity
+    if claimed is None:
+        return None
+    return {"name": claimed.customer.name, "contact": claimed.masked_value}
 
 
 def _wallet_panel(wallet) -> dict:
@@ -278,7 +293,7 @@ def _wallet_panel(wallet) -> dict:
 def held_conversations(user) -> list[Conversation]:
     return list(
         Conversation.objects.filter(agent=user, state=Conversation.State.ACTIVE)
-        .select_related("ticket__customer", "agent", "queue")
+        .select_related("ticket__customer", "ticket__claimed_identity__customer", "agent", "queue")
         .order_by("accepted_at", "pk")
     )
 

@@ -74,6 +74,17 @@ class Ticket(models.Model):
         related_name="tickets",
         verbose_name=_("wallet account"),
     )
+    # The customer a typed contact (a chat's phone or email) points at: a claim, never shown
+    # as the customer until an agent's strong verification or the app's token links the
+    # ticket to them (tickets.actions.claims). The ticket stays on a placeholder until then.
+    claimed_identity = models.ForeignKey(
+        "accounts.CustomerIdentity",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("claimed identity"),
+    )
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     category = models.CharField(
         _("category"), max_length=12, choices=Category.choices, default=Category.OTHER

@@ -14,7 +14,14 @@ from django.utils.text import smart_split
 from django.utils.translation import gettext as _
 
 from accounts.identities import normalise_email, normalise_phone
-from accounts.models import BankCard, Customer, CustomerIdentity, Transaction, WalletAccount
+from accounts.models import (
+    BankCard,
+    Customer,
+    CustomerIdentity,
+    Transaction,
+    Verification,
+    WalletAccount,
+)
 from accounts.selectors import AuditEntry, audit_entries, events_for_ticket
 
 from .html import sanitise_html
@@ -291,6 +298,35 @@ def customer_panel(customer: Customer, *, exclude_ticket: Ticket | None = None) 
         identities=identities,
         wallets=wallets,
         earlier_tickets=list(earlier[:EARLIER_TICKETS]),
+    )
+
+
+@dataclass(frozen=True)
+class TicketIdentity:
+    """Who the ticket's customer is proven to be, or only says they are."""
+
+    verified_by_app: bool  # the MY Wallet app's token proved the customer on this ticket
+    claimed_name: str = ""  # a typed contact's customer: a claim, nothing else of theirs
+    claimed_contact: str = ""  # the contact, masked
+
+
+def ticket_identity(ticket: Ticket) -> TicketIdentity:
+    """The panel's identity line (two queries): the app's verification on the ticket, or
+    the customer a typed contact claims, by name and masked contact only."""
+    by_app = Verification.objects.filter(ticket=ticket, agent__isnull=True).exists()
+    claimed = (
+        CustomerIdentity.objects.select_related("customer")
+        .filter(pk=ticket.claimed_identity_id)
+        .first()
+        if ticket.claimed_identity_id
+        else None
+    )
+    if claimed is None:
+        return TicketIdentity(verified_by_app=by_app)
+    return TicketIdentity(
+        verified_by_app=by_app,
+        claimed_name=claimed.customer.name,
+        claimed_contact=claimed.masked_value,
     )
 
 

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from mywallet_support.masking import mask_id_number, mask_identity
 
+from ..app_identity import AppIdentity
 from ..audit import record_event
 from ..identities import normalise_email, normalise_phone
 from ..models import (
@@ -49,6 +50,7 @@ from ..permissions import (
     permission_refusal,
 )
 from ..verification import (
+    APP,
     answers_digest,
     check_answers,
     normalise_answers,
@@ -234,6 +236,12 @@ def _require_agent(user) -> None:
 
 
 def _same_customer(ticket, account: WalletAccount) -> None:
+    """The wallet may be verified on this ticket: the ticket's customer's, or the customer a
+    chat's typed contact claims to be (verifying that claim is how the ticket gets linked
+    to them, tickets.actions.claims); every change still needs the ticket's own customer."""
+    claimed = ticket.claimed_identity if ticket is not None else None
+    if claimed is not None and claimed.customer_id == account.customer_id:
+        return
     Preconditions([_customer(ticket, account)]).require()
 
 
@@ -1012,3 +1020,33 @@ def contact_change_override(
         _require_verification(verification, account=account, ticket=ticket, strong=False)
         return True
     return False
+
+
+# --- the MY Wallet app's verification ---------------------------------------------------------
+
+
+@transaction.atomic
+def record_app_verification(ticket, account: WalletAccount, identity: AppIdentity) -> Verification:
+    """The app proved the customer (a valid identity token for ``account``, app_identity.verify):
+    recorded on the ticket like an agent's strong verification, with no agent, so agents on
+    the ticket may rely on it; it expires like any other verification."""
+    if ticket.customer_id != account.customer_id:
+        raise ValidationError(_("This wallet does not belong to the ticket's customer."))
+    verification = Verification.objects.create(
+        ticket=ticket,
+        account=account,
+        agent=None,
+        checks_passed=[APP],
+        strength=Verification.Strength.STRONG,
+        expires_at=timezone.now() + timedelta(minutes=settings.VERIFICATION_VALID_MINUTES),
+    )
+    record_event(
+        customer=account.customer,
+        account=account,
+        ticket=ticket,
+        action=AccountEvent.Action.IDENTITY_VERIFIED,
+        verification=verification_summary(verification),
+        # The token's id and key, never the token: enough to trace it to the app's log.
+        details={"via": "app", "token_id": identity.jti, "key_id": identity.key_id},
+    )
+    return verification

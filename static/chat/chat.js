@@ -22,6 +22,7 @@
     startButton: $("start-button"),
     conversation: $("conversation-view"),
     notice: $("chat-notice"),
+    verified: $("chat-verified"),
     messages: $("messages"),
     typing: $("typing"),
     offline: $("offline-view"),
@@ -445,6 +446,7 @@
     ui.conversation.hidden = false;
     ui.language.hidden = true; // room in the header for "End chat"
     ui.notice.textContent = "";
+    ui.verified.hidden = !data.verified_by_app;
     if (data.reference) ui.messages.setAttribute("aria-description", format(t.reference, { reference: data.reference }));
     if (data.state === "offline" || data.agents_online === false) onStatus({ state: "offline" });
     else setView(data.state === "active" ? "active" : "waiting");
@@ -464,6 +466,35 @@
         return;
       }
       openConversation(result.data);
+    } catch (error) {
+      ui.startError.textContent = t.startFailed;
+    } finally {
+      ui.startButton.disabled = false;
+    }
+  }
+
+  /* The MY Wallet app opens /chat/#app_token=<JWT>: the token is taken out of the address
+   * bar (and so out of the history) at once, and the chat starts with it. A refused token
+   * is told, and the start form stays for the customer to go on as a guest. */
+  function takeAppToken() {
+    const match = /(?:^#|&)app_token=([^&]+)/.exec(window.location.hash);
+    if (!match) return "";
+    window.history.replaceState(null, "", window.location.pathname + window.location.search);
+    return decodeURIComponent(match[1]);
+  }
+
+  async function startWithAppToken(token) {
+    const form = new FormData();
+    form.append("app_token", token);
+    ui.startButton.disabled = true;
+    try {
+      const result = await post(config.startUrl, form);
+      if (result.ok && result.data.conversation) {
+        openConversation(result.data);
+        return;
+      }
+      const reason = firstError(result.data) || t.startFailed;
+      ui.startError.textContent = `${reason} ${t.appTokenRefused}`;
     } catch (error) {
       ui.startError.textContent = t.startFailed;
     } finally {
@@ -606,6 +637,9 @@
     ui.startForm.elements.name.focus();
   });
 
-  // A reload resumes the conversation the session already has.
+  // A reload resumes the conversation the session already has; the server gives that one
+  // back to a start with a token too, so the token is spent only on a new chat.
+  const appToken = takeAppToken();
   if (config.conversation) openConversation(config.conversation);
+  else if (appToken) startWithAppToken(appToken);
 })();

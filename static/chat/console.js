@@ -204,6 +204,8 @@
     chat.reference = frame.reference || chat.reference;
     chat.ticketUrl = frame.ticket_url || chat.ticketUrl;
     chat.customer = frame.customer || chat.customer;
+    if (frame.claim !== undefined) chat.claim = frame.claim;
+    if (frame.verified_by_app !== undefined) chat.verifiedByApp = frame.verified_by_app;
     if (frame.queue !== undefined) chat.queue = frame.queue;
     fillCanned(chat);
     chat.state = frame.state || "active";
@@ -652,6 +654,12 @@
     const customerUrl = c.url || c.admin_url;
     heading.append(customerUrl ? el("a", { href: customerUrl, text: customerName(c) }) : customerName(c));
     card.append(heading);
+    // Who the customer is to us: proven by the app, or only claimed by a typed contact
+    // (the frame then carries nothing of the claimed customer but a name and a mask).
+    if (chat.verifiedByApp) card.append(el("p", { className: "mw-ok cc-verified", text: t.verifiedByApp }));
+    if (chat.claim) {
+      card.append(el("p", { className: "mw-failed-text cc-claim", text: format(t.claimsToBe, { name: chat.claim.name || t.anonymous, contact: chat.claim.contact || "" }) }));
+    }
     if (chat.queue) {
       card.append(el("p", { className: "cc-queue" }, `${t.queue}: `, el("span", { className: "mw-badge", text: queueName(chat.queue) })));
     }

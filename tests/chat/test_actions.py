@@ -2,15 +2,19 @@
 rating, the batched store (idempotent, bounded queries) and the offline form."""
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from accounts.models import AccountEvent, CustomerIdentity
+from accounts.app_identity import AUDIENCE_CHAT, sign, verify
+from accounts.models import AccountEvent, CustomerIdentity, Verification
 from chat import actions, selectors
 from chat.messages import Pending, store_messages
 from chat.models import AgentPresence, Conversation
+from tests.accounts.security_helpers import strong_verification
 from tests.conftest import make_staff, race
+from tickets import actions as ticket_actions
 from tickets.models import Message, Queue, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -35,15 +39,78 @@ def test_a_chat_with_nobody_online_is_offline(customer):
     assert conversation.identity.kind == CustomerIdentity.Kind.WEB
 
 
-def test_a_given_email_links_the_chat_to_the_existing_customer(customer):
+def test_a_given_email_of_a_known_customer_is_only_a_claim(customer):
     conversation = start(name="Li", contact="LI.WEI@example.com")
-    assert conversation.ticket.customer == customer
-    assert conversation.identity.value == "li.wei@example.com"
+    ticket = conversation.ticket
+    assert ticket.customer != customer and ticket.wallet is None
+    assert ticket.claimed_identity == customer.identities.get(kind="email")
+    assert conversation.identity.kind == "web" and conversation.identity.customer == ticket.customer
+    # nothing is attached to the claimed customer's record
+    assert customer.identities.count() == 2 and not customer.tickets.exists()
+    assert not conversation.verified_by_app
 
 
-def test_a_given_phone_links_the_chat_to_the_existing_customer(customer):
+def test_a_given_phone_of_a_known_customer_is_only_a_claim(customer):
     conversation = start(contact="138 0013 8000")
-    assert conversation.ticket.customer == customer
+    assert conversation.ticket.customer != customer
+    assert conversation.ticket.claimed_identity == customer.identities.get(kind="phone")
+
+
+def test_a_contact_new_to_us_becomes_the_chats_customer(db):
+    conversation = start(name="Zhou", contact="zhou.min@example.com")
+    assert conversation.identity.value == "zhou.min@example.com"
+    assert conversation.ticket.customer == conversation.identity.customer
+    assert conversation.ticket.claimed_identity is None
+
+
+def test_the_apps_token_files_the_chat_on_its_customer_verified(customer):
+    wallet = customer.wallets.get()
+    app = verify(sign(wallet, audience=AUDIENCE_CHAT), audience=AUDIENCE_CHAT)
+    conversation = start(app=app)
+    ticket = conversation.ticket
+    assert ticket.customer == customer and ticket.wallet == wallet
+    assert ticket.claimed_identity is None and conversation.verified_by_app
+    assert conversation.identity.customer == customer
+    verification = Verification.objects.get(ticket=ticket)
+    assert verification.by_app and verification.account == wallet
+    assert verification.strength == "strong" and verification.checks_passed == ["app_token"]
+    assert verification.expires_at > timezone.now()
+    event = AccountEvent.objects.get(customer=customer, action="identity_verified")
+    assert event.ticket_id == ticket.pk and event.actor_id is None
+    assert event.details["via"] == "app" and event.details["token_id"] == app.jti
+
+
+def test_an_agents_strong_verification_links_the_claimed_customer(customer, agent):
+    conversation = start(name="Li", contact="li.wei@example.com")
+    ticket, wallet = conversation.ticket, customer.wallets.get()
+    placeholder = ticket.customer
+    verification = strong_verification(ticket, wallet, agent)
+    ticket_actions.link_claimed_customer(ticket, acting_user=agent, verification=verification)
+    ticket.refresh_from_db()
+    assert ticket.customer == customer and ticket.wallet == wallet
+    assert ticket.claimed_identity is None
+    placeholder.refresh_from_db()
+    assert placeholder.merged_into == customer
+    event = TicketEvent.objects.get(ticket=ticket, kind=TicketEvent.Kind.CUSTOMER_MERGED)
+    assert event.actor == agent
+
+
+def test_a_weak_or_other_wallets_verification_does_not_link_the_claim(
+    customer, other_customer, agent
+):
+    conversation = start(contact="li.wei@example.com")
+    ticket = conversation.ticket
+    weak = strong_verification(ticket, customer.wallets.get(), agent)
+    Verification.objects.filter(pk=weak.pk).update(strength="weak")
+    weak.refresh_from_db()
+    other = strong_verification(ticket, other_customer.wallets.get(), agent)
+    for verification in (weak, other):
+        with pytest.raises(ValidationError):
+            ticket_actions.link_claimed_customer(
+                ticket, acting_user=agent, verification=verification
+            )
+    ticket.refresh_from_db()
+    assert ticket.customer != customer and ticket.claimed_identity is not None
 
 
 def test_a_signed_in_wallet_user_is_linked_automatically(customer, django_user_model):
@@ -315,10 +382,12 @@ def test_an_agent_message_to_a_connected_customer_is_delivered_at_once(agent):
     assert reply.delivered_at == reply.created_at
 
 
-def test_leave_message_files_a_ticket_for_the_contact(customer):
+def test_leave_message_with_a_known_contact_files_a_claim(customer):
     received = actions.leave_message(contact="li.wei@example.com", name="Li", text="请回电")
-    assert received.ticket.customer == customer
+    assert received.ticket.customer != customer
+    assert received.ticket.claimed_identity.customer == customer
     assert received.ticket.conversation.state == Conversation.State.OFFLINE
+    assert not customer.tickets.exists()
 
 
 def test_leave_message_needs_text_and_a_contact(db):
@@ -351,30 +420,30 @@ def test_leaving_a_message_in_an_offline_chat_files_it_on_that_chats_ticket(db):
     assert event.ticket_id == conversation.ticket_id and "zhou.min" not in str(event.details)
 
 
-def test_an_anonymous_chat_given_a_known_contact_joins_that_customer(customer):
+def test_an_anonymous_chat_given_a_known_contact_only_claims_that_customer(customer):
     conversation = start()
     placeholder = conversation.ticket.customer
     actions.leave_message(
         contact="+86 138 0013 8000", text="Please call me", conversation=conversation
     )
     conversation.refresh_from_db()
-    assert conversation.ticket.customer == customer
-    assert conversation.ticket.wallet == customer.wallets.get()
-    assert conversation.identity.customer == customer and conversation.identity.kind == "phone"
+    assert conversation.ticket.customer == placeholder and conversation.ticket.wallet is None
+    assert conversation.ticket.claimed_identity == customer.identities.get(kind="phone")
+    assert conversation.identity.customer == placeholder
     placeholder.refresh_from_db()
-    assert placeholder.merged_into == customer and not placeholder.identities.exists()
-    assert conversation.ticket.messages.get().sender.customer == customer
-    assert TicketEvent.objects.filter(
-        ticket=conversation.ticket, kind=TicketEvent.Kind.CUSTOMER_MERGED
-    ).exists()
+    assert placeholder.merged_into is None
+    assert conversation.ticket.messages.get().sender.customer == placeholder
+    assert customer.identities.count() == 2 and not customer.tickets.exists()
 
 
 def test_a_known_customers_chat_is_not_moved_by_someone_elses_contact(customer, other_customer):
-    conversation = start(contact="li.wei@example.com")
+    conversation = start(
+        app=verify(sign(customer.wallets.get(), audience=AUDIENCE_CHAT), audience=AUDIENCE_CHAT)
+    )
     actions.leave_message(contact="anna@example.org", text="hi", conversation=conversation)
     conversation.refresh_from_db()
     assert conversation.ticket.customer == customer
-    assert conversation.identity.value == "li.wei@example.com"
+    assert conversation.ticket.claimed_identity is None
     assert conversation.contact == "anna@example.org"
     assert other_customer.identities.count() == 2 and other_customer.tickets.count() == 0
     assert conversation.ticket.messages.get().text == "hi"
@@ -399,3 +468,14 @@ def test_a_bad_contact_in_an_offline_chat_is_refused(db):
 def test_make_staff_agents_are_not_online_until_they_say_so(django_user_model):
     user = make_staff(django_user_model, "third", "Agents")
     assert not AgentPresence.objects.filter(user=user).exists()
+
+
+def test_only_an_agent_links_a_claim(customer, agent, django_user_model):
+    conversation = start(contact="li.wei@example.com")
+    verification = strong_verification(conversation.ticket, customer.wallets.get(), agent)
+    visitor = django_user_model.objects.create_user(username="visitor", password="x" * 20)
+    with pytest.raises(PermissionDenied):
+        ticket_actions.link_claimed_customer(
+            conversation.ticket, acting_user=visitor, verification=verification
+        )
+    assert Ticket.objects.get(pk=conversation.ticket_id).customer != customer

@@ -163,7 +163,10 @@ def test_leave_message_files_a_ticket(customer):
     assert response.status_code == 200
     reference = response.json()["reference"]
     message = Message.objects.get(ticket__reference=reference)
-    assert message.ticket.customer == customer and message.text == "请回复我"
+    assert message.text == "请回复我"
+    # a known contact is a claim: the ticket is not the customer's
+    assert message.ticket.customer != customer
+    assert message.ticket.claimed_identity.customer == customer
 
 
 def test_leave_message_goes_on_the_sessions_offline_chat(customer):
@@ -177,7 +180,7 @@ def test_leave_message_goes_on_the_sessions_offline_chat(customer):
     assert response.json()["reference"] == started["reference"]
     conversation = Conversation.objects.get()
     assert conversation.pk == started["conversation"]
-    assert conversation.ticket.customer == customer
+    assert conversation.ticket.claimed_identity.customer == customer
     assert [m.text for m in conversation.ticket.messages.all()] == ["付款失败"]
 
 

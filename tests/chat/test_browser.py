@@ -48,6 +48,31 @@ CannedReply.objects.create(title="冻结说明", text="为保护资金安全，�
 """
 
 
+# The admin's strong verification of the claimed customer's wallet on the chat's ticket,
+# which links the ticket to them (as the ticket page's security panel does).
+LINK_CLAIM = """
+from datetime import timedelta
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from accounts.models import Verification
+from tickets import actions
+from tickets.models import Ticket
+ticket = Ticket.objects.get(reference={reference!r})
+admin = get_user_model().objects.get(username="admin")
+verification = Verification.objects.create(ticket=ticket, agent=admin, strength="strong",
+    account=ticket.claimed_identity.customer.wallets.order_by("pk").first(),
+    checks_passed=["phone", "code_phone"], expires_at=timezone.now() + timedelta(minutes=30))
+actions.link_claimed_customer(ticket, acting_user=admin, verification=verification)
+"""
+
+# A token the MY Wallet app would open the chat with, for the demo's first wallet.
+APP_TOKEN = """
+from accounts.app_identity import AUDIENCE_CHAT, sign
+from accounts.models import WalletAccount
+print(sign(WalletAccount.objects.order_by("pk").first(), audience=AUDIENCE_CHAT))
+"""
+
+
 def chromium_path() -> str:
     path = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(path).exists():
@@ -304,7 +329,18 @@ def test_the_console_in_chinese_shows_the_customer_panel(browser, server, output
     panel.locator(".cc-msg-customer", has_text="付款失败").wait_for()
     assert panel.locator(".cc-transfer-button").inner_text() == "转接"
     card = agent.locator("#customer-panel")
+    # A typed address is a claim: the claimed customer by name and masked address, and
+    # nothing of their wallet until an agent verifies them.
+    claim = card.locator(".cc-claim")
+    claim.wait_for()
+    assert "自称是 李伟 Li Wei（li***@example.com）- 未验证" in claim.inner_text()
+    assert card.locator(".cc-wallet").count() == 0 and "余额" not in card.inner_text()
+    manage("shell", "-c", LINK_CLAIM.format(reference=reference), env=server.env)
+    agent.reload()  # the console's hello brings the chat again, now on the verified customer
+    agent.locator(".cc-tab", has_text=reference).first.click()
+    panel = agent.locator(".cc-panel:not([hidden])")
     card.locator(".cc-wallet").first.wait_for()
+    assert card.locator(".cc-claim").count() == 0
     assert card.locator("h3 a[href*='/admin/accounts/customer/']").count() == 1
     assert card.locator(".cc-wallet h4 a[href*='/admin/accounts/walletaccount/']").count() >= 1
     assert "余额" in card.inner_text()
@@ -325,3 +361,27 @@ def test_the_console_in_chinese_shows_the_customer_panel(browser, server, output
     assert agent_errors == []
     customer.context.close()
     agent.context.close()
+
+
+def test_the_app_opens_a_verified_chat_and_the_token_leaves_the_address_bar(
+    browser, server, output
+):
+    token = manage("shell", "-c", APP_TOKEN, env=server.env).stdout.strip().splitlines()[-1]
+    page, errors = new_page(browser, viewport=PHONE, locale="zh-CN", mobile=True)
+    page.goto(server.url(f"/chat/#app_token={token}"))
+    page.locator("#conversation-view").wait_for(state="visible")
+    assert page.inner_text("#chat-verified") == "已通过 MY Wallet 应用登录"
+    assert "app_token" not in page.url and token not in page.url
+    assert page.evaluate("window.location.hash") == ""
+    page.screenshot(path=str(output / "customer-app-verified-zh.png"))
+    assert errors == []
+    page.context.close()
+    # The same link again, in another browser (a token is good once): refused, told, and
+    # the guest form stays.
+    page, errors = new_page(browser, viewport=PHONE, locale="zh-CN", mobile=True)
+    page.goto(server.url(f"/chat/#app_token={token}"))
+    page.wait_for_function("document.querySelector('#start-error').textContent !== ''")
+    assert "此应用链接已被使用" in page.inner_text("#start-error")
+    assert page.locator("#start-view").is_visible() and "app_token" not in page.url
+    assert errors == []
+    page.context.close()

@@ -7,6 +7,7 @@ fails at once with the reason. Tasks run as soon as they are queued."""
 import pytest
 from asgiref.sync import async_to_sync
 
+from accounts.app_identity import AUDIENCE_CHAT, sign, verify
 from chat import actions
 from chat.messages import Pending, store_messages
 from chat.models import AgentPresence, Conversation
@@ -40,8 +41,9 @@ def answer(conversation: Conversation, agent, text: str) -> Message:
 
 
 def test_a_chat_answer_to_a_customer_who_is_away_goes_by_email(customer, agent, smtp_server):
-    """Delivery (AWAY, by email): the customer gave their address when the chat began."""
-    conversation = actions.start_conversation(session_key="s", contact="li.wei@example.com")
+    """Delivery (AWAY, by email): the app proved who the customer is, whose address we know."""
+    app = verify(sign(customer.wallets.get(), audience=AUDIENCE_CHAT), audience=AUDIENCE_CHAT)
+    conversation = actions.start_conversation(session_key="s", app=app)
     reply = answer(accepted(conversation, agent), agent, "请检查网络后重试。")
     reply.refresh_from_db()
     assert reply.delivery_status == Message.Delivery.SENT, reply.delivery_error
@@ -58,6 +60,16 @@ def test_a_chat_answer_to_a_customer_who_is_away_goes_by_email(customer, agent, 
     resent = Pending(conversation.pk, "a1", "请检查网络后重试。", "agent", agent=agent)
     [again] = store_messages([resent])
     assert again.duplicate and again.message_id == reply.pk
+
+
+def test_a_chat_answer_never_goes_to_a_claimed_address(customer, agent, smtp_server):
+    """Delivery (AWAY, a claim): a guest typed Li Wei's address; until verified the answer
+    waits for the guest's return and nothing is written to Li Wei's mailbox."""
+    conversation = actions.start_conversation(session_key="s", contact="li.wei@example.com")
+    reply = answer(accepted(conversation, agent), agent, "您的余额是 1024.50 元")
+    reply.refresh_from_db()
+    assert reply.delivery_status == Message.Delivery.QUEUED
+    assert smtp_server.messages == []
 
 
 def test_a_chat_answer_to_an_away_customer_without_email_waits_and_is_sent_on_resume(

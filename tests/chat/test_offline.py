@@ -43,8 +43,9 @@ async def customer_writes(client, text):
     return status
 
 
-def test_an_answer_to_a_customer_who_left_goes_out_by_email(customer, agent, smtp_server):
-    client, data = start_chat(contact="li.wei@example.com")
+def test_an_answer_to_a_customer_who_left_goes_out_by_email(agent, smtp_server):
+    """A contact new to us is the guest's own: the answer goes there."""
+    client, data = start_chat(contact="zhou.min@example.com")
     assert data["state"] == "offline"
     conversation = data["conversation"]
     console_client = agent_client(agent)
@@ -71,11 +72,23 @@ def test_an_answer_to_a_customer_who_left_goes_out_by_email(customer, agent, smt
     reply = Message.objects.get(direction="outbound")
     assert reply.delivery_status == Message.Delivery.SENT, reply.delivery_error
     [mail] = smtp_server.messages
-    assert mail.rcpt_tos == ("li.wei@example.com",)
+    assert mail.rcpt_tos == ("zhou.min@example.com",)
     parsed = mail.parsed()
     reference = Conversation.objects.get(pk=conversation).ticket.reference
     assert reference in parsed["Subject"]
     assert "请检查网络后重试。" in parsed.get_body(("plain",)).get_content()
+
+
+def test_the_offline_fallback_never_writes_to_a_claimed_address(customer, agent, smtp_server):
+    """A guest who typed Li Wei's address and left: the answer is not mailed to Li Wei."""
+    client, data = start_chat(contact="li.wei@example.com")
+    conversation = Conversation.objects.get(pk=data["conversation"])
+    async_to_sync(customer_writes)(client, "我的余额是多少？")
+    reply = ticket_actions.reply(conversation.ticket, acting_user=agent, body="1024.50 元")
+    run_worker()
+    reply.refresh_from_db()
+    assert reply.delivery_status == Message.Delivery.QUEUED
+    assert smtp_server.messages == []
 
 
 def test_an_answer_to_an_anonymous_customer_waits_for_their_next_visit(agent, smtp_server):

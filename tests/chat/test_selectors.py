@@ -6,15 +6,19 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from accounts.app_identity import AUDIENCE_CHAT, sign, verify
 from accounts.models import Transaction
 from chat import actions, selectors
+from tests.accounts.security_helpers import strong_verification
 from tickets import actions as ticket_actions
 from tickets.models import Channel, Queue
 
 pytestmark = pytest.mark.django_db
 
 
-def test_the_chat_frame_links_the_customer_wallet_and_earlier_tickets(customer):
+def test_the_chat_frame_links_the_customer_wallet_and_earlier_tickets_once_verified(
+    customer, agent
+):
     security = Queue.objects.create(name="Security", slug="security")
     earlier = ticket_actions.open_ticket(
         customer=customer, channel=Channel.EMAIL, subject="Card", acting_user=None
@@ -34,8 +38,22 @@ def test_the_chat_frame_links_the_customer_wallet_and_earlier_tickets(customer):
     conversation = actions.start_conversation(
         session_key="s", contact="li.wei@example.com", queue=security
     )
+    # A typed contact is a claim: the frame names the claimed customer, masked, and
+    # carries nothing of theirs.
+    claimed = selectors.chat_frame(conversation)
+    assert claimed["claim"] == {"name": "Li Wei", "contact": "li***@example.com"}
+    assert claimed["customer"]["wallets"] == [] and claimed["customer"]["earlier_tickets"] == []
+    text = str(claimed)
+    for private in ("1024.50", "T1", "Metro", earlier.reference, wallet.number):
+        assert private not in text
+    verification = strong_verification(conversation.ticket, wallet, agent)
+    ticket_actions.link_claimed_customer(
+        conversation.ticket, acting_user=agent, verification=verification
+    )
+    conversation = actions.conversation_for_agent(conversation.pk, user=agent)
     with translation.override("zh-hans"):
         frame = selectors.chat_frame(conversation)
+    assert frame["claim"] is None and not frame["verified_by_app"]
     assert frame["queue"] == {"slug": "security", "name": "Security"}
     panel = frame["customer"]
     assert panel["url"] == reverse("admin:accounts_customer_change", args=[customer.pk])
@@ -60,7 +78,9 @@ def test_the_chat_frame_links_the_customer_wallet_and_earlier_tickets(customer):
 
 
 def test_an_unlocked_wallet_has_no_lock_reason_label(customer):
-    conversation = actions.start_conversation(session_key="s", contact="li.wei@example.com")
+    app = verify(sign(customer.wallets.get(), audience=AUDIENCE_CHAT), audience=AUDIENCE_CHAT)
+    conversation = actions.start_conversation(session_key="s", app=app)
+    assert selectors.chat_frame(conversation)["verified_by_app"]
     [shown] = selectors.chat_frame(conversation)["customer"]["wallets"]
     assert shown["lock_reason_label"] == "" and frame_queue(conversation) is None
 

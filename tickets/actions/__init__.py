@@ -11,10 +11,12 @@ and deliveries to on_commit.
 - `delivery`: outbound messages through their channel's sender, and what became of them.
 - `recipients`: the Cc of email tickets, proposed by mail, accepted or removed by agents.
 - `customers`: merging customers (it moves their tickets).
+- `claims`: a typed contact's claimed customer, linked once an agent verifies it.
 - `wallets` and `wallet_events`: wallet security from the desk and from the wallet core.
 """
 
-from .customers import merge_customers, merge_placeholder
+from .claims import claim_identity, link_claimed_customer, verify_caller
+from .customers import merge_customers
 from .delivery import (
     MAX_DELIVERY_ATTEMPTS,
     deliver,
@@ -61,13 +63,14 @@ __all__ = [
     "assign",
     "assign_automatically",
     "change_status",
+    "claim_identity",
     "deliver",
     "deliver_message",
     "enqueue_delivery",
+    "link_claimed_customer",
     "mark_delivery_failed",
     "mark_shown",
     "merge_customers",
-    "merge_placeholder",
     "open_ticket",
     "post_notice",
     "post_system_note",
@@ -83,4 +86,5 @@ __all__ = [
     "takes",
     "update_details",
     "validate_rating",
+    "verify_caller",
 ]

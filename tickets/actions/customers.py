@@ -28,13 +28,14 @@ def merge_customers(
 
 
 @transaction.atomic
-def merge_placeholder(placeholder: Customer, *, into: Customer, ticket: Ticket) -> Customer:
-    """The system merges the customer made up for an anonymous chat into the customer its
-    contact belongs to, as if the contact had been given when the chat started: the
-    chat's ticket moves with it and takes that customer's wallet when they have one."""
-    _merge(placeholder, into, actor=None, reason=_("Contact given in the chat"), ticket=ticket)
-    wallets = list(into.wallets.values_list("pk", flat=True)[:2])
-    Ticket.objects.filter(pk=ticket.pk).update(wallet_id=wallets[0] if len(wallets) == 1 else None)
+def merge_claimed(
+    placeholder: Customer, *, into: Customer, ticket: Ticket, actor, wallet
+) -> Customer:
+    """The system merges the customer made up for an anonymous chat into the customer it
+    claimed to be, once an agent's verification proved it (tickets.actions.claims): the
+    chat's ticket moves with it, on the verified ``wallet``, and the claim is settled."""
+    _merge(placeholder, into, actor=actor, reason=_("Claimed identity verified"), ticket=ticket)
+    Ticket.objects.filter(pk=ticket.pk).update(wallet=wallet, claimed_identity=None)
     return into
 
 

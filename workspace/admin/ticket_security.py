@@ -18,9 +18,10 @@ from accounts.actions import confirmation as confirmation_actions
 from accounts.actions import security
 from accounts.codes import CodeNotSent
 from accounts.models import Verification
-from accounts.security_selectors import security_panel
+from accounts.security_selectors import security_panel, verifiable_wallets
 from accounts.stepup import confirm_step_up, stepped_up_at
 from accounts.verification import check_label
+from tickets.actions import verify_caller
 from tickets.actions import wallets as desk
 
 from ..forms import security as forms
@@ -83,8 +84,9 @@ class SecurityPanelMixin:
 
     # --- helpers --------------------------------------------------------------------------
 
-    def _security_form(self, request, form_class, ticket):
-        """The bound, valid form and the wallet it names (one of the ticket customer's)."""
+    def _security_form(self, request, form_class, ticket, *, verifying=False):
+        """The bound, valid form and the wallet it names: one of the ticket customer's, or,
+        only when ``verifying``, of the customer a chat guest claims to be."""
         form = form_class(request.POST)
         if not form.is_valid():
             errors = [
@@ -94,7 +96,8 @@ class SecurityPanelMixin:
                 for name, errs in form.errors.items()
             ]
             raise ValidationError(errors)
-        wallet = ticket.customer.wallets.filter(pk=form.cleaned_data.get("account")).first()
+        wallets = verifiable_wallets(ticket) if verifying else ticket.customer.wallets
+        wallet = wallets.filter(pk=form.cleaned_data.get("account")).first()
         if wallet is None and "account" in form.fields:
             raise ValidationError(gettext("This wallet does not belong to the ticket's customer."))
         return form, wallet
@@ -102,7 +105,7 @@ class SecurityPanelMixin:
     # --- the steps ------------------------------------------------------------------------
 
     def _security_confirm(self, request, ticket):
-        form, wallet = self._security_form(request, forms.ConfirmForm, ticket)
+        form, wallet = self._security_form(request, forms.ConfirmForm, ticket, verifying=True)
         confirmation = _link_sent(
             lambda: confirmation_actions.confirm_on_device(
                 ticket, wallet, acting_user=request.user, channel=form.cleaned_data["channel"]
@@ -114,8 +117,8 @@ class SecurityPanelMixin:
         ) % {"to": confirmation.masked_destination}
 
     def _security_verify(self, request, ticket):
-        form, wallet = self._security_form(request, forms.VerifyForm, ticket)
-        verification = security.verify_identity(
+        form, wallet = self._security_form(request, forms.VerifyForm, ticket, verifying=True)
+        verification = verify_caller(
             ticket, wallet, acting_user=request.user, answers=form.answers()
         )
         if verification.strength == Verification.Strength.NONE:

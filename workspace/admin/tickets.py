@@ -210,6 +210,7 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
                 thread=selectors.ticket_thread(obj),
                 history=selectors.ticket_history(obj),
                 panel=selectors.customer_panel(obj.customer, exclude_ticket=obj),
+                identity=selectors.ticket_identity(obj),
                 account_events=selectors.ticket_account_events(obj),
                 can_work=can_change,
                 reply_form=ReplyForm(),

@@ -1,0 +1,79 @@
+"""Who a typed contact claims to be, and linking the ticket to them once that is proven.
+
+A phone number or email someone types in the chat is a claim: anyone can type Li Wei's
+phone. When it belongs to a customer we know, the ticket stays on a placeholder customer and
+names that customer only as ``claimed_identity``, from which nothing of theirs is shown or
+sent. An agent's strong verification of one of the claimed customer's wallets on the ticket
+proves the claim: the placeholder is then merged into that customer, so the ticket, its
+chat and whatever the visitor gave are theirs from then on.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accounts.actions import security
+from accounts.models import CustomerIdentity, Verification, WalletAccount
+from accounts.permissions import require_agent
+
+from ..models import Ticket
+from .customers import merge_claimed
+
+
+def claim_identity(ticket: Ticket, identity: CustomerIdentity) -> None:
+    """Note on ``ticket`` that its customer says they are ``identity``'s customer; the first
+    claim stays (a second contact typed later does not replace what an agent may be
+    verifying)."""
+    if identity.customer_id == ticket.customer_id:
+        return
+    updated = Ticket.objects.filter(pk=ticket.pk, claimed_identity__isnull=True).update(
+        claimed_identity=identity
+    )
+    if updated:
+        ticket.claimed_identity = identity
+
+
+def verify_caller(
+    ticket: Ticket, account: WalletAccount, *, acting_user, answers: dict
+) -> Verification:
+    """An agent's identity verification on the ticket (accounts.actions.security
+    .verify_identity); a strong one of the claimed customer's wallet links the ticket to
+    that customer."""
+    verification = security.verify_identity(
+        ticket, account, acting_user=acting_user, answers=answers
+    )
+    claimed = ticket.claimed_identity
+    if (
+        claimed is not None
+        and verification.strength == Verification.Strength.STRONG
+        and account.customer_id == claimed.customer_id
+    ):
+        link_claimed_customer(ticket, acting_user=acting_user, verification=verification)
+    return verification
+
+
+@transaction.atomic
+def link_claimed_customer(ticket: Ticket, *, acting_user, verification: Verification) -> Ticket:
+    """The claim is proven by ``verification`` (strong, valid, on this ticket, of one of the
+    claimed customer's wallets): the placeholder customer is merged into the claimed one,
+    the ticket takes the verified wallet, and the history records it (customer merged)."""
+    require_agent(acting_user)
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("claimed_identity__customer", "customer")
+        .get(pk=ticket.pk)
+    )
+    claimed = ticket.claimed_identity
+    if claimed is None:
+        raise ValidationError(_("This ticket's customer claims no other identity."))
+    account = verification.account
+    refusal = security.verification_refusal(verification, account=account, ticket=ticket)
+    if refusal:
+        raise ValidationError(refusal)
+    if account.customer_id != claimed.customer_id:
+        raise ValidationError(_("The identity verification is for another wallet."))
+    merge_claimed(
+        ticket.customer, into=claimed.customer, ticket=ticket, actor=acting_user, wallet=account
+    )
+    ticket.refresh_from_db()
+    return ticket
