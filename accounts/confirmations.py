@@ -48,7 +48,7 @@ def token_digest(token: str) -> str:
 
 def confirm_url(token: str) -> str:
     """The link the customer opens: the customers' site and the confirm page's path."""
-    path = reverse("accounts:confirm", args=[token])
+    path = reverse("account_confirm", args=[token])
     return settings.CUSTOMER_SITE_URL.rstrip("/") + path
 
 

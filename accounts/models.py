@@ -362,7 +362,7 @@ class Verification(models.Model):
     class Strength(models.TextChoices):
         NONE = "none", _("Not verified")
         WEAK = "weak", _("Weak (knowledge only)")
-        STRONG = "strong", _("Strong (one-time code)")
+        STRONG = "strong", _("Strong (own device or app)")
 
     ticket = models.ForeignKey(
         "tickets.Ticket",

@@ -13,5 +13,4 @@ urlpatterns = [
         name="reset_payment_password",
     ),
     path("change-contact/", views.change_contact, name="change_contact"),
-    path("confirm/<slug:token>/", views.confirm, name="confirm"),
 ]

@@ -22,10 +22,8 @@ from mywallet_support.masking import mask_email, mask_phone
 
 from . import app_session
 from .actions import self_service
-from .actions.confirmation import answer_confirmation
 from .app_identity import AppTokenRefused
 from .codes import CodeLocked, CodeNotSent
-from .confirmations import LookupsExhausted, agent_name, pending_confirmation
 from .forms import (
     AppSignInForm,
     ChannelForm,
@@ -398,44 +396,3 @@ def _message(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return exc.messages[0]
     return str(exc)
-
-
-# --- confirm on the customer's own device ---------------------------------------------------
-
-# The confirm form is one button: anything much larger is not ours.
-CONFIRM_MAX_BYTES = 4 * 1024
-
-
-@never_cache
-@require_http_methods(["GET", "POST"])
-def confirm(request, token: str):
-    """The page a confirmation link opens (accounts.confirmations): the ticket and the agent,
-    and "Yes, this is me" / "No, I did not ask for this". No login: the token, sent to the
-    wallet's registered contact, is the proof. Links that lead nowhere are counted per
-    client address; past the limit the page answers 429 before looking anything up."""
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    if not declared.isdigit() or int(declared) > CONFIRM_MAX_BYTES:
-        return render(request, "accounts/confirm.html", {"state": "too_large"}, status=413)
-    try:
-        confirmation = pending_confirmation(token, client_ip=_client_ip(request))
-    except LookupsExhausted:
-        return render(request, "accounts/confirm.html", {"state": "throttled"}, status=429)
-    if confirmation is None:
-        return render(request, "accounts/confirm.html", {"state": "invalid"}, status=404)
-    context = {
-        "state": "ask",
-        "confirmation": confirmation,
-        "agent": agent_name(confirmation.agent),
-        "error": "",
-    }
-    if request.method == "POST":
-        answer = request.POST.get("answer")
-        if answer in ("yes", "no"):
-            try:
-                answer_confirmation(confirmation, confirmed=answer == "yes")
-            except ValidationError:
-                return render(request, "accounts/confirm.html", {"state": "invalid"}, status=404)
-            context["state"] = "confirmed" if answer == "yes" else "declined"
-        else:
-            context["error"] = _("Choose one of the two answers.")
-    return render(request, "accounts/confirm.html", context)

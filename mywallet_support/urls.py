@@ -20,6 +20,8 @@ urlpatterns = [
     # The signed-in customer's home and tickets: ticket reads, so the tickets side serves them.
     path("account/", account_pages.home, name="account_home"),
     path("account/tickets/<str:reference>/", account_pages.ticket, name="account_ticket"),
+    # A confirmation link's answer may link a chat's ticket to its customer: tickets side too.
+    path("account/confirm/<slug:token>/", account_pages.confirm, name="account_confirm"),
     # 404 unless DEBUG or DEMO_APP_PAGE.
     path("demo/app/", demo_views.play_the_app, name="demo_app"),
 ]

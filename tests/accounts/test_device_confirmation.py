@@ -60,7 +60,7 @@ def named_agent(agent):
 
 
 def confirm_url(token: str) -> str:
-    return reverse("accounts:confirm", args=[token])
+    return reverse("account_confirm", args=[token])
 
 
 def csrf_token(response) -> str:

@@ -56,7 +56,7 @@ def verify_strongly(client, ticket, wallet, gateway):
     assert "Waiting for the customer to confirm on their phone" in page_text(client, ticket)
     token = last_sms_link(gateway)
     phone = Client(enforce_csrf_checks=True)
-    url = reverse("accounts:confirm", args=[token])
+    url = reverse("account_confirm", args=[token])
     form = phone.get(url)
     response = phone.post(url, {"answer": "yes", "csrfmiddlewaretoken": csrf_token(form)})
     assert "you have confirmed that it is you" in response.content.decode()

@@ -1,22 +1,26 @@
 """The ticket page of a chat whose guest typed a known customer's contact: a claim. The page
 names the claimed customer (name, masked contact) and shows nothing of theirs (wallet,
 balance, payments, cards, earlier tickets) until the agent verifies one of their wallets
-strongly in the security panel (a real SMS code through the local gateway), which links the
-ticket to them. A chat the MY Wallet app opened says so."""
+strongly in the security panel (a confirmation link through the local SMS gateway, answered
+yes on the customer's phone), which links the ticket to them; a no warns the agents. A chat
+the MY Wallet app opened says so."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.app_identity import AUDIENCE_CHAT, sign, verify
 from accounts.models import BankCard, Transaction
 from chat import actions as chat_actions
 from tests.accounts.codes_fixtures import _no_code_limits, sms_gateway
-from tests.accounts.security_helpers import last_sms_code, page_messages, security_url, ticket_url
+from tests.accounts.security_helpers import last_sms_link, page_messages, security_url, ticket_url
 from tickets import actions
-from tickets.models import TicketEvent
+from tickets.models import Message, TicketEvent
 
 __all__ = ["_no_code_limits", "sms_gateway"]
 
@@ -76,21 +80,19 @@ def test_the_claim_reads_in_chinese_too(agent_client, private):
     assert "自称是 Li Wei（li***@example.com）- 未验证" in html
 
 
-def test_a_strong_verification_of_the_claimed_wallet_links_the_ticket(
+def test_the_claimed_customers_yes_on_their_phone_links_the_ticket(
     agent, agent_client, customer, private, sms_gateway
 ):
     ticket = claimed_chat()
     wallet = customer.wallets.get()
     response = agent_client.post(
-        security_url(ticket, "send-code"), {"account": wallet.pk, "channel": "phone"}, follow=True
+        security_url(ticket, "confirm"), {"account": wallet.pk, "channel": "phone"}, follow=True
     )
-    assert "Code sent to +86 138****8000" in " ".join(page_messages(response))
-    response = agent_client.post(
-        security_url(ticket, "verify"),
-        {"account": wallet.pk, "phone": "13800138000", "code": last_sms_code(sms_gateway)},
-        follow=True,
-    )
-    assert "Identity verified: Strong" in " ".join(page_messages(response))
+    assert "Confirmation link sent to +86 138****8000" in " ".join(page_messages(response))
+    html = agent_client.get(ticket_url(ticket)).content.decode()
+    assert [secret for secret in private if secret in html] == []
+
+    answer_on_phone(last_sms_link(sms_gateway), "yes")
     ticket.refresh_from_db()
     assert ticket.customer == customer and ticket.wallet == wallet
     assert ticket.claimed_identity is None
@@ -99,6 +101,32 @@ def test_a_strong_verification_of_the_claimed_wallet_links_the_ticket(
     html = agent_client.get(ticket_url(ticket)).content.decode()
     assert "Claims to be" not in html
     assert [secret for secret in private if secret not in html] == []
+
+
+def test_a_no_on_the_phone_warns_the_agents_and_links_nothing(
+    agent_client, customer, private, sms_gateway
+):
+    ticket = claimed_chat()
+    wallet = customer.wallets.get()
+    agent_client.post(security_url(ticket, "confirm"), {"account": wallet.pk, "channel": "phone"})
+    answer_on_phone(last_sms_link(sms_gateway), "no")
+    ticket.refresh_from_db()
+    assert ticket.customer != customer and ticket.claimed_identity is not None
+    note = ticket.messages.get(direction=Message.Direction.NOTE)
+    assert note.text.startswith("Security warning: the customer answered No")
+    html = agent_client.get(ticket_url(ticket)).content.decode()
+    assert "Security warning: the customer answered No" in html
+    assert [secret for secret in private if secret in html] == []
+
+
+def answer_on_phone(token: str, answer: str) -> None:
+    """The customer opens the link on their phone and answers, as a browser would."""
+    phone = Client(enforce_csrf_checks=True)
+    url = reverse("account_confirm", args=[token])
+    form = phone.get(url).content.decode()
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)[1]
+    response = phone.post(url, {"answer": answer, "csrfmiddlewaretoken": csrf})
+    assert response.status_code == 200
 
 
 def test_a_weak_verification_does_not_link_the_claim(agent_client, customer, private):

@@ -15,7 +15,7 @@ and deliveries to on_commit.
 - `wallets` and `wallet_events`: wallet security from the desk and from the wallet core.
 """
 
-from .claims import claim_identity, link_claimed_customer, verify_caller
+from .claims import answer_confirmation, claim_identity, link_claimed_customer, verify_caller
 from .customers import merge_customers
 from .delivery import (
     MAX_DELIVERY_ATTEMPTS,
@@ -60,6 +60,7 @@ __all__ = [
     "TicketState",
     "accept_cc",
     "add_note",
+    "answer_confirmation",
     "assign",
     "assign_automatically",
     "change_status",

@@ -4,7 +4,8 @@ A phone number or email someone types in the chat is a claim: anyone can type Li
 phone. When it belongs to a customer we know, the ticket stays on a placeholder customer and
 names that customer only as ``claimed_identity``, from which nothing of theirs is shown or
 sent. An agent's strong verification of one of the claimed customer's wallets on the ticket
-proves the claim: the placeholder is then merged into that customer, so the ticket, its
+(the customer's yes on their registered phone or email, from a link the agent sent) proves
+the claim: the placeholder is then merged into that customer, so the ticket, its
 chat and whatever the visitor gave are theirs from then on.
 """
 
@@ -12,12 +13,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from accounts.actions import confirmation as confirmations
 from accounts.actions import security
-from accounts.models import CustomerIdentity, Verification, WalletAccount
+from accounts.models import CustomerIdentity, DeviceConfirmation, Verification, WalletAccount
 from accounts.permissions import require_agent
 
 from ..models import Ticket
 from .customers import merge_claimed
+from .thread import post_system_note
 
 
 def claim_identity(ticket: Ticket, identity: CustomerIdentity) -> None:
@@ -77,3 +80,32 @@ def link_claimed_customer(ticket: Ticket, *, acting_user, verification: Verifica
     )
     ticket.refresh_from_db()
     return ticket
+
+
+def answer_confirmation(confirmation: DeviceConfirmation, *, confirmed: bool) -> DeviceConfirmation:
+    """The customer's answer on the confirm page (accounts.actions.confirmation), and what it
+    means for the ticket: a yes of the claimed customer's wallet proves the claim and links
+    the ticket to them; a no is put in front of the agents in the ticket's thread, since the
+    person they are talking to may not be the wallet's owner."""
+    confirmation = confirmations.answer_confirmation(confirmation, confirmed=confirmed)
+    ticket, verification = confirmation.ticket, confirmation.verification
+    if ticket is None or verification is None:
+        return confirmation
+    if confirmed:
+        claimed = Ticket.objects.values_list("claimed_identity__customer", flat=True).get(
+            pk=ticket.pk
+        )
+        if claimed is not None and claimed == confirmation.account.customer_id:
+            link_claimed_customer(ticket, acting_user=confirmation.agent, verification=verification)
+        return confirmation
+    post_system_note(
+        ticket,
+        text=_(
+            "Security warning: the customer answered No to the confirmation sent to %(to)s: "
+            "they did not ask for it. The person in this conversation may not be the wallet's "
+            "owner."
+        )
+        % {"to": confirmation.masked_destination},
+        metadata={"confirmation": confirmation.pk, "answer": "no"},
+    )
+    return confirmation
