@@ -27,6 +27,14 @@ def _english_by_default(settings):
         yield
 
 
+@pytest.fixture(autouse=True)
+def _quick_password_hashing(settings):
+    """Users made in the test process get MD5 password hashes, as Django's testing docs
+    advise: PBKDF2's rounds cost most of a second per user on these cores. Servers the tests
+    start in subprocesses keep the production hashers, and make their own users."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def tasks_at_once(settings):
     """Background tasks run as soon as they are queued (Django's ImmediateBackend): for
