@@ -78,7 +78,7 @@ def answer_confirmation(confirmation: DeviceConfirmation, *, confirmed: bool) ->
     """
     with transaction.atomic():
         confirmation = (
-            DeviceConfirmation.objects.select_for_update()
+            DeviceConfirmation.objects.select_for_update(of=("self",))
             .select_related("account__customer", "ticket", "agent")
             .get(pk=confirmation.pk)
         )

@@ -766,7 +766,7 @@ def _pending_for_decision(
     request: ApprovalRequest, acting_user, *, approving: bool
 ) -> ApprovalRequest:
     request = (
-        ApprovalRequest.objects.select_for_update()
+        ApprovalRequest.objects.select_for_update(of=("self",))
         .select_related("account__customer", "verification")
         .get(pk=request.pk)
     )

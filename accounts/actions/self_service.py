@@ -315,7 +315,7 @@ def check_second_factor(
 def _confirmed_reset_device(device_id: int | None) -> CodeDevice | None:
     """The reset's device, locked, if its code was confirmed within RESET_GRANT."""
     device = (
-        CodeDevice.objects.select_for_update()
+        CodeDevice.objects.select_for_update(of=("self",))
         .select_related("account__customer")
         .filter(pk=device_id, purpose=CodeDevice.Purpose.PAYMENT_PASSWORD_RESET)
         .first()
