@@ -215,14 +215,14 @@ def leave_message(
     """The offline form: the message goes on ``conversation`` (the session's live chat,
     which found nobody online), or on a new ticket when there is none; answered later by
     email (or on the customer's next visit). A contact new to us becomes an identity of the
-    chat's customer; a known one is only a claim (chat.contacts.link_contact). Raises
-    ValidationError on a bad contact or empty text."""
+    chat's customer; a known one is only a claim (chat.contacts.link_contact). A chat the
+    MY Wallet app verified needs no contact: we know the customer, and a contact typed there
+    is not taken (it could be anyone's). Raises ValidationError on a bad or missing contact
+    or empty text."""
     text = (text or "").strip()[: settings.CHAT_MAX_MESSAGE_CHARS]
     if not text:
         raise ValidationError(_("Write a message."))
     contact = (contact or "").strip()
-    if not contact:
-        raise ValidationError(_("Give an email address or a phone number."))
     name = (name or "").strip()[:200]
     if conversation is not None:
         conversation = (
@@ -232,6 +232,10 @@ def leave_message(
             .exclude(state=Conversation.State.ENDED)
             .first()
         )
+    if conversation is not None and conversation.verified_by_app:
+        return _receive_on(conversation, name=name, text=text)
+    if not contact:
+        raise ValidationError(_("Give an email address or a phone number."))
     if conversation is not None and conversation.identity is not None:
         return _leave_in(conversation, contact=contact, name=name, text=text)
     # Filed like a chat started with this contact: a known contact is only a claim.
@@ -269,6 +273,10 @@ def _leave_in(
         conversation.identity = identity
     conversation.contact = contact[:255]
     conversation.save(update_fields=["identity", "contact"])
+    return _receive_on(conversation, name=name, text=text)
+
+
+def _receive_on(conversation: Conversation, *, name: str, text: str) -> ticket_actions.Received:
     sender = conversation.identity
     return ticket_actions.receive(
         Inbound(

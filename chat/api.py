@@ -135,13 +135,10 @@ def leave_message(request):
     new ticket; answered later by email or on the next visit."""
     if not http_allowed(request, "leave"):
         return _too_many()
-    contact = request.POST.get("contact", "").strip()
-    if not contact:
-        return _error(_("Give an email address or a phone number."), field="contact")
     try:
         queue = _queue(request)
         received = actions.leave_message(
-            contact=contact,
+            contact=request.POST.get("contact", ""),
             name=request.POST.get("name", ""),
             text=request.POST.get("text", ""),
             queue=queue,

@@ -27,6 +27,9 @@
     typing: $("typing"),
     offline: $("offline-view"),
     leaveForm: $("leave-form"),
+    leaveWho: $("leave-who"),
+    leaveIntro: $("leave-intro"),
+    leaveIntroVerified: $("leave-intro-verified"),
     leaveError: $("leave-error"),
     leaveThanks: $("leave-thanks"),
     rating: $("rating-view"),
@@ -44,6 +47,7 @@
   const state = {
     conversation: null, // {id, reference}
     status: null, // waiting | offline | active | closed
+    verified: false, // the MY Wallet app verified this chat
     agent: "",
     lastSeenId: 0,
     shown: new Map(), // message id -> <li>
@@ -447,6 +451,11 @@
     ui.language.hidden = true; // room in the header for "End chat"
     ui.notice.textContent = "";
     ui.verified.hidden = !data.verified_by_app;
+    // The app told us who this is: the offline form asks for no contact.
+    state.verified = Boolean(data.verified_by_app);
+    ui.leaveWho.hidden = state.verified;
+    ui.leaveIntro.hidden = state.verified;
+    ui.leaveIntroVerified.hidden = !state.verified;
     if (data.reference) ui.messages.setAttribute("aria-description", format(t.reference, { reference: data.reference }));
     if (data.state === "offline" || data.agents_online === false) onStatus({ state: "offline" });
     else setView(data.state === "active" ? "active" : "waiting");
@@ -526,7 +535,7 @@
     event.preventDefault();
     const form = ui.leaveForm;
     ui.leaveError.textContent = "";
-    if (!form.elements.contact.value.trim()) {
+    if (!state.verified && !form.elements.contact.value.trim()) {
       ui.leaveError.textContent = t.contactRequired;
       form.elements.contact.setAttribute("aria-invalid", "true");
       form.elements.contact.focus();

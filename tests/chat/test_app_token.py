@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.app_identity import AUDIENCE_ACCOUNT, AUDIENCE_CHAT, sign
-from accounts.models import AccountEvent, Verification
+from accounts.models import AccountEvent, CustomerIdentity, Verification
 from chat.models import Conversation
 from tests.chat.test_api import csrf_client, post
 
@@ -97,3 +97,32 @@ def test_after_a_refused_token_the_customer_goes_on_as_a_guest_and_is_not_verifi
     assert conversation.ticket.customer != customer
     assert conversation.ticket.claimed_identity.customer == customer
     assert not Verification.objects.exists()
+
+
+def test_with_nobody_online_an_app_verified_customer_leaves_a_message_without_a_contact(
+    customer, wallet
+):
+    client = csrf_client()
+    started = start(client, sign(wallet, audience=AUDIENCE_CHAT)).json()
+    assert started["state"] == "offline"
+    identities = set(CustomerIdentity.objects.values_list("value", flat=True))
+
+    response = post(client, "/chat/leave-message/", {"text": "My payment failed twice."})
+    assert response.status_code == 200
+    assert response.json()["reference"] == started["reference"]
+    ticket = Conversation.objects.get(pk=started["conversation"]).ticket
+    assert ticket.customer == customer
+    assert ticket.messages.filter(text="My payment failed twice.").exists()
+
+    # A contact typed there anyway is not taken: it could be anyone's.
+    post(client, "/chat/leave-message/", {"text": "Also this.", "contact": "x@evil.example"})
+    assert set(CustomerIdentity.objects.values_list("value", flat=True)) == identities
+
+
+def test_a_guest_still_has_to_give_a_contact_to_leave_a_message():
+    response = post(csrf_client(), "/chat/leave-message/", {"text": "Hello?"})
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "Give an email address or a phone number.",
+        "field": "contact",
+    }

@@ -88,6 +88,7 @@ def test_the_claimed_customers_yes_on_their_phone_links_the_ticket(
     panel = agent_client.get(ticket_url(ticket)).content.decode()
     assert "Claimed wallet ending" in panel and "Send confirmation link" in panel
     assert 'name="code"' not in panel  # nobody is asked to read a code out
+    assert "id_prefix" not in panel
     response = agent_client.post(
         security_url(ticket, "confirm"), {"account": wallet.pk, "channel": "phone"}, follow=True
     )
