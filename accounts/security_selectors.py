@@ -46,12 +46,19 @@ class WalletSecurity:
 
 
 @dataclass
+class ClaimedWallet:
+    wallet: WalletAccount
+    # The latest confirmation links sent to it from this ticket, and their answers.
+    confirmations: list = field(default_factory=list)
+
+
+@dataclass
 class SecurityPanel:
     wallets: list[WalletSecurity]
     step_up_valid_until: datetime | None
     # The wallets of the customer a typed contact claims (Ticket.claimed_identity): offered
     # for verification only, which links the ticket to them (tickets.actions.claims).
-    claimed_wallets: list[WalletAccount] = field(default_factory=list)
+    claimed_wallets: list[ClaimedWallet] = field(default_factory=list)
 
 
 def verifiable_wallets(ticket):
@@ -66,9 +73,16 @@ def verifiable_wallets(ticket):
 def security_panel(ticket, user, *, stepped_up_at: datetime | None) -> SecurityPanel:
     wallets = list(ticket.customer.wallets.order_by("number"))
     ids = [w.pk for w in wallets]
+    claimed = []
+    if ticket.claimed_identity_id:
+        claimed = list(
+            WalletAccount.objects.filter(customer_id=ticket.claimed_identity.customer_id).order_by(
+                "number"
+            )
+        )
     latest = _latest_verifications(ticket, ids)
     pending = _pending_requests(ids, user)
-    confirmations = _latest_confirmations(ticket, ids)
+    confirmations = _latest_confirmations(ticket, ids + [w.pk for w in claimed])
     rows = [
         _wallet_security(
             ticket,
@@ -81,17 +95,12 @@ def security_panel(ticket, user, *, stepped_up_at: datetime | None) -> SecurityP
         )
         for wallet in wallets
     ]
-    claimed = []
-    if ticket.claimed_identity_id:
-        claimed = list(
-            WalletAccount.objects.filter(customer_id=ticket.claimed_identity.customer_id).order_by(
-                "number"
-            )
-        )
     return SecurityPanel(
         wallets=rows,
         step_up_valid_until=security.step_up_until(stepped_up_at),
-        claimed_wallets=claimed,
+        claimed_wallets=[
+            ClaimedWallet(wallet, confirmations.get(wallet.pk, [])) for wallet in claimed
+        ],
     )
 
 

@@ -94,6 +94,7 @@ def test_the_claimed_customers_yes_on_their_phone_links_the_ticket(
     )
     assert "Confirmation link sent to +86 138****8000" in " ".join(page_messages(response))
     html = agent_client.get(ticket_url(ticket)).content.decode()
+    assert "Waiting for the customer to confirm on their phone" in html
     assert [secret for secret in private if secret in html] == []
 
     answer_on_phone(last_sms_link(sms_gateway), "yes")
@@ -120,6 +121,7 @@ def test_a_no_on_the_phone_warns_the_agents_and_links_nothing(
     assert note.text.startswith("Security warning: the customer answered No")
     html = agent_client.get(ticket_url(ticket)).content.decode()
     assert "Security warning: the customer answered No" in html
+    assert "the customer declined: they say they did not ask for this" in html
     assert [secret for secret in private if secret in html] == []
 
 
