@@ -18,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from mywallet_support.http import declared_too_large
 from mywallet_support.masking import mask_email, mask_phone
 
 from . import app_session
@@ -79,10 +80,8 @@ def sign_in(request):
     """GET: the page whose script posts the token from ``#app_token=`` (a fragment never
     reaches a server's logs), or says how to open the page from the app. POST: the token
     starts the customer's session."""
-    if request.method == "POST":
-        declared = request.headers.get("Content-Length", "")
-        if not declared.isdigit() or int(declared) > SIGN_IN_MAX_BYTES:
-            return HttpResponse(_("The request is too large."), status=413)
+    if declared_too_large(request, SIGN_IN_MAX_BYTES):
+        return HttpResponse(_("The request is too large."), status=413)
     return _sign_in(request)
 
 

@@ -33,6 +33,16 @@ def mask_id_number(value: str | None) -> str:
     return f"{value[:3]}{'*' * (len(value) - 7)}{value[-4:]}"
 
 
+def mask_wallet_number(value: str | None) -> str:
+    """MW8800000101 as MW88****0101: enough for the customer to recognise it on a screen
+    someone else may see."""
+    if not value:
+        return ""
+    if len(value) <= 8:
+        return "*" * len(value)
+    return f"{value[:4]}****{value[-4:]}"
+
+
 def mask_text(value: str | None) -> str:
     if not value:
         return ""

@@ -18,6 +18,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import app_session
 from accounts.confirmations import LookupsExhausted, agent_name, pending_confirmation
+from mywallet_support.http import declared_too_large
+from mywallet_support.masking import mask_wallet_number
 
 from .actions import answer_confirmation
 from .selectors import customer_tickets, public_thread
@@ -34,7 +36,7 @@ def home(request):
         return redirect("accounts:sign_in")
     context = {
         "customer": wallet.customer,
-        "wallet_number": masked_wallet_number(wallet.number),
+        "wallet_number": mask_wallet_number(wallet.number),
         "tickets": list(customer_tickets(wallet.customer)[:HOME_TICKETS]),
     }
     return render(request, "accounts/home.html", context)
@@ -53,14 +55,6 @@ def ticket(request, reference: str):
     return render(request, "accounts/ticket.html", context)
 
 
-def masked_wallet_number(number: str) -> str:
-    """MW8800000101 as MW88****0101: enough for the customer to recognise it on a screen
-    someone else may see."""
-    if len(number) <= 8:
-        return "*" * len(number)
-    return f"{number[:4]}****{number[-4:]}"
-
-
 # --- confirm on the customer's own device ---------------------------------------------------
 
 # The confirm form is one button: anything much larger is not ours.
@@ -74,8 +68,7 @@ def confirm(request, token: str):
     and "Yes, this is me" / "No, I did not ask for this". No login: the token, sent to the
     wallet's registered contact, is the proof. Links that lead nowhere are counted per
     client address; past the limit the page answers 429 before looking anything up."""
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    if not declared.isdigit() or int(declared) > CONFIRM_MAX_BYTES:
+    if declared_too_large(request, CONFIRM_MAX_BYTES):
         return render(request, "accounts/confirm.html", {"state": "too_large"}, status=413)
     try:
         confirmation = pending_confirmation(

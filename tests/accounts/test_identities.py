@@ -5,7 +5,7 @@ from django.db import connection
 from accounts.actions import resolve_identity
 from accounts.identities import normalise_email, normalise_identity, normalise_phone
 from accounts.models import AccountEvent, Customer, CustomerIdentity, WalletAccount
-from mywallet_support.masking import mask_email, mask_id_number, mask_phone
+from mywallet_support.masking import mask_email, mask_id_number, mask_phone, mask_wallet_number
 
 
 @pytest.mark.parametrize(
@@ -77,6 +77,8 @@ def test_masks_show_only_enough_to_recognise():
     assert mask_phone("+8613800138000") == "+86 138****8000"
     assert mask_email("li.wei@example.com") == "li***@example.com"
     assert mask_id_number("110101199003071234") == "110***********1234"
+    assert mask_wallet_number("MW8800000101") == "MW88****0101"
+    assert mask_wallet_number("MW12345") == "*******"
 
 
 @pytest.mark.django_db
