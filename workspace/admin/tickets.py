@@ -234,10 +234,8 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
             response = super().render_change_form(request, context, add, change, form_url, obj)
             # The one message whose remote images the agent chose to see: this response's
             # policy allows their origins, and nothing else is widened.
-            loaded = {
-                o for m in thread if m.rendered.remote_images for o in m.rendered.remote_origins
-            }
-            allow_images(request, response, loaded)
+            chosen = [m.rendered for m in thread if m.rendered.remote_images]
+            allow_images(request, response, chosen[0].remote_origins if chosen else ())
             return response
         return super().render_change_form(request, context, add, change, form_url, obj)
 
