@@ -4,12 +4,13 @@ Every function here issues a fixed number of queries whatever the number of mess
 events, wallets or transactions, so the pages built on them stay flat as tickets grow.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import Prefetch, Q, QuerySet
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import mark_safe
 from django.utils.text import smart_split
 from django.utils.translation import gettext as _
 
@@ -24,8 +25,8 @@ from accounts.models import (
 )
 from accounts.selectors import AuditEntry, audit_entries, events_for_ticket
 
-from .html import sanitise_html
-from .models import Channel, Message, Queue, Ticket, TicketEvent
+from .html import RenderedHtml, render_html
+from .models import Attachment, Channel, Message, Queue, Ticket, TicketEvent
 from .text import quoted_split
 
 RECENT_TRANSACTIONS = 10
@@ -35,12 +36,21 @@ EARLIER_TICKETS = 10
 # --- the thread -----------------------------------------------------------------------------
 
 
-def ticket_thread(ticket: Ticket) -> list[Message]:
+def ticket_thread(
+    ticket: Ticket,
+    *,
+    inline_url: Callable[[Attachment], str] | None = None,
+    remote_images_for: int | None = None,
+) -> list[Message]:
     """Every message of the ticket, all channels, oldest first (two queries).
 
     Each message gets ``body_html``: its stored HTML sanitised again at render time, so a
     row written by any path (not only `receive`) can never carry script into the admin.
     Empty when the message has no HTML, and the template shows the escaped text instead.
+    Its images are decided there too (``tickets.html.render_html``): ``cid:`` images point
+    at ``inline_url(attachment)`` (dropped without one), remote images are blocked except in
+    the message ``remote_images_for`` names; ``message.rendered`` keeps the origins, for the
+    page to offer them and its policy to allow exactly those of the chosen message.
     """
     messages = list(
         ticket.messages.select_related("author", "sender")
@@ -48,7 +58,8 @@ def ticket_thread(ticket: Ticket) -> list[Message]:
         .order_by("created_at", "id")
     )
     for message in messages:
-        message.body_html = _safe_html(message.html)
+        message.rendered = _render(message, inline_url, remote_images_for == message.pk)
+        message.body_html = mark_safe(message.rendered.html)  # noqa: S308 - nh3 output
         # Customers' mail carries the whole earlier conversation: agents see what is new,
         # with the quoted part and the signature one click away.
         if message.direction == Message.Direction.INBOUND:
@@ -58,10 +69,16 @@ def ticket_thread(ticket: Ticket) -> list[Message]:
     return messages
 
 
-def _safe_html(html: str) -> SafeString | str:
-    if not html:
-        return ""
-    return mark_safe(sanitise_html(html))  # noqa: S308 - nh3 output
+def _render(message: Message, inline_url, remote_images: bool) -> RenderedHtml:
+    if not message.html:
+        return RenderedHtml("")
+    inline = {a.content_id: a for a in message.attachments.all() if a.content_id}
+
+    def url_for(content_id: str) -> str | None:
+        attachment = inline.get(content_id)
+        return inline_url(attachment) if attachment and inline_url else None
+
+    return render_html(message.html, inline_url=url_for, remote_images=remote_images)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import REPROCESS_INBOUND
+from mywallet_support.csp import allow_images, lock_down
 from mywallet_support.mail import DeliveryError
 from mywallet_support.masking import mask_phone
 from tickets import actions, selectors
@@ -206,8 +207,13 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and obj.pk:
             can_change = self.has_change_permission(request, obj)
+            thread = selectors.ticket_thread(
+                obj,
+                inline_url=lambda attachment: self._url("inline_image", attachment),
+                remote_images_for=_chosen_message(request),
+            )
             context.update(
-                thread=selectors.ticket_thread(obj),
+                thread=thread,
                 history=selectors.ticket_history(obj),
                 panel=selectors.customer_panel(obj.customer, exclude_ticket=obj),
                 identity=selectors.ticket_identity(obj),
@@ -225,6 +231,12 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
             )
             if can_change:  # the security panel (ticket_security.py)
                 context.update(self.security_context(request, obj))
+            response = super().render_change_form(request, context, add, change, form_url, obj)
+            # The one message whose remote images the agent chose to see: this response's
+            # policy allows their origins, and nothing else is widened.
+            chosen = [m.rendered for m in thread if m.rendered.remote_images]
+            allow_images(request, response, chosen[0].remote_origins if chosen else ())
+            return response
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _url(self, name, obj):
@@ -247,6 +259,11 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
                 "<path:object_id>/cc/remove/",
                 wrap(self.remove_cc_view),
                 name="tickets_ticket_remove_cc",
+            ),
+            path(
+                "attachment/<int:pk>/inline/",
+                self.admin_site.admin_view(self.inline_image_view),
+                name="tickets_ticket_inline_image",
             ),
             path(
                 "attachment/<int:pk>/",
@@ -361,6 +378,37 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
         )
         response["X-Content-Type-Options"] = "nosniff"
         return response
+
+    def inline_image_view(self, request, pk):
+        """An email's inline (``cid:``) image, shown in its message from our own origin.
+
+        Only an attachment the mail referenced by content id and whose declared type is a
+        raster image: it is served as that type, never sniffed, under a policy that runs
+        and loads nothing (an SVG or HTML file stays a download, `attachment_view`).
+        """
+        attachment = get_object_or_404(
+            Attachment.objects.select_related("message__ticket").exclude(content_id=""), pk=pk
+        )
+        if not self.has_view_permission(request, attachment.message.ticket):
+            raise PermissionDenied
+        content_type = attachment.content_type.split(";", 1)[0].strip().lower()
+        if content_type not in INLINE_IMAGE_TYPES:
+            raise Http404
+        response = FileResponse(attachment.file.open("rb"), content_type=content_type)
+        response["X-Content-Type-Options"] = "nosniff"
+        lock_down(response)
+        return response
+
+
+# The images a message may show inline: raster formats browsers decode without running
+# anything. SVG is not one (it can carry script).
+INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+def _chosen_message(request) -> int | None:
+    """The message whose remote images the agent chose to load (``?images=<id>``)."""
+    value = request.GET.get("images", "")
+    return int(value) if value.isdigit() and len(value) < 19 else None
 
 
 def _reply_recipients(ticket: Ticket) -> dict | None:
