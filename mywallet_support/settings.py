@@ -4,6 +4,7 @@ Every value comes from the environment with a safe local default; the helpers in
 ``mywallet_support.env`` raise ImproperlyConfigured on a value they cannot read.
 """
 
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -104,12 +105,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Live updates: in-memory for one process, Redis pub/sub to share groups between processes.
 REDIS_URL = env_str("REDIS_URL")
+# Starts every Redis key and channel name of this instance (channel layer and cache), so
+# that two instances can share one Redis database. Letters, digits, "-", "_" and "." only:
+# channel names allow nothing else.
+REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "mywallet")
+if not re.fullmatch(r"[A-Za-z0-9_.-]{1,40}", REDIS_KEY_PREFIX):
+    raise ImproperlyConfigured("REDIS_KEY_PREFIX must be 1 to 40 letters, digits, '-', '_' or '.'.")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": PUBSUB_LAYER,
             "CONFIG": redis_layer_config(
-                REDIS_URL, max_connections=env_int("REDIS_MAX_CONNECTIONS", 1000)
+                REDIS_URL,
+                max_connections=env_int("REDIS_MAX_CONNECTIONS", 1000),
+                key_prefix=REDIS_KEY_PREFIX,
             ),
         }
     }
@@ -117,6 +126,7 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_KEY_PREFIX,
         }
     }
 else:
