@@ -66,8 +66,17 @@ class Upload:
     the connection. ``sent`` counts body bytes that left; ``answer`` is what came back.
     """
 
-    def __init__(self, server, path: str, *, chunked: bool = False, declared: int | None = None):
+    def __init__(
+        self,
+        server,
+        path: str,
+        *,
+        chunked: bool = False,
+        declared: int | None = None,
+        expect_continue: bool = False,
+    ):
         self.server = server
+        self.expect_continue = expect_continue
         self.path = path
         self.chunked = chunked
         self.declared = declared
@@ -86,6 +95,8 @@ class Upload:
             lines.append("Transfer-Encoding: chunked")
         else:
             lines.append(f"Content-Length: {self.declared}")
+        if self.expect_continue:
+            lines.append("Expect: 100-continue")
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
 
     def send(self, pieces: Iterable[bytes], *, polite: bool) -> None:
@@ -261,3 +272,14 @@ def test_a_multipart_body_under_the_limit_is_not_parsed_by_the_server(server):
     assert status == 404
     after = memory_kb(server.process.pid)
     assert (after["VmHWM"] - before["VmRSS"]) * 1024 < 48 * MB, (before, after)
+
+
+def test_a_client_asking_to_continue_is_told_413_instead(server):
+    # curl asks "Expect: 100-continue" before a large body: it must not be invited to send it.
+    upload = Upload(server, "/chat/upload/", declared=HUNDRED_MB, expect_continue=True)
+    upload.start()
+    status, body = upload.read_answer()
+
+    assert refused(status, body), upload.answer[:500]
+    assert b"100 Continue" not in upload.answer
+    assert upload.sent == 0
