@@ -15,8 +15,11 @@ consumer. Under another server (no daphne) it does nothing.
 """
 
 import inspect
+import logging
 
 from mywallet_support.bodylimit import too_large_body
+
+logger = logging.getLogger(__name__)
 
 MESSAGE_TOO_BIG = 1009  # RFC 6455 close code; chat.protocol.CLOSE_TOO_BIG
 
@@ -115,6 +118,10 @@ def _refuse(request) -> None:
     from twisted.internet import reactor  # not at import: daphne installs its reactor first
 
     request.body_refused = True
+    logger.warning(
+        "daphne: a request body over %d bytes was refused (413) before it was read",
+        request.max_body_bytes,
+    )
     # Twisted would answer "100 Continue" right after the headers: this answer replaces it.
     request.requestHeaders.removeHeader(b"Expect")
     channel = request.channel

@@ -255,6 +255,7 @@ def test_a_declared_body_just_over_the_limit_is_refused_and_one_at_it_is_read(se
     over.start()
     status, body = over.read_answer()
     assert refused(status, body)
+    assert "a request body over 10485760 bytes was refused (413)" in server.output()
 
 
 def test_a_multipart_body_under_the_limit_is_not_parsed_by_the_server(server):
