@@ -4,12 +4,15 @@ message as such a server drives it. Daphne's own bound: tests/e2e/test_bounded_r
 
 import asyncio
 import json
+import subprocess
+import sys
 
 import pytest
 from asgiref.testing import ApplicationCommunicator
 from django.core.asgi import get_asgi_application
 
 from mywallet_support.bodylimit import BodyLimit
+from tests.e2e.servers import ROOT, server_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -97,3 +100,19 @@ async def _a_body_at_the_limit_reaches_the_application():
     status, _body = await answer(communicator)
 
     assert status == 404
+
+
+def test_the_settings_refuse_a_limit_below_the_largest_chat_image():
+    env = server_env(REQUEST_MAX_BODY_BYTES="1000000", CHAT_MAX_UPLOAD_BYTES="5242880")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+    assert result.returncode != 0
+    assert "REQUEST_MAX_BODY_BYTES must be at least CHAT_MAX_UPLOAD_BYTES" in result.stderr
