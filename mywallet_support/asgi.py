@@ -4,7 +4,8 @@ import os
 
 from django.core.asgi import get_asgi_application
 
-from mywallet_support.daphne import let_daphne_send_1009
+from mywallet_support.bodylimit import BodyLimit
+from mywallet_support.daphne import bound_daphne_requests, let_daphne_send_1009
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mywallet_support.settings")
 
@@ -24,9 +25,15 @@ if settings.SERVE_STATIC:
 
     http_app = ASGIStaticFilesHandler(django_asgi_app)
 
-# The server's own adjustment, made where it is assembled: the chat closes an oversized frame
-# with 1009, which daphne would otherwise turn into 1011 (mywallet_support.daphne).
+# No request body over REQUEST_MAX_BODY_BYTES reaches the application, whatever the server
+# (mywallet_support.bodylimit).
+http_app = BodyLimit(http_app, settings.REQUEST_MAX_BODY_BYTES)
+
+# The server's own adjustments, made where it is assembled (mywallet_support.daphne): the chat
+# closes an oversized frame with 1009, which daphne would otherwise turn into 1011; daphne
+# reads no body over the limit (it reads whole bodies before the application sees them).
 let_daphne_send_1009()
+bound_daphne_requests(settings.REQUEST_MAX_BODY_BYTES)
 
 application = ProtocolTypeRouter(
     {

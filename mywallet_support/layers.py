@@ -14,15 +14,22 @@ logger = logging.getLogger(__name__)
 PUBSUB_LAYER = "channels_redis.pubsub.RedisPubSubChannelLayer"
 
 
-def redis_layer_config(url: str, *, max_connections: int) -> dict:
+def redis_layer_config(url: str, *, max_connections: int, key_prefix: str = "asgi") -> dict:
     """The pub/sub layer's CONFIG for ``url``.
 
     Measured with channels-redis 4.3 and redis-py 8: the default 5 s socket timeout closes
     idle subscribers (channels_redis#422) and the default pool raises instead of waiting
     when it runs out, so: no socket timeout, and a pool sized for the expected sockets.
     The pub/sub layer, unlike the core layer, drops nothing at a per-process capacity.
+
+    ``key_prefix`` (REDIS_KEY_PREFIX) starts every channel and group name the layer
+    publishes on, so two instances sharing one Redis database never hear each other's
+    groups. channels_redis glues it to the name without a separator; we add a dot.
     """
-    return {"hosts": [{"address": url, "socket_timeout": None, "max_connections": max_connections}]}
+    return {
+        "hosts": [{"address": url, "socket_timeout": None, "max_connections": max_connections}],
+        "prefix": f"{key_prefix}.",
+    }
 
 
 class InMemoryChannelLayer(channels.layers.InMemoryChannelLayer):

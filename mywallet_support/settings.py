@@ -4,6 +4,7 @@ Every value comes from the environment with a safe local default; the helpers in
 ``mywallet_support.env`` raise ImproperlyConfigured on a value they cannot read.
 """
 
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -107,12 +108,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Live updates: in-memory for one process, Redis pub/sub to share groups between processes.
 REDIS_URL = env_str("REDIS_URL")
+# Starts every Redis key and channel name of this instance (channel layer and cache), so
+# that two instances can share one Redis database. Letters, digits, "-", "_" and "." only:
+# channel names allow nothing else.
+REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "mywallet")
+if not re.fullmatch(r"[A-Za-z0-9_.-]{1,40}", REDIS_KEY_PREFIX):
+    raise ImproperlyConfigured("REDIS_KEY_PREFIX must be 1 to 40 letters, digits, '-', '_' or '.'.")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": PUBSUB_LAYER,
             "CONFIG": redis_layer_config(
-                REDIS_URL, max_connections=env_int("REDIS_MAX_CONNECTIONS", 1000)
+                REDIS_URL,
+                max_connections=env_int("REDIS_MAX_CONNECTIONS", 1000),
+                key_prefix=REDIS_KEY_PREFIX,
             ),
         }
     }
@@ -120,6 +129,7 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_KEY_PREFIX,
         }
     }
 else:
@@ -324,6 +334,22 @@ CHAT_RATE_PER_SECOND = env_int("CHAT_RATE_PER_SECOND", 5)
 CHAT_RATE_BURST = env_int("CHAT_RATE_BURST", 20)
 CHAT_MAX_MESSAGE_CHARS = env_int("CHAT_MAX_MESSAGE_CHARS", 4000)
 CHAT_MAX_UPLOAD_BYTES = env_int("CHAT_MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
+
+# Request bodies. No request may send more than REQUEST_MAX_BODY_BYTES: a longer one is
+# answered 413 before its body is read (mywallet_support.bodylimit, and in daphne itself,
+# mywallet_support.daphne). The largest legitimate body is a chat image with its multipart
+# wrapping, so the limit may not be below CHAT_MAX_UPLOAD_BYTES plus 64 KiB. Under the limit,
+# Django keeps at most FILE_UPLOAD_MAX_MEMORY_SIZE of a body or an uploaded file in memory
+# (the rest goes to a temporary file), and at most DATA_UPLOAD_MAX_MEMORY_SIZE of form
+# fields or a body read as bytes.
+REQUEST_MAX_BODY_BYTES = env_int("REQUEST_MAX_BODY_BYTES", 10 * 1024 * 1024)
+if REQUEST_MAX_BODY_BYTES < CHAT_MAX_UPLOAD_BYTES + 64 * 1024:
+    raise ImproperlyConfigured(
+        "REQUEST_MAX_BODY_BYTES must be at least CHAT_MAX_UPLOAD_BYTES + 65536 "
+        "(a chat image and its multipart wrapping)."
+    )
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(2.5 * 1024 * 1024)
 # Chat messages are stored in batches: the writer waits this long for more before it
 # commits (milliseconds), and commits at most CHAT_BATCH_MAX at once.
 CHAT_BATCH_WINDOW_MS = env_int("CHAT_BATCH_WINDOW_MS", 2)

@@ -101,7 +101,7 @@ def server(tmp_path_factory):
     with migrated_database(
         tmp_path_factory.mktemp("chat-browser"), CHAT_AUTO_ASSIGN="false"
     ) as env:
-        manage("seed_demo", env=env)
+        manage("seed_demo", env={**env, "DJANGO_DEBUG": "true"})
         manage("shell", "-c", CANNED_SETUP, env=env)
         with running_daphne(env=env) as server:
             yield server

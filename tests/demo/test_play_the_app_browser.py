@@ -18,7 +18,7 @@ __all__ = ["browser"]  # the module's browser fixture, shared with the chat's br
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     with migrated_database(tmp_path_factory.mktemp("demo-app"), DEMO_APP_PAGE="true") as env:
-        manage("seed_demo", env=env)
+        manage("seed_demo", env={**env, "DJANGO_DEBUG": "true"})
         with running_daphne(env=env) as server:
             yield server
 

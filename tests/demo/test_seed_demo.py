@@ -5,7 +5,7 @@ from io import StringIO
 import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db.models import Count
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -27,6 +27,13 @@ AGENT = next(spec for spec in DEMO_STAFF if spec.username == "agent")
 def fast_hashing(settings):
     # Nine demo passwords are hashed per run; PBKDF2's cost is not what these tests are about.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def development_mode(settings):
+    # seed_demo is a development command (make run sets DJANGO_DEBUG=true); the suite runs
+    # with DEBUG off, as production does, so these tests turn it on, except where they say.
+    settings.DEBUG = True
 
 
 def seed(*args: str) -> str:
@@ -58,6 +65,26 @@ def sign_in(username: str, password: str, code: str) -> tuple[Client, object]:
         {"username": username, "password": password, "otp_token": code, "next": "/admin/"},
     )
     return client, response
+
+
+def test_with_debug_off_it_refuses_and_creates_nothing(settings):
+    settings.DEBUG = False
+    before = row_counts()
+
+    with pytest.raises(CommandError, match="--i-know-this-is-production"):
+        seed()
+
+    assert row_counts() == before
+    assert not get_user_model().objects.filter(username=AGENT.username).exists()
+
+
+def test_with_debug_off_it_runs_when_told_this_is_production(settings):
+    settings.DEBUG = False
+
+    out = seed("--i-know-this-is-production")
+
+    assert "Demo data created" in out
+    assert get_user_model().objects.filter(username=AGENT.username).exists()
 
 
 def test_running_it_twice_creates_nothing_the_second_time():

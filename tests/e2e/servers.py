@@ -297,16 +297,26 @@ class HttpSession:
         self.timeout = timeout
         self.cookies: dict[str, str] = {}
 
-    def request(self, method: str, path: str, *, form: dict | None = None, headers=None):
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        form: dict | None = None,
+        body: bytes | None = None,
+        headers=None,
+    ):
+        """``form`` is sent urlencoded; ``body`` as it is (say its Content-Type in headers)."""
         import http.client
         import http.cookies
         from urllib.parse import urlencode
 
-        body = urlencode(form).encode() if form is not None else None
+        if form is not None:
+            body = urlencode(form).encode()
         all_headers = {"Host": f"{self.server.host}:{self.server.port}", **(headers or {})}
         if self.cookies:
             all_headers["Cookie"] = self.cookie_header()
-        if body is not None:
+        if form is not None:
             all_headers["Content-Type"] = "application/x-www-form-urlencoded"
         connection = http.client.HTTPConnection(
             self.server.host, self.server.port, timeout=self.timeout

@@ -1,8 +1,14 @@
-"""`manage.py seed_demo`: demo customers, wallets, tickets and staff logins (idempotent)."""
+"""`manage.py seed_demo`: demo customers, wallets, tickets and staff logins (idempotent).
+
+The demo staff's passwords, authenticator keys and backup codes are public (README), so the
+command refuses to run with DJANGO_DEBUG off, where it would open a production workspace
+to anyone who read the README, unless told ``--i-know-this-is-production``.
+"""
 
 import time
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 from demo import data
 
@@ -19,8 +25,20 @@ class Command(BaseCommand):
             action="store_true",
             help="Restore the demo staff's passwords, authenticator keys and backup codes.",
         )
+        parser.add_argument(
+            "--i-know-this-is-production",
+            action="store_true",
+            dest="production_ok",
+            help="Run with DJANGO_DEBUG off anyway (the demo logins are public).",
+        )
 
-    def handle(self, *args, reset_passwords: bool = False, **options):
+    def handle(self, *args, reset_passwords: bool = False, production_ok: bool = False, **options):
+        if not settings.DEBUG and not production_ok:
+            raise CommandError(
+                "seed_demo creates staff logins whose passwords are public, and DJANGO_DEBUG "
+                "is off: nothing was created. Run it with DJANGO_DEBUG=true (make run does), "
+                "or add --i-know-this-is-production if this really is what you want."
+            )
         result = data.seed(reset_passwords=reset_passwords)
         created = {name: count for name, count in result.created.items() if count}
         if created:
