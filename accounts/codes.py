@@ -7,9 +7,10 @@ further one (django-otp's throttling). Only a keyed digest of the code is stored
 itself exists in memory and in the message to the customer, never in a log line nor in the
 task queue.
 
-The self-service reset's codes leave from a task, `deliver_code`, which generates the code
-itself; the contact change's leave at once. Agents send no codes: they ask the customer to
-confirm on their own device (accounts.confirmations), and no one is ever read a code.
+The self-service reset's codes leave from a task (`self_service.send_reset_code`, which
+calls `send_code` in the worker); the contact change's leave at once. Agents send no codes:
+they ask the customer to confirm on their own device (accounts.confirmations), and no one is
+ever read a code.
 
 Sending is limited per wallet and per client address in an hour (Django's cache), so a
 stolen phone number cannot be flooded and one client cannot probe many wallets. Agents and
@@ -69,6 +70,7 @@ class CodeNotSent(Exception):
     COOLDOWN = "cooldown"
     ACCOUNT_LIMIT = "account_limit"
     ADDRESS_LIMIT = "address_limit"
+    CONTACT_LIMIT = "contact_limit"
     NO_DESTINATION = "no_destination"
     DELIVERY_FAILED = "delivery_failed"
 
@@ -99,6 +101,7 @@ def send_code(
     client_ip: str | None = None,
     language: str = "",
     in_background: bool = False,
+    address_counted: bool = False,
 ) -> CodeDevice:
     """Send a fresh code to ``destination`` (default: the wallet's registered phone or
     email for ``channel``) and return its device; a code sent before on the same device
@@ -115,6 +118,10 @@ def send_code(
       wallet). The task generates the code; a failed delivery voids it (logged) and the
       customer asks for another.
 
+    ``address_counted``: the request already spent the client address's quota (the
+    self-service reset's task, `accounts.actions.self_service.send_reset_code`), so only
+    the wallet's is taken.
+
     Call it outside a transaction: the code leaves before yours commits (by default), or
     is queued only once it does (``in_background``).
     """
@@ -125,7 +132,9 @@ def send_code(
     destination = _destination(account, channel, destination)
     language = language or account.customer.language
     with transaction.atomic():
-        device = _record_request(account, channel, purpose, destination, ticket, client_ip)
+        device = _record_request(
+            account, channel, purpose, destination, ticket, client_ip, address_counted
+        )
         if in_background:
             enqueue_delivery(device.pk, language)
             return device
@@ -144,12 +153,13 @@ def send_code(
 
 def enqueue_delivery(device_id: int | None, language: str) -> None:
     """Queue `deliver_code` for ``device_id`` once the caller's transaction commits (at
-    once outside one). ``None`` queues the task that sends nothing: a request that must
-    cost what a send costs (`accounts.actions.self_service.start_reset`)."""
+    once outside one). ``None`` queues the task that sends nothing."""
     transaction.on_commit(lambda: deliver_code.enqueue(device_id, language), robust=True)
 
 
-def _record_request(account, channel, purpose, destination, ticket, client_ip) -> CodeDevice:
+def _record_request(
+    account, channel, purpose, destination, ticket, client_ip, address_counted=False
+) -> CodeDevice:
     """The device for a new code, checked against the cool-down and the hourly limits,
     with its cool-down set and the request audited; its previous code no longer works."""
     # One sender per wallet at a time: two quick clicks make one code, not two.
@@ -158,7 +168,7 @@ def _record_request(account, channel, purpose, destination, ticket, client_ip) -
     if device is not None:
         _refuse_during_cooldown(device)
     # Codes are the customers' own (self-service); agents send confirmation links instead.
-    take_quota(account, client_ip=client_ip, started_by=BY_CUSTOMER)
+    take_quota(account, client_ip=None if address_counted else client_ip, started_by=BY_CUSTOMER)
     if device is None:
         device = CodeDevice.objects.create(
             name=f"{purpose} {channel}"[:64],
@@ -200,11 +210,19 @@ def _refuse_during_cooldown(device: CodeDevice) -> None:
         )
 
 
-def spend_address_quota(client_ip: str | None) -> None:
-    """Count one request against the client address's hourly limit without sending
-    anything (a self-service request for a contact no wallet has must cost the same as
-    one that sends a code). Raises CodeNotSent when the limit is reached."""
+def spend_request_quota(client_ip: str | None, channel: str, value: str) -> None:
+    """Count one self-service code request against the client address's and the
+    contact's hourly limits, before anyone knows whether a wallet has the contact: every
+    request costs the same (`accounts.actions.self_service.start_reset`). Raises
+    CodeNotSent at either limit, having spent nothing."""
+    key = contact_key(channel, value)
+    if _count(key) >= settings.CODE_LIMIT_PER_CONTACT_HOUR:
+        raise CodeNotSent(
+            _("Too many codes were requested for this contact. Please try again in an hour."),
+            reason=CodeNotSent.CONTACT_LIMIT,
+        )
     _take_address_quota(client_ip)
+    _increment(key)
 
 
 def spend_account_quota(account: WalletAccount, client_ip: str | None, *, codes: int = 1) -> None:
@@ -291,6 +309,11 @@ def address_key(client_ip: str, started_by: str = BY_CUSTOMER) -> str:
     # Hashed: the cache need not hold customers' addresses.
     hashed = salted_hmac("accounts.codes.address", client_ip, algorithm="sha256").hexdigest()
     return f"codes:address:{started_by}:{hashed[:32]}"
+
+
+def contact_key(channel: str, value: str) -> str:
+    hashed = salted_hmac("accounts.codes.contact", f"{channel}:{value}", algorithm="sha256")
+    return f"codes:contact:{hashed.hexdigest()[:32]}"
 
 
 def _count(key: str) -> int:

@@ -333,6 +333,9 @@ CODE_MAX_TRIES = env_int("CODE_MAX_TRIES", 5)
 CODE_THROTTLE_FACTOR = env_int("CODE_THROTTLE_FACTOR", 60)
 CODE_LIMIT_PER_ACCOUNT_HOUR = env_int("CODE_LIMIT_PER_ACCOUNT_HOUR", 5)
 CODE_LIMIT_PER_ADDRESS_HOUR = env_int("CODE_LIMIT_PER_ADDRESS_HOUR", 20)
+# Self-service code requests per typed contact in an hour, counted alike whether or not a
+# wallet has the contact (so the limit tells nothing).
+CODE_LIMIT_PER_CONTACT_HOUR = env_int("CODE_LIMIT_PER_CONTACT_HOUR", 5)
 # Agents' codes and confirmation links have a budget of their own per wallet and hour, so
 # anonymous self-service requests cannot use up what an agent needs to verify a caller.
 CODE_AGENT_LIMIT_PER_ACCOUNT_HOUR = env_int("CODE_AGENT_LIMIT_PER_ACCOUNT_HOUR", 10)
