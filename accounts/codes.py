@@ -8,7 +8,8 @@ itself exists in memory and in the message to the customer, never in a log line 
 task queue.
 
 The self-service reset's codes leave from a task (`self_service.send_reset_code`, which
-calls `send_code` in the worker); the contact change's leave at once. Agents send no codes:
+calls `send_code` in the worker), which generates the code there: it is never in the task
+table's arguments or result; the contact change's leave at once. Agents send no codes:
 they ask the customer to confirm on their own device (accounts.confirmations), and no one is
 ever read a code.
 
@@ -28,7 +29,6 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.tasks import task
 from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
@@ -100,7 +100,6 @@ def send_code(
     ticket=None,
     client_ip: str | None = None,
     language: str = "",
-    in_background: bool = False,
     address_counted: bool = False,
 ) -> CodeDevice:
     """Send a fresh code to ``destination`` (default: the wallet's registered phone or
@@ -108,22 +107,14 @@ def send_code(
     stops working. Raises CodeNotSent with a reason for the user.
 
     The request is checked and recorded in its own transaction: the cool-down, the hourly
-    limits, the device and the audit row (CODE_SENT). Then:
+    limits, the device and the audit row (CODE_SENT). Then the code is generated and
+    delivered; a failed delivery voids it (logged masked, the cool-down lifted) and raises
+    CodeNotSent. The self-service reset calls this from its task
+    (`accounts.actions.self_service.send_reset_code`), so the page never waits for it; its
+    request has already spent the client address's quota (``address_counted``), so only the
+    wallet's is taken here.
 
-    - by default (an agent on the phone with the customer), the code is generated and
-      delivered now, and a failed delivery raises CodeNotSent at once;
-    - ``in_background`` (the self-service reset), `deliver_code` is queued once that
-      transaction commits and this returns, so the page answers in the same time whether
-      or not a message goes out (the gateway's latency must not tell which contacts have a
-      wallet). The task generates the code; a failed delivery voids it (logged) and the
-      customer asks for another.
-
-    ``address_counted``: the request already spent the client address's quota (the
-    self-service reset's task, `accounts.actions.self_service.send_reset_code`), so only
-    the wallet's is taken.
-
-    Call it outside a transaction: the code leaves before yours commits (by default), or
-    is queued only once it does (``in_background``).
+    Call it outside a transaction: the code leaves before yours commits.
     """
     if channel not in CodeDevice.Channel.values:
         raise ValueError(f"unknown channel {channel!r}")
@@ -135,9 +126,6 @@ def send_code(
         device = _record_request(
             account, channel, purpose, destination, ticket, client_ip, address_counted
         )
-        if in_background:
-            enqueue_delivery(device.pk, language)
-            return device
         code = _generate(device)
     try:
         _deliver(device, code, language=language)
@@ -149,12 +137,6 @@ def send_code(
         ) from exc
     _log_sent(device)
     return device
-
-
-def enqueue_delivery(device_id: int | None, language: str) -> None:
-    """Queue `deliver_code` for ``device_id`` once the caller's transaction commits (at
-    once outside one). ``None`` queues the task that sends nothing."""
-    transaction.on_commit(lambda: deliver_code.enqueue(device_id, language), robust=True)
 
 
 def _record_request(
@@ -334,41 +316,6 @@ def _increment(key: str) -> None:
 
 class DeliveryFailed(Exception):
     pass
-
-
-@task(queue_name="default")
-def deliver_code(device_id: int | None, language: str) -> str:
-    """Generate the device's code and send it: the self-service half of `send_code`.
-
-    The task receives the device, never the code: it generates the code and stores its
-    keyed digest when it runs, so the plain code exists only in the worker's memory and in
-    the message, never in the task table's arguments or result, nor in a log line. The
-    code is valid from then (CODE_VALID_SECONDS); the request has already set the
-    cool-down, taken the quotas and audited CODE_SENT.
-
-    A device whose code was used meanwhile gets nothing. A failed delivery voids the code
-    (and the cool-down, so the customer may ask again at once), logged masked. ``None`` is
-    the stand-in a request for a contact without a wallet queues: it sends nothing.
-    Returns what happened, in words without personal data.
-    """
-    if device_id is None:
-        return "nothing to send"
-    with transaction.atomic():
-        device = (
-            CodeDevice.objects.select_for_update()
-            .filter(pk=device_id, used_at__isnull=True)
-            .first()
-        )
-        if device is None:
-            return "already used"
-        code = _generate(device)
-    try:
-        _deliver(device, code, language=language)
-    except Exception as exc:  # whatever failed, the code must not outlive it
-        _void(device, code, exc)
-        return "not delivered"
-    _log_sent(device)
-    return "sent"
 
 
 def _generate(device: CodeDevice) -> str:
