@@ -7,9 +7,11 @@ further one (django-otp's throttling). Only a keyed digest of the code is stored
 itself exists in memory and in the message to the customer, never in a log line nor in the
 task queue.
 
-The self-service reset's codes leave from a task, `deliver_code`, which generates the code
-itself; the contact change's leave at once. Agents send no codes: they ask the customer to
-confirm on their own device (accounts.confirmations), and no one is ever read a code.
+The self-service reset's codes leave from a task (`self_service.send_reset_code`, which
+calls `send_code` in the worker), which generates the code there: it is never in the task
+table's arguments or result; the contact change's leave at once. Agents send no codes:
+they ask the customer to confirm on their own device (accounts.confirmations), and no one is
+ever read a code.
 
 Sending is limited per wallet and per client address in an hour (Django's cache), so a
 stolen phone number cannot be flooded and one client cannot probe many wallets. Agents and
@@ -27,7 +29,6 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.tasks import task
 from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
@@ -69,6 +70,7 @@ class CodeNotSent(Exception):
     COOLDOWN = "cooldown"
     ACCOUNT_LIMIT = "account_limit"
     ADDRESS_LIMIT = "address_limit"
+    CONTACT_LIMIT = "contact_limit"
     NO_DESTINATION = "no_destination"
     DELIVERY_FAILED = "delivery_failed"
 
@@ -98,25 +100,21 @@ def send_code(
     ticket=None,
     client_ip: str | None = None,
     language: str = "",
-    in_background: bool = False,
+    address_counted: bool = False,
 ) -> CodeDevice:
     """Send a fresh code to ``destination`` (default: the wallet's registered phone or
     email for ``channel``) and return its device; a code sent before on the same device
     stops working. Raises CodeNotSent with a reason for the user.
 
     The request is checked and recorded in its own transaction: the cool-down, the hourly
-    limits, the device and the audit row (CODE_SENT). Then:
+    limits, the device and the audit row (CODE_SENT). Then the code is generated and
+    delivered; a failed delivery voids it (logged masked, the cool-down lifted) and raises
+    CodeNotSent. The self-service reset calls this from its task
+    (`accounts.actions.self_service.send_reset_code`), so the page never waits for it; its
+    request has already spent the client address's quota (``address_counted``), so only the
+    wallet's is taken here.
 
-    - by default (an agent on the phone with the customer), the code is generated and
-      delivered now, and a failed delivery raises CodeNotSent at once;
-    - ``in_background`` (the self-service reset), `deliver_code` is queued once that
-      transaction commits and this returns, so the page answers in the same time whether
-      or not a message goes out (the gateway's latency must not tell which contacts have a
-      wallet). The task generates the code; a failed delivery voids it (logged) and the
-      customer asks for another.
-
-    Call it outside a transaction: the code leaves before yours commits (by default), or
-    is queued only once it does (``in_background``).
+    Call it outside a transaction: the code leaves before yours commits.
     """
     if channel not in CodeDevice.Channel.values:
         raise ValueError(f"unknown channel {channel!r}")
@@ -125,10 +123,9 @@ def send_code(
     destination = _destination(account, channel, destination)
     language = language or account.customer.language
     with transaction.atomic():
-        device = _record_request(account, channel, purpose, destination, ticket, client_ip)
-        if in_background:
-            enqueue_delivery(device.pk, language)
-            return device
+        device = _record_request(
+            account, channel, purpose, destination, ticket, client_ip, address_counted
+        )
         code = _generate(device)
     try:
         _deliver(device, code, language=language)
@@ -142,14 +139,9 @@ def send_code(
     return device
 
 
-def enqueue_delivery(device_id: int | None, language: str) -> None:
-    """Queue `deliver_code` for ``device_id`` once the caller's transaction commits (at
-    once outside one). ``None`` queues the task that sends nothing: a request that must
-    cost what a send costs (`accounts.actions.self_service.start_reset`)."""
-    transaction.on_commit(lambda: deliver_code.enqueue(device_id, language), robust=True)
-
-
-def _record_request(account, channel, purpose, destination, ticket, client_ip) -> CodeDevice:
+def _record_request(
+    account, channel, purpose, destination, ticket, client_ip, address_counted=False
+) -> CodeDevice:
     """The device for a new code, checked against the cool-down and the hourly limits,
     with its cool-down set and the request audited; its previous code no longer works."""
     # One sender per wallet at a time: two quick clicks make one code, not two.
@@ -158,7 +150,7 @@ def _record_request(account, channel, purpose, destination, ticket, client_ip) -
     if device is not None:
         _refuse_during_cooldown(device)
     # Codes are the customers' own (self-service); agents send confirmation links instead.
-    take_quota(account, client_ip=client_ip, started_by=BY_CUSTOMER)
+    take_quota(account, client_ip=None if address_counted else client_ip, started_by=BY_CUSTOMER)
     if device is None:
         device = CodeDevice.objects.create(
             name=f"{purpose} {channel}"[:64],
@@ -200,11 +192,19 @@ def _refuse_during_cooldown(device: CodeDevice) -> None:
         )
 
 
-def spend_address_quota(client_ip: str | None) -> None:
-    """Count one request against the client address's hourly limit without sending
-    anything (a self-service request for a contact no wallet has must cost the same as
-    one that sends a code). Raises CodeNotSent when the limit is reached."""
+def spend_request_quota(client_ip: str | None, channel: str, value: str) -> None:
+    """Count one self-service code request against the client address's and the
+    contact's hourly limits, before anyone knows whether a wallet has the contact: every
+    request costs the same (`accounts.actions.self_service.start_reset`). Raises
+    CodeNotSent at either limit, having spent nothing."""
+    key = contact_key(channel, value)
+    if _count(key) >= settings.CODE_LIMIT_PER_CONTACT_HOUR:
+        raise CodeNotSent(
+            _("Too many codes were requested for this contact. Please try again in an hour."),
+            reason=CodeNotSent.CONTACT_LIMIT,
+        )
     _take_address_quota(client_ip)
+    _increment(key)
 
 
 def spend_account_quota(account: WalletAccount, client_ip: str | None, *, codes: int = 1) -> None:
@@ -293,6 +293,11 @@ def address_key(client_ip: str, started_by: str = BY_CUSTOMER) -> str:
     return f"codes:address:{started_by}:{hashed[:32]}"
 
 
+def contact_key(channel: str, value: str) -> str:
+    hashed = salted_hmac("accounts.codes.contact", f"{channel}:{value}", algorithm="sha256")
+    return f"codes:contact:{hashed.hexdigest()[:32]}"
+
+
 def _count(key: str) -> int:
     return cache.get(key) or 0
 
@@ -311,41 +316,6 @@ def _increment(key: str) -> None:
 
 class DeliveryFailed(Exception):
     pass
-
-
-@task(queue_name="default")
-def deliver_code(device_id: int | None, language: str) -> str:
-    """Generate the device's code and send it: the self-service half of `send_code`.
-
-    The task receives the device, never the code: it generates the code and stores its
-    keyed digest when it runs, so the plain code exists only in the worker's memory and in
-    the message, never in the task table's arguments or result, nor in a log line. The
-    code is valid from then (CODE_VALID_SECONDS); the request has already set the
-    cool-down, taken the quotas and audited CODE_SENT.
-
-    A device whose code was used meanwhile gets nothing. A failed delivery voids the code
-    (and the cool-down, so the customer may ask again at once), logged masked. ``None`` is
-    the stand-in a request for a contact without a wallet queues: it sends nothing.
-    Returns what happened, in words without personal data.
-    """
-    if device_id is None:
-        return "nothing to send"
-    with transaction.atomic():
-        device = (
-            CodeDevice.objects.select_for_update()
-            .filter(pk=device_id, used_at__isnull=True)
-            .first()
-        )
-        if device is None:
-            return "already used"
-        code = _generate(device)
-    try:
-        _deliver(device, code, language=language)
-    except Exception as exc:  # whatever failed, the code must not outlive it
-        _void(device, code, exc)
-        return "not delivered"
-    _log_sent(device)
-    return "sent"
 
 
 def _generate(device: CodeDevice) -> str:

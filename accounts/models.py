@@ -577,7 +577,13 @@ class ApprovalRequest(models.Model):
 
 
 class WalletEvent(models.Model):
-    """An event from the wallet core (POST /api/wallet-events/), stored as received."""
+    """An event from the wallet core (POST /api/wallet-events/), stored as received.
+
+    A request refused before its signature was proven (too large, bad signature) is kept as
+    a bounded sample instead: the first bytes in ``body``, with the digest and size of what
+    was received and the client address; the same body from the same address within the
+    hour adds to ``repeats`` rather than a row (accounts.actions.wallet_events.sample_refused).
+    """
 
     class Status(models.TextChoices):
         PROCESSED = "processed", _("Processed")
@@ -602,6 +608,10 @@ class WalletEvent(models.Model):
     )
     reason = models.TextField(_("reason"), blank=True)
     received_at = models.DateTimeField(_("received"), auto_now_add=True, db_index=True)
+    client_ip = models.GenericIPAddressField(_("client address"), null=True, blank=True)
+    body_sha256 = models.CharField(_("SHA-256 of the body"), max_length=64, blank=True)
+    body_size = models.PositiveBigIntegerField(_("body size in bytes"), null=True, blank=True)
+    repeats = models.PositiveIntegerField(_("times received"), default=1)
 
     class Meta:
         verbose_name = _("wallet event")

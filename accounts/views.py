@@ -222,7 +222,8 @@ def _reset_send(request, state, wallet, context, *, resend: bool):
             "request": args,
             "masked": started.masked,
             "channel": started.channel,
-            "device": started.device_id,
+            "value": started.value,
+            "wallet": started.wallet_id,
             "decoy": started.decoy_key,
         },
     )
@@ -242,17 +243,24 @@ def _reset_verify(request, state, context):
     if not form.is_valid():
         return None
     try:
-        ok = self_service.check_reset_code(
-            state.get("device"), form.cleaned_data["code"], decoy_key=state.get("decoy") or ""
+        device_id = self_service.check_reset_code(
+            self_service.ResetStarted(
+                channel=state.get("channel", ""),
+                value=state.get("value", ""),
+                masked=state.get("masked", ""),
+                wallet_id=state.get("wallet"),
+                decoy_key=state.get("decoy") or "",
+            ),
+            form.cleaned_data["code"],
         )
     except CodeLocked as exc:
         context["error"] = str(exc)
         return None
-    if not ok:
+    if device_id is None:
         context["error"] = _("The code is wrong or has expired.")
         context["form"] = CodeForm()
         return None
-    state.update(step="second", verified_at=time.time())
+    state.update(step="second", verified_at=time.time(), device=device_id)
     _save(request, RESET, state)
     return redirect("accounts:reset_payment_password")
 

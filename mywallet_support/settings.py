@@ -382,6 +382,9 @@ CODE_MAX_TRIES = env_int("CODE_MAX_TRIES", 5)
 CODE_THROTTLE_FACTOR = env_int("CODE_THROTTLE_FACTOR", 60)
 CODE_LIMIT_PER_ACCOUNT_HOUR = env_int("CODE_LIMIT_PER_ACCOUNT_HOUR", 5)
 CODE_LIMIT_PER_ADDRESS_HOUR = env_int("CODE_LIMIT_PER_ADDRESS_HOUR", 20)
+# Self-service code requests per typed contact in an hour, counted alike whether or not a
+# wallet has the contact (so the limit tells nothing).
+CODE_LIMIT_PER_CONTACT_HOUR = env_int("CODE_LIMIT_PER_CONTACT_HOUR", 5)
 # Agents' codes and confirmation links have a budget of their own per wallet and hour, so
 # anonymous self-service requests cannot use up what an agent needs to verify a caller.
 CODE_AGENT_LIMIT_PER_ACCOUNT_HOUR = env_int("CODE_AGENT_LIMIT_PER_ACCOUNT_HOUR", 10)
@@ -445,6 +448,12 @@ AUDIT_CHAIN_KEY = env_str("AUDIT_CHAIN_KEY", "")
 WALLET_EVENTS_SECRET = env_str("WALLET_EVENTS_SECRET", "")
 WALLET_EVENTS_WINDOW_SECONDS = env_int("WALLET_EVENTS_WINDOW_SECONDS", 300)
 WALLET_EVENTS_MAX_BYTES = env_int("WALLET_EVENTS_MAX_BYTES", 64 * 1024)
+# An event's occurred_at further back or ahead than this is refused (400).
+WALLET_EVENTS_MAX_AGE_DAYS = env_int("WALLET_EVENTS_MAX_AGE_DAYS", 7)
+WALLET_EVENTS_MAX_FUTURE_SECONDS = env_int("WALLET_EVENTS_MAX_FUTURE_SECONDS", 300)
+# Requests refused before their signature is proven, per client address and hour: each
+# leaves a small sample; beyond this they are answered 429 and leave nothing.
+WALLET_EVENTS_REFUSED_PER_ADDRESS_HOUR = env_int("WALLET_EVENTS_REFUSED_PER_ADDRESS_HOUR", 30)
 # Identity from the MY Wallet app: the wallet backend signs a short-lived JWT (HS256) for the
 # signed-in customer, and the app opens the chat or the self-service pages with it.
 # APP_IDENTITY_KEYS is "key-id:secret,key-id:secret": a token names its key in the "kid"

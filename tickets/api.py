@@ -6,10 +6,15 @@ HMAC-SHA256 of ``"<timestamp>." + body`` keyed with settings.WALLET_EVENTS_SECRE
 timestamp further than WALLET_EVENTS_WINDOW_SECONDS from now is refused, so a captured
 request cannot be replayed later; within the window the event id makes a replay a no-op.
 
-This module is the transport only: size, signature, time. Every body that gets this far is
-stored (accounts.models.WalletEvent), refused ones too, as evidence; the content is checked
-and acted on by tickets.actions.wallet_events (the payload contract is in
-accounts.actions.wallet_events).
+This module is the transport only: size, signature, time. A request refused here (too
+large, signature missing or wrong, stale timestamp) is anyone's: it is kept as a bounded
+sample (`accounts.actions.wallet_events.sample_refused`: digest, size, first bytes, reason,
+address), and an address's WALLET_EVENTS_REFUSED_PER_ADDRESS_HOUR refusals an hour are all
+it gets: the next ones are answered 429 and leave nothing. A signed body is stored whole
+(accounts.models.WalletEvent), refused ones too, as evidence; its content is checked and
+acted on by tickets.actions.wallet_events (the payload contract is in
+accounts.actions.wallet_events). A signed event is never answered 429: a flood of forged
+requests from its address cannot stop the wallet core's.
 """
 
 import hashlib
@@ -22,7 +27,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from accounts.actions.wallet_events import store_rejected
+from accounts.actions import wallet_events as events
 
 from .actions.wallet_events import receive_wallet_event
 
@@ -63,6 +68,23 @@ def _signature_problem(request, body: bytes) -> str:
     return ""
 
 
+def _client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _refused(request, received: bytes, *, size: int, status: int, code: str, detail: str):
+    """A request refused before its signature was proven: a sample kept, or a 429 and
+    nothing kept once its address has had its refusals for the hour."""
+    client_ip = _client_ip(request)
+    if events.refusals_spent(client_ip):
+        response = _error(429, "too_many_refused", "Too many refused requests; try again later.")
+        response["Retry-After"] = "3600"
+        return response
+    events.count_refusal(client_ip)
+    events.sample_refused(received, size=size, code=code, detail=detail, client_ip=client_ip)
+    return _error(status, code, detail)
+
+
 @csrf_exempt
 @require_POST
 def wallet_events(request):
@@ -70,19 +92,24 @@ def wallet_events(request):
         logger.error("POST /api/wallet-events/ refused: WALLET_EVENTS_SECRET is not set")
         return _error(503, "not_configured", "The endpoint is not configured.")
     limit = settings.WALLET_EVENTS_MAX_BYTES
+    too_large = f"The body is larger than {limit} bytes."
     declared = request.headers.get("Content-Length", "")
     if _digits(declared) and int(declared) > limit:
-        body = request.read(limit)
-        store_rejected(body, code="too_large", detail=f"{declared} bytes (kept: first {limit}).")
-        return _error(413, "too_large", f"The body is larger than {limit} bytes.")
+        # Only the sample is read: the rest is never buffered.
+        sample = request.read(events.SAMPLE_BYTES)
+        return _refused(
+            request, sample, size=int(declared), status=413, code="too_large", detail=too_large
+        )
     body = request.read(limit + 1)
     if len(body) > limit:
-        store_rejected(body[:limit], code="too_large", detail=f"over {limit} bytes (truncated).")
-        return _error(413, "too_large", f"The body is larger than {limit} bytes.")
+        return _refused(
+            request, body, size=len(body), status=413, code="too_large", detail=too_large
+        )
     problem = _signature_problem(request, body)
     if problem:
-        store_rejected(body, code="bad_signature", detail=problem)
         logger.warning("wallet event refused: %s", problem)
-        return _error(401, "bad_signature", problem)
+        return _refused(
+            request, body, size=len(body), status=401, code="bad_signature", detail=problem
+        )
     outcome = receive_wallet_event(body)
     return JsonResponse(outcome.as_json(), status=outcome.http_status)

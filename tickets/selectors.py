@@ -24,6 +24,7 @@ from accounts.models import (
     WalletAccount,
 )
 from accounts.selectors import AuditEntry, audit_entries, events_for_ticket
+from mywallet_support.masking import mask_email
 
 from .html import RenderedHtml, render_html
 from .models import Attachment, Channel, Message, Queue, Ticket, TicketEvent
@@ -87,14 +88,17 @@ class HistoryEntry:
     summary: str
 
 
-def ticket_history(ticket: Ticket) -> list[HistoryEntry]:
-    """The ticket's events, oldest first, each with a one-line summary.
+def ticket_history(ticket: Ticket, *, full_contacts: bool = False) -> list[HistoryEntry]:
+    """The ticket's events, oldest first, each with a one-line summary; the addresses the
+    Cc events name are masked unless ``full_contacts`` (an agent who has earned them:
+    workspace.admin.contacts).
 
     A fixed number of queries whatever the number of events: the events, then at most one
     for each kind of object they name (agents, queues, wallets, transactions).
     """
     events = list(ticket.events.select_related("actor").order_by("created_at", "id"))
     named = _Named.read(events)
+    named.full_contacts = full_contacts
     return [HistoryEntry(event=event, summary=_summary(event, named)) for event in events]
 
 
@@ -105,6 +109,7 @@ class _Named:
 
     objects: dict = field(default_factory=dict)
     queues: dict = field(default_factory=dict)
+    full_contacts: bool = False  # addresses in full, else masked
 
     @classmethod
     def read(cls, events: list[TicketEvent]) -> "_Named":
@@ -246,8 +251,11 @@ def _rated_summary(data: dict, named: _Named) -> str:
 
 
 def _cc_summary(data: dict, named: _Named) -> str:
-    """The address, and for what mail did, the message that did it."""
+    """The address (masked unless the reader has earned it), and for what mail did, the
+    message that did it."""
     address = data.get("address", "")
+    if not named.full_contacts:
+        address = mask_email(address)
     if data.get("by") == "mail" and data.get("message"):
         return _("%(address)s, from message #%(id)s") % {"address": address, "id": data["message"]}
     return address

@@ -361,6 +361,24 @@ def _verified_by_self_or_app(verification: Verification | None, user) -> Precond
     return Precondition(reason, label=_("verified by you or by the MY Wallet app"))
 
 
+def verified_strongly_on(ticket, user) -> bool:
+    """Whether ``user`` may see the full contacts on ``ticket``: one of its customer's
+    wallets has, on this ticket, the verification a protective change would rest on (valid,
+    strong, by this agent or by the app: `verification_refusal` and
+    `_verified_by_self_or_app`, the security panel's own ticks). Until then the workspace
+    shows phone numbers and addresses masked (workspace/admin/tickets.py)."""
+    if ticket is None or user is None:
+        return False
+    for wallet in ticket.customer.wallets.all():
+        verification = latest_verification(ticket, wallet)
+        if (
+            not verification_refusal(verification, account=wallet, ticket=ticket)
+            and _verified_by_self_or_app(verification, user).met
+        ):
+            return True
+    return False
+
+
 def own_latest_verification(account: WalletAccount, acting_user) -> Verification | None:
     """The agent's own latest verification of ``account`` on any ticket: what a change
     asked for outside a ticket (the wallet list) rests on, recorded on that ticket."""

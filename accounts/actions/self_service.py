@@ -8,9 +8,11 @@ signed in (`sign_in_with_app`, accounts.app_session). The customer acts for them
 the audit rows name the customer as the actor kind, with no user of ours.
 
 The reset never tells whether a phone number or email belongs to a wallet: `start_reset`
-answers the same for a contact no wallet has (nothing is sent; the client address's quota
-is spent and a delivery task queued alike), and the code step then simply never accepts a
-code, with the same back-off after five tries as a real one. So the second question, asked
+does the same for every contact (the client address's and the contact's quotas spent, one
+task queued) and the task (`send_reset_code`) finds the wallet and sends the code in the
+background, so the page's answer, its cost and its time are the same; for a contact no
+wallet has the code step simply never accepts a code, with the same back-off after five
+tries as a real one. So the second question, asked
 only after a right code, is never reached for a contact no wallet has; and its answers do
 not tell whether the wallet has the data asked for on record.
 """
@@ -27,6 +29,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.tasks import task
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
@@ -105,9 +108,13 @@ def wallet_for_contact(kind: str, value: str) -> WalletAccount | None:
 
 @dataclass(frozen=True)
 class ResetStarted:
+    """What the page keeps for the code step: the same for every contact of a kind (the
+    request does not know, nor tell, whether a wallet has it)."""
+
     channel: str
-    masked: str  # the contact as typed, masked: the same whether or not a wallet has it
-    device_id: int | None  # None: no wallet has this contact (never shown to the customer)
+    value: str  # the contact, normalised: the code step finds the code by it
+    masked: str  # the contact as typed, masked
+    wallet_id: int | None  # only for a customer the app signed in (their own wallet)
     decoy_key: str = ""  # where a stand-in code's wrong tries are counted (no personal data)
 
 
@@ -119,63 +126,81 @@ def start_reset(
     client_ip: str | None,
     language: str = "",
 ) -> ResetStarted:
-    """Step 1: send a reset code to ``contact`` if a wallet has it. A signed-in customer
-    passes their own ``wallet`` and the ``channel`` of the registered contact instead.
+    """Step 1: ask for a reset code to ``contact``. A signed-in customer passes their own
+    ``wallet`` and the ``channel`` of the registered contact instead.
 
-    Raises ValidationError for a malformed contact and CodeNotSent only for the client
-    address's limit, which does not depend on the contact. Every other refusal (the
-    wallet's limit, the cool-down, a delivery failure) is logged and answered like a send.
-
-    The code leaves from a task (`codes.deliver_code`), which generates it, so the request
-    does no digest work. What a request with a wallet inserts into the task table, one
-    without inserts too: the same task with no device, which sends nothing. A wallet's
-    request that is refused (its limit, the cool-down) queues that stand-in as well, so
-    every answered request queues exactly one task.
+    The request does the same work for every contact, whether or not a wallet has it: it
+    spends the client address's and the contact's hourly quotas (`codes.spend_request_quota`)
+    and queues `send_reset_code`, which finds the wallet, makes the code and sends it in the
+    background. So the answer, its quota and its time tell nothing. Raises ValidationError
+    for a malformed contact and CodeNotSent for the address's or the contact's limit.
     """
     if wallet is None:
         channel, value = parse_contact(contact)
-        wallet = wallet_for_contact(channel, value)
+        wallet_id = None
     else:
         value = wallet.registered_phone if channel == "phone" else wallet.registered_email
         if not value:
             raise ValidationError(_("Your wallet has no registered contact of this kind."))
+        wallet_id = wallet.pk
     masked = mask_identity(channel, value)
-    if wallet is None:
-        # What a real send costs the request: the address quota and a queued task.
-        codes.spend_address_quota(client_ip)
-        codes.enqueue_delivery(None, language)
-        logger.info("payment-password reset asked for %s: no wallet", masked)
-        return ResetStarted(
-            channel=channel, masked=masked, device_id=None, decoy_key=decoy_key(channel, value)
-        )
-    try:
-        device = codes.send_code(
-            wallet,
-            channel=channel,
-            purpose=CodeDevice.Purpose.PAYMENT_PASSWORD_RESET,
-            destination=value,
-            client_ip=client_ip,
-            language=language,
-            # The gateway's latency must not tell which contacts have a wallet.
-            in_background=True,
-        )
-    except CodeNotSent as exc:
-        if exc.reason == CodeNotSent.ADDRESS_LIMIT:
-            raise
-        logger.info("payment-password reset code for wallet %s not sent: %s", wallet.pk, exc.reason)
-        codes.enqueue_delivery(None, language)  # the task row a send would have queued
-        device = _pending_reset_device(wallet, channel, value)
+    codes.spend_request_quota(client_ip, channel, value)
+    transaction.on_commit(
+        lambda: send_reset_code.enqueue(channel, value, wallet_id, client_ip or "", language),
+        robust=True,
+    )
+    logger.info("payment-password reset asked for %s", masked)
     return ResetStarted(
         channel=channel,
+        value=value,
         masked=masked,
-        device_id=device.pk if device is not None else None,
+        wallet_id=wallet_id,
         decoy_key=decoy_key(channel, value),
     )
 
 
-def _pending_reset_device(wallet, channel, value) -> CodeDevice | None:
-    """The wallet's unused reset code for this contact (a code sent a moment ago still
-    works when the customer asks again too soon)."""
+@task(queue_name="default")
+def send_reset_code(
+    channel: str, value: str, wallet_id: int | None, client_ip: str, language: str
+) -> str:
+    """The background half of `start_reset`: the wallet with this contact (or the signed-in
+    customer's ``wallet_id``) gets a reset code, generated and sent here. A contact no wallet
+    has gets nothing, and every refusal (the wallet's hourly limit, the cool-down, a failed
+    delivery) is logged masked: none of it reaches the page. The request has already spent
+    the address's quota, so only the wallet's is taken here. Returns what happened, in
+    words without personal data."""
+    if wallet_id is not None:
+        wallet = WalletAccount.objects.select_related("customer").filter(pk=wallet_id).first()
+    else:
+        wallet = wallet_for_contact(channel, value)
+    if wallet is None:
+        return "no wallet"
+    try:
+        codes.send_code(
+            wallet,
+            channel=channel,
+            purpose=CodeDevice.Purpose.PAYMENT_PASSWORD_RESET,
+            destination=value,
+            client_ip=client_ip or None,
+            language=language,
+            address_counted=True,
+        )
+    except CodeNotSent as exc:
+        logger.info("payment-password reset code for wallet %s not sent: %s", wallet.pk, exc.reason)
+        return f"not sent: {exc.reason}"
+    return "sent"
+
+
+def reset_device(channel: str, value: str, wallet_id: int | None = None) -> CodeDevice | None:
+    """The newest unused reset code sent to this contact (of the signed-in customer's
+    ``wallet_id``, else of the wallet that has the contact), if any."""
+    wallet = (
+        WalletAccount.objects.filter(pk=wallet_id).first()
+        if wallet_id is not None
+        else wallet_for_contact(channel, value)
+    )
+    if wallet is None:
+        return None
     return (
         CodeDevice.objects.filter(
             account=wallet,
@@ -222,19 +247,15 @@ class Decoy:
         return False
 
 
-def check_reset_code(device_id: int | None, code: str, *, decoy_key: str) -> bool:
-    """Step 2: whether ``code`` is the reset code. Raises CodeLocked after too many wrong
-    tries. Without a device, a `Decoy` for the contact (``decoy_key``) stands in."""
-    device = (
-        CodeDevice.objects.filter(
-            pk=device_id, purpose=CodeDevice.Purpose.PAYMENT_PASSWORD_RESET
-        ).first()
-        if device_id is not None
-        else None
-    )
+def check_reset_code(started: ResetStarted, code: str) -> int | None:
+    """Step 2: the reset's device when ``code`` is the code sent for ``started``, else None.
+    Raises CodeLocked after too many wrong tries. Without a code sent (no wallet has the
+    contact, or its send was refused), a `Decoy` for the contact stands in."""
+    device = reset_device(started.channel, started.value, started.wallet_id)
     if device is None:
-        return Decoy(decoy_key).check(code)
-    return codes.check_code(device, code)
+        Decoy(started.decoy_key).check(code)
+        return None
+    return device.pk if codes.check_code(device, code) else None
 
 
 # --- the reset's second factor --------------------------------------------------------------

@@ -57,11 +57,18 @@ A hit writes a RISK_ALERT AccountEvent naming the rule (`record_risk_hits`), ope
 high-priority security ticket and freezes the wallet (accounts.actions.security.freeze_wallet;
 the customer is told "risk_frozen"). An already frozen wallet only gets the RISK_ALERT row.
 
+``occurred_at`` must lie within the last WALLET_EVENTS_MAX_AGE_DAYS and at most
+WALLET_EVENTS_MAX_FUTURE_SECONDS ahead of our clock, else the event is refused (400,
+``occurred_at_out_of_range``): a time the database cannot hold must not end in a 500 the
+wallet core retries forever, nor a date far ahead top the agents' recent payments.
+
 Answers: ``Outcome.http_status`` 200 (processed or duplicate), 400 (not JSON, not an
-object), 422 (a field missing or wrong, an unknown type or account), 500 (our failure:
+object, ``occurred_at`` out of range), 422 (a field missing or wrong, an unknown type or
+account), 500 (our failure:
 stored as failed, without its id, so the wallet core's retry is processed).
 """
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable
@@ -71,7 +78,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.dateparse import parse_datetime
@@ -157,14 +166,81 @@ class Handled:
 
 # --- intake ---------------------------------------------------------------------------------
 
+# What a refused, unauthenticated request leaves: this many first bytes of its body.
+SAMPLE_BYTES = 256
+_REFUSED_WINDOW = 3600  # seconds: refused requests are counted per address and hour
+
+
+def refused_key(client_ip: str) -> str:
+    # Hashed: the cache need not hold the senders' addresses.
+    hashed = salted_hmac("accounts.wallet_events.refused", client_ip, algorithm="sha256")
+    return f"wallet_events:refused:{hashed.hexdigest()[:32]}"
+
+
+def refusals_spent(client_ip: str | None) -> bool:
+    """Whether this address has had its WALLET_EVENTS_REFUSED_PER_ADDRESS_HOUR refused
+    requests this hour: its next refused one is answered 429 and leaves nothing."""
+    if not client_ip:
+        return False
+    return (
+        cache.get(refused_key(client_ip)) or 0
+    ) >= settings.WALLET_EVENTS_REFUSED_PER_ADDRESS_HOUR
+
+
+def count_refusal(client_ip: str | None) -> None:
+    if not client_ip:
+        return
+    key = refused_key(client_ip)
+    # A fixed window from the first refusal: add() starts it, incr() counts within it.
+    if not cache.add(key, 1, timeout=_REFUSED_WINDOW):
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add() and incr()
+            cache.add(key, 1, timeout=_REFUSED_WINDOW)
+
+
+def sample_refused(
+    received: bytes, *, size: int, code: str, detail: str, client_ip: str | None
+) -> WalletEvent:
+    """Keep a request refused before its signature was proven (too large, bad signature)
+    as a bounded sample: the SHA-256 of the ``received`` bytes, the body's ``size``, its
+    first SAMPLE_BYTES, the reason and the client address. The same bytes from the same
+    address within the hour add to the row's ``repeats`` instead of a new row, so an
+    address leaves at most WALLET_EVENTS_REFUSED_PER_ADDRESS_HOUR small rows an hour."""
+    digest = hashlib.sha256(received).hexdigest()
+    reason = f"{code}: {detail}"
+    repeated = WalletEvent.objects.filter(
+        status=WalletEvent.Status.REJECTED,
+        client_ip=client_ip,
+        body_sha256=digest,
+        reason=reason,
+        received_at__gte=timezone.now() - timedelta(seconds=_REFUSED_WINDOW),
+    ).update(repeats=F("repeats") + 1)
+    if repeated:
+        return WalletEvent.objects.filter(
+            status=WalletEvent.Status.REJECTED, client_ip=client_ip, body_sha256=digest
+        ).first()
+    return WalletEvent.objects.create(
+        event_id=None,
+        body=received[:SAMPLE_BYTES],
+        body_sha256=digest,
+        body_size=size,
+        client_ip=client_ip,
+        status=WalletEvent.Status.REJECTED,
+        reason=reason,
+    )
+
 
 def store_rejected(body: bytes, *, code: str, detail: str, payload: Any = None) -> WalletEvent:
-    """Keep a refused body as evidence (bad signature, replay, too large, bad content)."""
+    """Keep a signed body the content checks refused, whole, as evidence (the wallet core
+    sent it; at most WALLET_EVENTS_MAX_BYTES)."""
     kind = payload.get("type", "") if isinstance(payload, dict) else ""
     return WalletEvent.objects.create(
         event_id=None,
         kind=str(kind)[:40],
         body=body,
+        body_sha256=hashlib.sha256(body).hexdigest(),
+        body_size=len(body),
         payload=payload if isinstance(payload, dict) else {},
         status=WalletEvent.Status.REJECTED,
         reason=f"{code}: {detail}",
@@ -385,6 +461,21 @@ def _time(value) -> datetime:
     if parsed is None or timezone.is_naive(parsed):
         raise Rejected(
             422, "invalid_field", "'occurred_at' must be an ISO 8601 time with its UTC offset."
+        )
+    now = timezone.now()
+    oldest = now - timedelta(days=settings.WALLET_EVENTS_MAX_AGE_DAYS)
+    latest = now + timedelta(seconds=settings.WALLET_EVENTS_MAX_FUTURE_SECONDS)
+    try:
+        in_window = oldest <= parsed <= latest
+    except OverflowError:  # a time at the calendar's ends, with an offset
+        in_window = False
+    if not in_window:
+        raise Rejected(
+            400,
+            "occurred_at_out_of_range",
+            f"'occurred_at' must be within the last {settings.WALLET_EVENTS_MAX_AGE_DAYS} days "
+            f"and at most {settings.WALLET_EVENTS_MAX_FUTURE_SECONDS} seconds ahead of our "
+            "clock.",
         )
     return parsed
 

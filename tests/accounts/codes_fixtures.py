@@ -55,6 +55,7 @@ def forget_code_limits(account_ids=()) -> None:
     keys += [codes.address_key(ip, by) for ip in TEST_ADDRESSES for by in budgets]
     keys += [confirmations.lookup_key(ip) for ip in TEST_ADDRESSES]
     keys += [decoy_key(channel, value) for channel, value in TEST_CONTACTS]
+    keys += [codes.contact_key(channel, value) for channel, value in TEST_CONTACTS]
     keys += [second_factor_reset_key(pk) for pk in account_ids]
     keys += [second_factor_address_key(ip) for ip in TEST_ADDRESSES]
     keys += [second_factor_contact_key(channel, value) for channel, value in TEST_CONTACTS]

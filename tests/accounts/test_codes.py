@@ -7,9 +7,12 @@ import logging
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
-from accounts.codes import CodeLocked, CodeNotSent, check_code, deliver_code, send_code
+from accounts import codes
+from accounts.actions.self_service import send_reset_code, start_reset
+from accounts.codes import CodeLocked, CodeNotSent, check_code, send_code
 from accounts.models import AccountEvent, CodeDevice
 from accounts.sms import SMSError, send_sms
 from tests.accounts.codes_fixtures import code_in, mail_text
@@ -232,41 +235,43 @@ def test_in_the_background_the_code_is_generated_and_sent_by_the_task(
     wallet, sms_gateway, django_capture_on_commit_callbacks, settings
 ):
     with django_capture_on_commit_callbacks() as queued:
-        device = send_code(wallet, channel="phone", purpose=RESET, in_background=True)
-    # Recorded, audited and cooling down, but no code exists until the task runs.
-    device.refresh_from_db()
-    assert device.token is None
-    assert device.last_generated_timestamp is not None
-    assert AccountEvent.objects.filter(action=AccountEvent.Action.CODE_SENT).exists()
+        start_reset(PHONE, client_ip="10.0.0.1", language="en")
+    # Nothing about the wallet is done until the task runs: no device, no code, no audit.
+    assert not CodeDevice.objects.exists()
+    assert not AccountEvent.objects.filter(action=AccountEvent.Action.CODE_SENT).exists()
     assert sms_gateway.messages == []
 
     before = timezone.now()
     [enqueue] = queued
     enqueue()
-    device.refresh_from_db()
+    device = CodeDevice.objects.get()
+    assert device.client_ip == "10.0.0.1"
     # Valid from when the task generated it, not from the request.
     assert device.valid_until >= before + timedelta(seconds=settings.CODE_VALID_SECONDS)
+    assert AccountEvent.objects.filter(action=AccountEvent.Action.CODE_SENT).exists()
     assert check_code(device, code_in(sms_gateway.to(PHONE)[0].text)) is True
 
 
-def test_a_new_request_stops_the_earlier_code_at_once(
-    wallet, sms_gateway, django_capture_on_commit_callbacks
-):
+def test_the_task_takes_the_wallets_quota_but_not_the_addresss_again(wallet, sms_gateway):
+    assert send_reset_code.call("phone", PHONE, None, "10.0.0.1", "en") == "sent"
+    assert cache.get(codes.account_key(wallet.pk)) == 1
+    assert cache.get(codes.address_key("10.0.0.1")) is None  # the request spent it
+
+
+def test_a_new_code_stops_the_earlier_one(wallet, sms_gateway):
     device = send_code(wallet, channel="phone", purpose=RESET)
     first = code_in(sms_gateway.to(PHONE)[0].text)
     CodeDevice.objects.filter(pk=device.pk).update(last_generated_timestamp=None)
-    with django_capture_on_commit_callbacks():  # the task has not run yet
-        send_code(wallet, channel="phone", purpose=RESET, in_background=True)
+    assert send_reset_code.call("phone", PHONE, None, "", "en") == "sent"
     assert check_code(device, first) is False
 
 
 def test_a_failed_background_delivery_voids_the_code_and_logs_it_masked(
-    wallet, sms_gateway, django_capture_on_commit_callbacks, caplog
+    wallet, sms_gateway, caplog
 ):
     sms_gateway.fail_with = 503
-    with django_capture_on_commit_callbacks(execute=True):
-        device = send_code(wallet, channel="phone", purpose=RESET, in_background=True)
-    device.refresh_from_db()
+    assert send_reset_code.call("phone", PHONE, None, "", "en") == "not sent: delivery_failed"
+    device = CodeDevice.objects.get()
     assert device.token is None
     assert device.last_generated_timestamp is None  # the customer may ask again at once
     assert "not delivered: The SMS gateway answered 503." in caplog.text
@@ -274,14 +279,11 @@ def test_a_failed_background_delivery_voids_the_code_and_logs_it_masked(
     assert "13800138000" not in caplog.text
 
     sms_gateway.fail_with = None
-    with django_capture_on_commit_callbacks(execute=True):
-        send_code(wallet, channel="phone", purpose=RESET, in_background=True)
+    assert send_reset_code.call("phone", PHONE, None, "", "en") == "sent"
     assert check_code(device, code_in(sms_gateway.to(PHONE)[0].text)) is True
 
 
-def test_the_task_sends_nothing_for_a_used_code_or_no_device(wallet, sms_gateway):
-    device = send_code(wallet, channel="phone", purpose=RESET)
-    assert check_code(device, code_in(sms_gateway.to(PHONE)[0].text)) is True
-    assert deliver_code.call(device.pk, "en") == "already used"
-    assert deliver_code.call(None, "en") == "nothing to send"
-    assert len(sms_gateway.messages) == 1
+def test_the_task_sends_nothing_for_a_contact_no_wallet_has(wallet, sms_gateway):
+    assert send_reset_code.call("phone", "+8613811118000", None, "", "en") == "no wallet"
+    assert not CodeDevice.objects.exists()
+    assert sms_gateway.messages == []

@@ -265,6 +265,7 @@ def test_anonymous_resets_cannot_use_up_what_the_agent_needs(
     settings, wallet, ticket, agent, sms_gateway, caplog, django_capture_on_commit_callbacks
 ):
     settings.CODE_RESEND_SECONDS = 0  # each request a new code, so each spends the budget
+    settings.CODE_LIMIT_PER_CONTACT_HOUR = 100  # the wallet's limit is the one tested here
     caplog.set_level(logging.INFO)
     for n in range(settings.CODE_LIMIT_PER_ACCOUNT_HOUR + 1):
         with django_capture_on_commit_callbacks(execute=True):

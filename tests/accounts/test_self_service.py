@@ -4,16 +4,21 @@ customer the app signed in, with codes captured from the local SMS gateway and a
 server."""
 
 import logging
+import re
 import time
 
 import pytest
 from django.core import serializers
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
+from accounts import codes
 from accounts.actions.self_service import validate_payment_password
 from accounts.models import AccountEvent, CodeDevice, WalletAccount
 from tests.accounts.codes_fixtures import code_in, mail_text
@@ -183,7 +188,11 @@ def run_worker():
 
 
 def queued_codes() -> list[DBTaskResult]:
-    return list(DBTaskResult.objects.filter(task_path="accounts.codes.deliver_code"))
+    return list(DBTaskResult.objects.filter(task_path=SEND_TASK))
+
+
+SEND_TASK = "accounts.actions.self_service.send_reset_code"
+UNKNOWN = "+8613811118000"  # masks like PHONE: +86 138****8000
 
 
 # The worker reconnects to the database as in production: these tests commit for real.
@@ -191,15 +200,15 @@ def queued_codes() -> list[DBTaskResult]:
 def test_the_page_answers_with_the_code_queued_so_the_gateway_tells_nothing(
     wallet, sms_gateway, tasks_queued
 ):
-    # A slow gateway would otherwise make a contact with a wallet answer later than one
-    # without: the page answers once the delivery is queued, and the worker sends it.
+    # A slow gateway, or the work of finding the wallet and recording the code, would
+    # otherwise make a contact with a wallet answer later than one without: the page answers
+    # once the request is queued, and the worker does the rest.
     client = csrf_client()
     sent = post(client, RESET_URL, {"action": "send", "contact": PHONE})
     assert sent.status_code == 302
     [queued] = queued_codes()
-    device = CodeDevice.objects.get()
-    assert queued.args_kwargs["args"] == [device.pk, "en"]  # the device, never a code
-    assert device.token is None  # no code exists yet
+    assert queued.args_kwargs["args"] == ["phone", PHONE, None, "10.0.0.1", "en"]  # no code
+    assert not CodeDevice.objects.exists()  # nothing about the wallet was done yet
     assert sms_gateway.messages == []
 
     run_worker()
@@ -215,17 +224,88 @@ def test_the_page_answers_with_the_code_queued_so_the_gateway_tells_nothing(
 def test_a_contact_without_a_wallet_queues_the_same_task_which_sends_nothing(
     wallet, sms_gateway, tasks_queued
 ):
-    for contact in (PHONE, "+8613811118000"):
+    for contact in (PHONE, UNKNOWN):
         sent = post(csrf_client(), RESET_URL, {"action": "send", "contact": contact})
         assert sent.status_code == 302
     known, unknown = queued_codes()
-    assert known.args_kwargs["args"] == [CodeDevice.objects.get().pk, "en"]
-    assert unknown.args_kwargs["args"] == [None, "en"]
+    assert known.args_kwargs["args"] == ["phone", PHONE, None, "10.0.0.1", "en"]
+    assert unknown.args_kwargs["args"] == ["phone", UNKNOWN, None, "10.0.0.1", "en"]
 
     run_worker()
     assert [sms.to for sms in sms_gateway.messages] == [PHONE]
+    known.refresh_from_db()
     unknown.refresh_from_db()
-    assert unknown.status == "SUCCESSFUL"
+    assert (known.status, known.return_value) == ("SUCCESSFUL", "sent")
+    assert (unknown.status, unknown.return_value) == ("SUCCESSFUL", "no wallet")
+
+
+def _request_costs(client, contact: str, address: str) -> dict:
+    """Everything a reset request spends or answers that a client could compare: the
+    answer, the cookies it sets, the session's keys, the queries it runs, the tasks it
+    queues and the hourly counters of the address and the contact."""
+    before = DBTaskResult.objects.count()
+    with CaptureQueriesContext(connection) as queries:
+        sent = post(client, RESET_URL, {"action": "send", "contact": contact})
+    state = client.session.get("account_reset", {})
+    return {
+        "status": sent.status_code,
+        "location": sent.get("Location"),
+        "cookies": sorted(sent.cookies.keys()),
+        "session": sorted(client.session.keys()),
+        "state": sorted(state.keys()),
+        "masked": state.get("masked"),
+        "queries": [_shape(q["sql"]) for q in queries.captured_queries],
+        "queued": DBTaskResult.objects.count() - before,
+        "address_count": cache.get(codes.address_key(address)),
+        "contact_count": cache.get(codes.contact_key("phone", contact)),
+    }
+
+
+def _shape(sql: str) -> str:
+    """A query without its values (the session's key, the task's id and arguments)."""
+    return re.sub(r"'[^']*'|\b\d+\b", "?", sql)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_known_and_unknown_contacts_cost_the_same_even_when_asked_again(
+    wallet, sms_gateway, tasks_queued
+):
+    # Found in issue 12: a repeat request for a contact with a wallet fell in its code's
+    # cool-down and did not count against the address's hourly limit, while one for an
+    # unknown contact did; so 21 requests told whether a phone had a wallet.
+    costs = {}
+    for contact, address in ((PHONE, "10.0.0.1"), (UNKNOWN, "10.0.0.2")):
+        client = csrf_client(address)
+        first = _request_costs(client, contact, address)
+        run_worker()  # the known contact's code is sent: its cool-down starts
+        again = _request_costs(client, contact, address)
+        run_worker()
+        costs[contact] = (first, again)
+    assert costs[PHONE] == costs[UNKNOWN]
+    first, again = costs[PHONE]
+    assert (first["address_count"], again["address_count"]) == (1, 2)
+    assert (first["contact_count"], again["contact_count"]) == (1, 2)
+    assert first["queued"] == again["queued"] == 1
+    assert len(sms_gateway.to(PHONE)) == 1  # the repeat fell in the cool-down, in the worker
+
+
+def test_the_contact_limit_is_the_same_for_known_and_unknown_contacts(
+    wallet, sms_gateway, settings
+):
+    settings.CODE_LIMIT_PER_CONTACT_HOUR = 2
+    answers = []
+    for contact, address in ((PHONE, "10.0.0.1"), (UNKNOWN, "10.0.0.2")):
+        client = csrf_client(address)
+        for _try in range(2):
+            assert (
+                post(client, RESET_URL, {"action": "send", "contact": contact}).status_code == 302
+            )
+        refused = post(client, RESET_URL, {"action": "send", "contact": contact})
+        answers.append((refused.status_code, page_text(refused)))
+        # The refused request spent nothing more of the address's budget.
+        assert cache.get(codes.address_key(address)) == 2
+    assert answers[0] == answers[1]
+    assert "Too many codes were requested for this contact" in answers[0][1]
 
 
 def test_five_wrong_codes_stop_the_guessing_for_known_and_unknown_contacts(wallet, sms_gateway):

@@ -1,16 +1,18 @@
 """POST /api/wallet-events/: signature, replay window, idempotency, every body kept, and
 what the events do (transactions, wrong-password locks, risk rules)."""
 
+import hashlib
 import json
 import time
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.actions.wallet_events import device_digest
+from accounts.actions.wallet_events import SAMPLE_BYTES, device_digest, refused_key
 from accounts.models import AccountEvent, KnownDevice, Transaction, WalletAccount, WalletEvent
 from tests.accounts.codes_fixtures import mail_text
 from tests.conftest import race
@@ -34,6 +36,15 @@ def _secret(settings):
     settings.RISK_FAILED_PAYMENTS_COUNT = 4
     settings.RISK_FAILED_PAYMENTS_MINUTES = 10
     settings.RISK_NEW_DEVICE_AMOUNT = 5000
+
+
+@pytest.fixture(autouse=True)
+def _forget_refusals():
+    """The refused requests' hourly counters live in the cache, a shared Redis under CI."""
+    keys = [refused_key(ip) for ip in ("127.0.0.1", "203.0.113.9", "203.0.113.10")]
+    cache.delete_many(keys)
+    yield
+    cache.delete_many(keys)
 
 
 @pytest.fixture
@@ -96,15 +107,20 @@ def test_a_signed_event_is_stored_and_processed(client, wallet):
     assert AccountEvent.objects.filter(action=AccountEvent.Action.PAYMENT_FAILED).count() == 1
 
 
-def test_a_bad_signature_is_refused_and_kept_as_evidence(client, wallet):
-    payload = event("risk_alert", {"rule": "forged"})
+def test_a_bad_signature_is_refused_and_kept_as_a_sample(client, wallet):
+    payload = event("risk_alert", {"rule": "forged", "description": "x" * 1000})
+    body = json.dumps(payload).encode()
     response = post(client, payload, secret="guessed")
     assert response.status_code == 401
     assert response.json()["error"] == "bad_signature"
     stored = last_stored()
     assert stored.status == WalletEvent.Status.REJECTED
     assert "signature" in stored.reason
-    assert bytes(stored.body) == json.dumps(payload).encode()
+    # Anyone's request: its first bytes, digest, size and address, not the whole body.
+    assert bytes(stored.body) == body[:SAMPLE_BYTES]
+    assert stored.body_sha256 == hashlib.sha256(body).hexdigest()
+    assert stored.body_size == len(body) > SAMPLE_BYTES
+    assert stored.client_ip == "127.0.0.1"
     assert WalletAccount.objects.get(pk=wallet.pk).status == WalletAccount.Status.ACTIVE
 
 
@@ -214,11 +230,52 @@ def test_json_the_database_cannot_store_is_refused_and_the_body_kept(client, wal
     assert bytes(stored.body) == body
 
 
-@pytest.mark.parametrize("when", ["2026-13-45T99:00:00+08:00", "9999-12-31T23:59:59-23:59"])
-def test_a_time_that_cannot_exist_is_the_senders_error_not_ours(client, wallet, when):
+def test_a_time_that_cannot_exist_is_the_senders_error_not_ours(client, wallet):
+    when = "2026-13-45T99:00:00+08:00"
     response = post(client, event("payment_failed", payment("T-bad-time"), occurred_at=when))
     assert response.status_code == 422
     assert last_stored().status == WalletEvent.Status.REJECTED
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        "0001-01-01T00:00:00+08:00",  # issue 12: answered 500, so the wallet core retried
+        "9999-12-31T23:59:59-23:59",  # issue 12: topped the agent's recent failed payments
+        "0001-01-01T00:00:00+00:00",
+        "9999-12-31T23:59:59+00:00",
+    ],
+)
+def test_a_time_out_of_any_sane_window_is_a_400_with_its_reason(client, wallet, when):
+    payload = event("payment_failed", payment("T-far", reason="network"), occurred_at=when)
+    response = post(client, payload)
+    assert response.status_code == 400
+    assert response.json()["error"] == "occurred_at_out_of_range"
+    assert "within the last 7 days" in response.json()["detail"]
+    assert last_stored().status == WalletEvent.Status.REJECTED
+    assert not Transaction.objects.filter(reference="T-far").exists()
+
+
+def test_the_window_for_occurred_at_is_the_settings(client, wallet, settings):
+    settings.WALLET_EVENTS_MAX_AGE_DAYS = 7
+    settings.WALLET_EVENTS_MAX_FUTURE_SECONDS = 300
+    now = timezone.now()
+    answers = {}
+    for name, when in {
+        "8 days ago": now - timedelta(days=8),
+        "6 days ago": now - timedelta(days=6),
+        "in a minute": now + timedelta(minutes=1),
+        "in 10 minutes": now + timedelta(minutes=10),
+    }.items():
+        payload = event("payment_failed", payment(f"T-{name}", reason="network"))
+        payload["occurred_at"] = when.isoformat()
+        answers[name] = post(client, payload).status_code
+    assert answers == {
+        "8 days ago": 400,
+        "6 days ago": 200,
+        "in a minute": 200,
+        "in 10 minutes": 400,
+    }
 
 
 def test_an_unknown_type_is_refused(client, wallet):
@@ -261,15 +318,84 @@ def test_a_naive_time_is_refused(client, wallet):
     assert post(client, payload).status_code == 422
 
 
-def test_a_body_over_the_limit_is_refused_and_kept_truncated(client, wallet):
+def test_a_body_over_the_limit_is_refused_and_kept_as_a_sample(client, wallet):
     payload = event("payment_failed", payment("T-4", reason="network", merchant="x" * 5000))
+    body = json.dumps(payload).encode()
     response = post(client, payload)
     assert response.status_code == 413
     assert response.json()["error"] == "too_large"
     stored = last_stored()
     assert stored.status == WalletEvent.Status.REJECTED
-    assert len(bytes(stored.body)) == 4096
+    assert bytes(stored.body) == body[:SAMPLE_BYTES]
+    assert stored.body_size == len(body)
     assert not Transaction.objects.filter(reference="T-4").exists()
+
+
+# --- refused requests: bounded (issue 12) ---------------------------------------------------
+
+
+def forged(client, n: int, *, size: int = 4000, address: str = "203.0.113.9"):
+    """An unsigned body of ``size`` bytes, different for each ``n``."""
+    body = json.dumps({"id": f"forged-{n}", "pad": "x" * size})[:size].encode()
+    return client.post(
+        reverse("wallet-events"),
+        data=body,
+        content_type="application/json",
+        headers={"X-Wallet-Timestamp": str(int(time.time())), "X-Wallet-Signature": "0" * 64},
+        REMOTE_ADDR=address,
+    )
+
+
+def stored_bytes() -> int:
+    return sum(len(bytes(body)) for body in WalletEvent.objects.values_list("body", flat=True))
+
+
+def test_unsigned_bodies_from_one_address_are_limited_and_kept_small(client, wallet, settings):
+    # Issue 12: 300 unsigned 64 KB POSTs stored 19.7 MB, whole.
+    settings.WALLET_EVENTS_REFUSED_PER_ADDRESS_HOUR = 30
+    statuses = [forged(client, n).status_code for n in range(40)]
+    assert statuses == [401] * 30 + [429] * 10
+    assert WalletEvent.objects.count() == 30  # the 429s left nothing
+    assert stored_bytes() == 30 * SAMPLE_BYTES
+    assert set(WalletEvent.objects.values_list("client_ip", flat=True)) == {"203.0.113.9"}
+    # Another address has its own count; and the wallet core's signed events still pass.
+    assert forged(client, 99, address="203.0.113.10").status_code == 401
+    payload = event("payment_failed", payment("T-after", reason="network"))
+    response = client.post(
+        reverse("wallet-events"),
+        data=json.dumps(payload).encode(),
+        content_type="application/json",
+        headers=signed_headers(json.dumps(payload).encode()),
+        REMOTE_ADDR="203.0.113.9",
+    )
+    assert response.status_code == 200
+
+
+def signed_headers(body: bytes) -> dict:
+    stamp = str(int(time.time()))
+    return {"X-Wallet-Timestamp": stamp, "X-Wallet-Signature": sign(SECRET, stamp, body)}
+
+
+def test_the_same_refused_body_again_counts_on_its_row(client, wallet):
+    for _again in range(5):
+        assert forged(client, 1).status_code == 401
+    [row] = WalletEvent.objects.all()
+    assert row.repeats == 5
+
+
+def test_a_declared_huge_body_is_sampled_without_being_read(client, wallet):
+    response = client.post(
+        reverse("wallet-events"),
+        data=b"y" * 10_000,
+        content_type="application/json",
+        CONTENT_LENGTH=str(100 * 1024 * 1024),
+        headers=signed_headers(b"y" * 10_000),
+    )
+    assert response.status_code == 413
+    stored = last_stored()
+    assert bytes(stored.body) == b"y" * SAMPLE_BYTES
+    assert stored.body_size == 100 * 1024 * 1024
+    assert stored.body_sha256 == hashlib.sha256(b"y" * SAMPLE_BYTES).hexdigest()
 
 
 def test_the_endpoint_is_closed_without_a_secret(client, wallet, settings):

@@ -445,7 +445,19 @@ class WalletEventAdmin(ViewOnlyMixin, admin.ModelAdmin):
     search_fields = ["event_id", "account__number", "reason"]
     list_select_related = ["account"]
     date_hierarchy = "received_at"
-    fields = ["received_at", "event_id", "kind", "account", "status", "reason", "body_text"]
+    fields = [
+        "received_at",
+        "event_id",
+        "kind",
+        "account",
+        "status",
+        "reason",
+        "client_ip",
+        "body_size",
+        "body_sha256",
+        "repeats",
+        "body_text",
+    ]
     readonly_fields = fields
 
     @admin.display(description=_("body as received"))

@@ -38,6 +38,7 @@ from tickets.sources.email import outbound
 from ..forms.tickets import AssignForm, CcForm, ReplyForm, StatusForm, TicketForm
 from ..site import ViewOnlyMixin
 from .common import refusal_text, run_each, tell
+from .contacts import address_for_token, cc_rows, full_contacts, shown_contact, shown_metadata
 from .ticket_security import SecurityPanelMixin
 
 
@@ -207,6 +208,7 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and obj.pk:
             can_change = self.has_change_permission(request, obj)
+            full = full_contacts(obj, request.user)
             thread = selectors.ticket_thread(
                 obj,
                 inline_url=lambda attachment: self._url("inline_image", attachment),
@@ -214,7 +216,7 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
             )
             context.update(
                 thread=thread,
-                history=selectors.ticket_history(obj),
+                history=selectors.ticket_history(obj, full_contacts=full),
                 panel=selectors.customer_panel(obj.customer, exclude_ticket=obj),
                 identity=selectors.ticket_identity(obj),
                 account_events=selectors.ticket_account_events(obj),
@@ -227,7 +229,9 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
                 assign_url=self._url("assign", obj),
                 accept_cc_url=self._url("accept_cc", obj),
                 remove_cc_url=self._url("remove_cc", obj),
-                recipients=_reply_recipients(obj),
+                cc_accepted=cc_rows(obj, obj.cc, full=full),
+                cc_proposed=cc_rows(obj, obj.cc_proposed, full=full),
+                recipients=_reply_recipients(obj, full=full),
             )
             if can_change:  # the security panel (ticket_security.py)
                 context.update(self.security_context(request, obj))
@@ -353,14 +357,20 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
     def _change_cc(self, request, object_id, action, done_message):
         ticket = self._ticket_for_change(request, object_id)
         form = CcForm(request.POST)
-        if not form.is_valid():
+        # The card's buttons name the address by a token (the page may show it masked).
+        address = (
+            address_for_token(ticket, form.data.get("address_token", ""))
+            if form.data.get("address_token")
+            else (form.cleaned_data["address"] if form.is_valid() else None)
+        )
+        if not address:
             self.message_user(request, gettext("Choose a valid address."), messages.ERROR)
             return self._back(ticket, "#cc")
-        address = form.cleaned_data["address"]
+        shown = shown_contact(address, full=full_contacts(ticket, request.user))
 
         def change():
             action(ticket, acting_user=request.user, address=address)
-            return done_message % {"address": address}
+            return done_message % {"address": shown}
 
         tell(self, request, change)
         return self._back(ticket, "#cc")
@@ -411,17 +421,22 @@ def _chosen_message(request) -> int | None:
     return int(value) if value.isdigit() and len(value) < 19 else None
 
 
-def _reply_recipients(ticket: Ticket) -> dict | None:
+def _reply_recipients(ticket: Ticket, *, full: bool) -> dict | None:
     """Who the next reply goes to, listed in the reply form: the email sender's own list
     (outbound.reply_recipients), so the form never names someone the mail would not reach,
-    or the reverse. None for tickets of other channels."""
+    or the reverse; the Cc masked unless the agent has earned them (``full``). None for
+    tickets of other channels."""
     if ticket.channel != Channel.EMAIL:
         return None
     try:
         identity, cc = outbound.reply_recipients(ticket)
     except DeliveryError as exc:
         return {"to": None, "cc": [], "problem": str(exc)}
-    return {"to": identity.masked_value, "cc": cc, "problem": ""}
+    return {
+        "to": identity.value if full else identity.masked_value,
+        "cc": [shown_contact(address, full=full) for address in cc],
+        "problem": "",
+    }
 
 
 @admin.register(Message)
@@ -438,8 +453,21 @@ class MessageAdmin(ReadOnlyAdmin):
     list_filter = ["direction", "channel", "delivery_status"]
     search_fields = ["ticket__reference", "external_id", "subject"]
     list_select_related = ["ticket", "author"]
-    exclude = ["html"]  # rendered, sanitised, only on the ticket page
+    # html: rendered, sanitised, only on the ticket page; metadata: shown masked below.
+    exclude = ["html", "metadata"]
+    readonly_fields = ["metadata_shown"]
     date_hierarchy = "created_at"
+
+    def get_object(self, request, object_id, from_field=None):
+        message = super().get_object(request, object_id, from_field)
+        if message is not None:
+            message.full_contacts = full_contacts(message.ticket, request.user)
+        return message
+
+    @admin.display(description=_("channel metadata"))
+    def metadata_shown(self, obj):
+        full = getattr(obj, "full_contacts", False)
+        return format_html("<pre>{}</pre>", shown_metadata(obj.metadata, full=full))
 
 
 @admin.register(InboundMessage)
@@ -535,6 +563,19 @@ class CallLogAdmin(admin.ModelAdmin):
     @admin.display(description=_("caller number"), ordering="caller_number")
     def masked_caller(self, obj):
         return mask_phone(obj.caller_number)
+
+    # A logged call's number is shown in full, and editable, only to an agent who has
+    # earned its ticket's contacts (workspace.admin.contacts); a new call is typed in.
+    def _full(self, request, obj) -> bool:
+        return obj is None or full_contacts(obj.ticket, request.user)
+
+    def get_exclude(self, request, obj=None):
+        exclude = list(super().get_exclude(request, obj) or [])
+        return exclude if self._full(request, obj) else [*exclude, "caller_number"]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        return readonly if self._full(request, obj) else [*readonly, "masked_caller"]
 
 
 @admin.register(TicketEvent)

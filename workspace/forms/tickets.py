@@ -80,9 +80,12 @@ class ReplyForm(forms.Form):
 
 
 class CcForm(forms.Form):
-    """One Cc address of the ticket's Cc card, to accept or remove."""
+    """One Cc address of the ticket's Cc card, to accept or remove: typed, or named by
+    the card's token (``address_token``, workspace.admin.contacts), so a page that shows
+    it masked never carries it in full."""
 
     address = forms.EmailField(label=_("Cc address"), max_length=254)
+    address_token = forms.CharField(max_length=64, required=False)
 
 
 class StatusForm(forms.Form):
