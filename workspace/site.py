@@ -49,13 +49,21 @@ SIGN_IN_FAILED = _(
 )
 
 
+class CodeInput(forms.TextInput):
+    """Never shown back: a code (or an enrolment grant's token) is spent or wrong once
+    sent, and a page that echoes it would keep a secret in the browser's history."""
+
+    def format_value(self, value):
+        return None
+
+
 class AgentLoginForm(AdminAuthenticationForm):
     otp_token = forms.CharField(
         label=_("Authentication code"),
         required=False,
         max_length=64,
         help_text=_("The 6-digit code from your authenticator app, or a backup code."),
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autocapitalize": "none"}),
+        widget=CodeInput(attrs={"autocomplete": "one-time-code", "autocapitalize": "none"}),
     )
 
     # One text for every failure, the lock-out included: no answer tells a right password
