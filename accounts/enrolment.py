@@ -60,16 +60,15 @@ def find(token: str) -> EnrolmentGrant | None:
 
 def usable_for(user, *, token: str = "", grant_id: int | None = None) -> EnrolmentGrant | None:
     """The usable grant of ``user`` named by a token (typed) or a grant id (kept in the
-    session since the link was opened), or None."""
-    if token:
-        grant = find(token)
-    elif grant_id:
-        grant = EnrolmentGrant.objects.filter(pk=grant_id).first()
-    else:
-        return None
-    if grant is None or grant.user_id != user.pk or not grant.usable:
-        return None
-    return grant
+    session since the link was opened), or None. Either will do: a link opened and a
+    stray code typed as well still finds the link's grant."""
+    candidates = [find(token) if token else None]
+    if grant_id:
+        candidates.append(EnrolmentGrant.objects.filter(pk=grant_id).first())
+    for grant in candidates:
+        if grant is not None and grant.user_id == user.pk and grant.usable:
+            return grant
+    return None
 
 
 def spend(grant: EnrolmentGrant) -> bool:

@@ -41,7 +41,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
-    "axes",
+    "workspace.apps.SignInsConfig",  # django-axes
     "rest_framework",
     "drf_spectacular",
     "django_filters",

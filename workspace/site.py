@@ -18,6 +18,7 @@ import io
 from django import forms
 from django.contrib.admin import AdminSite
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
@@ -26,6 +27,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -251,6 +253,14 @@ def enrol(request, *, site):
             request.session.pop(GRANT_SESSION_KEY, None)
             device.confirmed = True
             device.save(update_fields=["confirmed"])
+            # In the user's history, next to the administrator's "Issued an enrolment link".
+            LogEntry.objects.log_actions(
+                user.pk,
+                [user],
+                CHANGE,
+                gettext("Set up an authenticator with an enrolment link."),
+                single_object=True,
+            )
             codes = issue_backup_codes(user)
             otp_login(request, device)
             return TemplateResponse(

@@ -307,7 +307,17 @@ def test_an_enrolment_code_typed_in_the_code_field_enrols(new_agent, administrat
     confirmed = client.post("/admin/two-factor/enrol/", {"otp_token": code_for(device)})
     assert confirmed.context["enrolled"] is True
     assert EnrolmentGrant.objects.get().used_at is not None
+    assert LogEntry.objects.filter(user=new_agent, object_id=str(new_agent.pk)).exists()
     assert client.get("/admin/").status_code == 200
+
+
+def test_a_link_opened_then_a_stray_code_typed_still_enrols(new_agent, administrator):
+    token = enrolment.issue(new_agent, acting_user=administrator)
+    client = client_from("198.51.100.1")
+    client.get(f"/admin/enrol/{token}/")
+    response = sign_in(client, "newcomer", token="123456")
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/two-factor/enrol/"
 
 
 def test_a_grant_works_once_for_its_own_user_until_it_expires(
