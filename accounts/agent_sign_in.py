@@ -16,6 +16,7 @@ A login without a clock (one from before this rule) counts as ended.
 import logging
 import time
 
+from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 
@@ -43,6 +44,13 @@ def masked_client_str(username, ip_address, user_agent, path_info, request) -> s
     masked (someone may type their password, a phone number or an email into it)."""
     masked = mask_text(username or "")
     return f'{{username: "{masked}", ip_address: "{ip_address}", path_info: "{path_info}"}}'
+
+
+def log_refused_while_paused(sender, request, username, ip_address, **kwargs) -> None:
+    """user_locked_out receiver (the pause starting, and each try during it): a try
+    during the pause is stored nowhere, so a flood fills no table, but the log has it,
+    masked."""
+    log.warning("Sign-in paused: username %s from %s", mask_text(username or ""), ip_address)
 
 
 def start_clock(sender, request, user, **kwargs) -> None:
@@ -77,3 +85,6 @@ def touch(session) -> None:
 
 def connect_signals() -> None:
     user_logged_in.connect(start_clock, dispatch_uid="accounts.agent_sign_in.start_clock")
+    user_locked_out.connect(
+        log_refused_while_paused, dispatch_uid="accounts.agent_sign_in.log_refused_while_paused"
+    )

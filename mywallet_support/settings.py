@@ -199,9 +199,10 @@ LOGIN_URL = "admin:login"
 # --- Agent sign-in (django-axes, accounts.agent_sign_in, workspace.site) ------------------
 # SIGNIN_FAILURE_LIMIT failed sign-ins (a wrong password, a wrong or missing code, an
 # unknown or inactive account) for one username, or from one client address, pause
-# sign-in for both for SIGNIN_COOLOFF_MINUTES; a further failure meanwhile starts the pause
-# again, and a successful sign-in clears the count. Every failure, the pause included,
-# answers with the same text. Agents behind one office address share its count.
+# sign-in for both for SIGNIN_COOLOFF_MINUTES from the last counted failure, and a
+# successful sign-in clears the count. Tries during the pause are refused without being
+# stored (a flood of them writes nothing), only logged. Every failure, the pause
+# included, answers with the same text. Agents behind one office address share its count.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -210,6 +211,7 @@ AXES_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGNIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # The workspace registers its own view-only pages for these (workspace.admin.staff).
 AXES_ENABLE_ADMIN = False

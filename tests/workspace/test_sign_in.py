@@ -102,6 +102,22 @@ def test_sixty_wrong_passwords_then_the_right_one_is_refused(agent):
     assert AccessAttempt.objects.filter(username="agent").exists()
 
 
+def test_a_flood_during_the_pause_stores_nothing_more(agent, caplog):
+    attacker = client_from("203.0.113.50")
+    for _ in range(5):
+        sign_in(attacker, "agent", password="wrong")
+    stored = (AccessAttempt.objects.count(), AccessFailureLog.objects.count())
+    data = len(AccessAttempt.objects.get().post_data)
+    with caplog.at_level(logging.WARNING):
+        for _ in range(40):
+            assert SIGN_IN_FAILED in sign_in(attacker, "agent", password="wrong").text
+    assert (AccessAttempt.objects.count(), AccessFailureLog.objects.count()) == stored
+    assert len(AccessAttempt.objects.get().post_data) == data
+    paused = [r for r in caplog.records if r.getMessage().startswith("Sign-in paused")]
+    assert len(paused) >= 40  # each try during the pause is in the log
+    assert "ag***nt" in paused[0].getMessage() and "'agent'" not in paused[0].getMessage()
+
+
 def test_the_pause_ends_after_the_cool_off(agent, settings):
     settings.AXES_COOLOFF_TIME = timedelta(minutes=15)
     client = client_from("198.51.100.1")
