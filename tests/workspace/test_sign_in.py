@@ -26,6 +26,7 @@ from accounts import agent_sign_in, enrolment
 from accounts.models import EnrolmentGrant
 from accounts.roles import AGENTS
 from mywallet_support.http import client_address
+from tests.chat.conftest import closed_with, connect_agent, socket
 from tests.conftest import verified_client
 from tests.workspace.test_two_factor import PASSWORD, code_for, wrong_code_for
 
@@ -461,9 +462,6 @@ def test_a_login_without_a_clock_counts_as_ended(agent_client):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_chat_console_socket_refuses_an_ended_login(agent):
-    # Imported here, not at the top: the chat helpers' autouse settings are for chat tests.
-    from tests.chat.conftest import closed_with, connect_agent, socket
-
     client = verified_client(agent)
 
     async def live_login_connects():
