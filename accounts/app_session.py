@@ -17,6 +17,8 @@ import time
 from django.conf import settings
 from django.contrib.auth import logout
 
+from mywallet_support.http import session_expired
+
 from .models import WalletAccount
 
 SESSION_KEY = "account_app_session"
@@ -63,7 +65,8 @@ def signed_in_wallet(request) -> WalletAccount | None:
 
 
 def _expired(state: dict) -> bool:
-    now = time.time()
-    idle = now - state.get("seen_at", 0) > settings.ACCOUNT_SESSION_IDLE_MINUTES * 60
-    too_old = now - state.get("signed_in_at", 0) > settings.ACCOUNT_SESSION_MAX_MINUTES * 60
-    return idle or too_old
+    return session_expired(
+        state,
+        idle_seconds=settings.ACCOUNT_SESSION_IDLE_MINUTES * 60,
+        max_seconds=settings.ACCOUNT_SESSION_MAX_MINUTES * 60,
+    )

@@ -10,6 +10,8 @@ class AccountsConfig(AppConfig):
     def ready(self):
         # Django's place for this import: roles loads the auth models, which exist only
         # once every app is ready (not a cycle being dodged).
+        from .agent_sign_in import connect_signals
         from .roles import ensure_roles
 
         post_migrate.connect(ensure_roles, dispatch_uid="accounts.ensure_roles")
+        connect_signals()

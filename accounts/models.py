@@ -739,3 +739,39 @@ class DeviceConfirmation(models.Model):
     @property
     def masked_destination(self) -> str:
         return mask_identity(self.channel, self.destination)
+
+
+class EnrolmentGrant(models.Model):
+    """An administrator's permission for a staff account to enrol its first authenticator
+    (accounts.enrolment): without one, a password alone never reaches the enrolment page.
+    Only a keyed digest of the token is stored; the token is shown once, to the
+    administrator who issued it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="enrolment_grants",
+        verbose_name=_("user"),
+    )
+    digest = models.CharField(_("digest"), max_length=64, unique=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("issued by"),
+    )
+    created_at = models.DateTimeField(_("issued"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("enrolment grant")
+        verbose_name_plural = _("enrolment grants")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.user}: {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def usable(self) -> bool:
+        return self.used_at is None and self.expires_at > timezone.now()

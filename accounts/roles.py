@@ -67,6 +67,10 @@ SUPERVISOR_PERMISSIONS = [
     "chat.add_cannedreply",
     "chat.change_cannedreply",
     "chat.delete_cannedreply",
+    # Sign-ins (django-axes): who failed, who is paused, who signed in. View only.
+    "axes.view_accessattempt",
+    "axes.view_accessfailurelog",
+    "axes.view_accesslog",
 ]
 
 ROLES = {AGENTS: AGENT_PERMISSIONS, SUPERVISORS: SUPERVISOR_PERMISSIONS}

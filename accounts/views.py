@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from mywallet_support.http import declared_too_large
+from mywallet_support.http import client_address, declared_too_large
 from mywallet_support.masking import mask_email, mask_phone
 
 from . import app_session
@@ -49,7 +49,7 @@ HOME = "account_home"
 
 
 def _client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    return client_address(request)
 
 
 def _state(request, key: str) -> dict:

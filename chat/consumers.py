@@ -14,6 +14,7 @@ from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
+from accounts import agent_sign_in
 from accounts.permissions import is_agent
 from tickets import actions as ticket_actions
 
@@ -216,8 +217,9 @@ class CustomerConsumer(ChatConsumer):
 def agent_allowed(user, session) -> bool:
     """An agent (accounts.permissions.is_agent) with a session verified by a confirmed
     device of theirs, as the admin demands (django_otp's OTPMiddleware does the same check
-    for HTTP requests; a socket has no middleware to do it)."""
-    if not is_agent(user):
+    for HTTP requests; a socket has no middleware to do it), and not past its idle or
+    absolute lifetime (accounts.agent_sign_in, as workspace.middleware for HTTP)."""
+    if not is_agent(user) or agent_sign_in.expired(session):
         return False
     persistent_id = session.get(DEVICE_ID_SESSION_KEY) if session is not None else None
     if not persistent_id:

@@ -5,6 +5,8 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
+from mywallet_support.http import client_address
+
 
 class TokenBucket:
     """``rate`` tokens a second, at most ``burst`` saved up; each frame takes one."""
@@ -33,7 +35,7 @@ def socket_bucket() -> TokenBucket:
 def http_allowed(request, scope: str) -> bool:
     """At most CHAT_HTTP_PER_MINUTE POSTs a minute per client address and endpoint (shared
     by every process when the cache is Redis)."""
-    address = request.META.get("REMOTE_ADDR", "") or "unknown"
+    address = client_address(request) or "unknown"
     key = f"chat-throttle:{scope}:{address}:{int(time.time() // 60)}"
     if cache.add(key, 1, timeout=90):
         return True

@@ -5,6 +5,7 @@ Every value comes from the environment with a safe local default; the helpers in
 """
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "workspace.apps.SignInsConfig",  # django-axes
     "rest_framework",
     "drf_spectacular",
     "django_filters",
@@ -62,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "workspace.middleware.AgentSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -225,6 +228,44 @@ SECURE_CSP = {
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "MY Wallet Support")
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 LOGIN_URL = "admin:login"
+
+# --- Agent sign-in (django-axes, accounts.agent_sign_in, workspace.site) ------------------
+# SIGNIN_FAILURE_LIMIT failed sign-ins (a wrong password, a wrong or missing code, an
+# unknown or inactive account) for one username, or from one client address, pause
+# sign-in for both for SIGNIN_COOLOFF_MINUTES from the last counted failure, and a
+# successful sign-in clears the count. Tries during the pause are refused without being
+# stored (a flood of them writes nothing), only logged. Every failure, the pause
+# included, answers with the same text. Agents behind one office address share its count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGNIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# The workspace registers its own view-only pages for these (workspace.admin.staff).
+AXES_ENABLE_ADMIN = False
+AXES_CLIENT_IP_CALLABLE = "mywallet_support.http.client_address"
+AXES_CLIENT_STR_CALLABLE = "accounts.agent_sign_in.masked_client_str"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]
+# No AxesMiddleware: it would answer a locked-out sign-in with a page of its own, telling
+# a right password from a wrong one; the login form shows its one error text instead.
+SILENCED_SYSTEM_CHECKS = ["axes.W002"]
+# The client address, behind a reverse proxy: TRUSTED_PROXY_HEADER names the request.META
+# key the proxy sets (e.g. HTTP_X_FORWARDED_FOR) and TRUSTED_PROXY_COUNT how many proxies
+# append to it. Unset: REMOTE_ADDR (mywallet_support.http.client_address).
+TRUSTED_PROXY_HEADER = env_str("TRUSTED_PROXY_HEADER", "")
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1)
+# An agent's login ends after AGENT_SESSION_IDLE_MINUTES without a request and
+# AGENT_SESSION_MAX_HOURS after signing in, whatever they do (the chat console's socket
+# refuses such a session too).
+AGENT_SESSION_IDLE_MINUTES = env_int("AGENT_SESSION_IDLE_MINUTES", 30)
+AGENT_SESSION_MAX_HOURS = env_int("AGENT_SESSION_MAX_HOURS", 12)
+# An administrator's enrolment link for a first authenticator is valid this long.
+ENROLMENT_GRANT_HOURS = env_int("ENROLMENT_GRANT_HOURS", 24)
 
 # Outgoing email: Django 6.1's MAILERS, from the same environment variables as ever.
 EMAIL_BACKEND_PATH = env_str(

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import app_session
 from accounts.confirmations import LookupsExhausted, agent_name, pending_confirmation
-from mywallet_support.http import declared_too_large
+from mywallet_support.http import client_address, declared_too_large
 from mywallet_support.masking import mask_wallet_number
 
 from .actions import answer_confirmation
@@ -71,9 +71,7 @@ def confirm(request, token: str):
     if declared_too_large(request, CONFIRM_MAX_BYTES):
         return render(request, "accounts/confirm.html", {"state": "too_large"}, status=413)
     try:
-        confirmation = pending_confirmation(
-            token, client_ip=request.META.get("REMOTE_ADDR") or None
-        )
+        confirmation = pending_confirmation(token, client_ip=client_address(request))
     except LookupsExhausted:
         return render(request, "accounts/confirm.html", {"state": "throttled"}, status=429)
     if confirmation is None:

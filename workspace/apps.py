@@ -1,3 +1,4 @@
+from axes.apps import AppConfig as AxesConfig
 from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
 from django.utils.translation import gettext_lazy as _
@@ -15,3 +16,9 @@ class WorkspaceConfig(AppConfig):
     name = "workspace"
     label = "workspace"
     verbose_name = _("Agent workspace")
+
+
+class SignInsConfig(AxesConfig):
+    """django-axes (sign-in failures and lock-out), under a name agents understand."""
+
+    verbose_name = _("Sign-ins")

@@ -1,8 +1,15 @@
 """The agent workspace: the Django admin behind two factors (django-otp).
 
 Agents sign in with password plus a code from their authenticator app (TOTP) or one of
-their single-use backup codes, in one step. A signed-in agent with no device yet is sent
-to enrol one by scanning a QR code, and sees nothing else until it is confirmed.
+their single-use backup codes, in one step. Every failure, whatever was wrong (unknown
+account, wrong password, wrong or missing code, inactive account, too many failures),
+answers with the same text, and counts towards django-axes' lock-out
+(accounts.agent_sign_in): the page never tells a right password from a wrong one.
+
+A staff account with no device yet enrols one only with an enrolment grant an
+administrator issued (accounts.enrolment): opened as the link /admin/enrol/<token>/
+before signing in, or typed as the code. It then scans a QR code, and sees nothing else
+until the device is confirmed.
 """
 
 import base64
@@ -11,6 +18,7 @@ import io
 from django import forms
 from django.contrib.admin import AdminSite
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
@@ -19,6 +27,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -29,26 +38,42 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.qr import write_qrcode_image
 
+from accounts import agent_sign_in, enrolment
 from accounts.permissions import is_agent
 from chat.console import console_view
 
 BACKUP_CODE_COUNT = 10
+# The grant whose link was opened (or whose code was typed) in this browser.
+GRANT_SESSION_KEY = "enrolment_grant"
+SIGN_IN_FAILED = _(
+    "Sign-in failed. Check your username, password and authentication code. After "
+    "several failed attempts, sign-in pauses for a while."
+)
+
+
+class CodeInput(forms.TextInput):
+    """Never shown back: a code (or an enrolment grant's token) is spent or wrong once
+    sent, and a page that echoes it would keep a secret in the browser's history."""
+
+    def format_value(self, value):
+        return None
 
 
 class AgentLoginForm(AdminAuthenticationForm):
     otp_token = forms.CharField(
         label=_("Authentication code"),
         required=False,
-        max_length=32,
+        max_length=64,
         help_text=_("The 6-digit code from your authenticator app, or a backup code."),
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autocapitalize": "none"}),
+        widget=CodeInput(attrs={"autocomplete": "one-time-code", "autocapitalize": "none"}),
     )
 
+    # One text for every failure, the lock-out included: no answer tells a right password
+    # from a wrong one, or an account that exists from one that does not.
     error_messages = {
         **AdminAuthenticationForm.error_messages,
-        "token_required": _("Enter the code from your authenticator app or a backup code."),
-        "invalid_token": _("That code is not valid. Check your device's clock and try again."),
-        "throttled": _("Too many wrong codes. Wait a little and try again."),
+        "invalid_login": SIGN_IN_FAILED,
+        "inactive": SIGN_IN_FAILED,
     }
 
     def clean(self):
@@ -57,26 +82,39 @@ class AgentLoginForm(AdminAuthenticationForm):
         if user is None:
             return cleaned
         user.otp_device = None
+        token = "".join((cleaned.get("otp_token") or "").split())
         devices = list(devices_for_user(user, confirmed=True))
         if not devices:
-            # First sign-in: the site sends the agent to enrol a device before anything else.
-            return cleaned
-        token = "".join((cleaned.get("otp_token") or "").split())
-        if not token:
-            raise forms.ValidationError(
-                self.error_messages["token_required"], code="token_required"
+            # First sign-in: only with an administrator's grant, then on to enrol.
+            grant = enrolment.usable_for(
+                user, token=token, grant_id=self.request.session.get(GRANT_SESSION_KEY)
             )
-        device = _device_for_token(devices, token)
+            if grant is None:
+                self._refuse(user)
+            self.request.session[GRANT_SESSION_KEY] = grant.pk
+            return cleaned
+        device = _device_for_token(devices, token) if token else None
         if device is None:
-            raise forms.ValidationError(self.error_messages["invalid_token"], code="invalid_token")
+            self._refuse(user)
         allowed, _extra = device.verify_is_allowed()
-        if not allowed:
-            raise forms.ValidationError(self.error_messages["throttled"], code="throttled")
-        if not device.verify_token(token):
-            raise forms.ValidationError(self.error_messages["invalid_token"], code="invalid_token")
+        if not allowed or not device.verify_token(token):
+            self._refuse(user)
         # django-otp's login signal handler records the device in the session.
         user.otp_device = device
         return cleaned
+
+    def confirm_login_allowed(self, user):
+        """Django's rule (active staff), refused like any other failure, and counted."""
+        try:
+            super().confirm_login_allowed(user)
+        except forms.ValidationError:
+            self._refuse(user)
+
+    def _refuse(self, user):
+        """A right password with a wrong second step: counted and answered as any failure."""
+        self.user_cache = None
+        agent_sign_in.record_failure(self.request, user.get_username())
+        raise self.get_invalid_login_error()
 
 
 def _device_for_token(devices, token: str):
@@ -106,6 +144,7 @@ class AgentAdminSite(OTPAdminSite):
     def get_urls(self):
         return [
             path("two-factor/enrol/", self.enrol_view, name="otp_enrol"),
+            path("enrol/<str:token>/", self.enrol_link_view, name="otp_enrol_link"),
             path(
                 "two-factor/backup-codes/",
                 self.admin_view(self.backup_codes_view),
@@ -137,6 +176,21 @@ class AgentAdminSite(OTPAdminSite):
 
     def enrol_view(self, request):
         return enrol(request, site=self)
+
+    @method_decorator(never_cache)
+    def enrol_link_view(self, request, token):
+        """An administrator's enrolment link: remembered in this browser's session, then
+        on to sign in with the password (the link alone signs nobody in)."""
+        grant = enrolment.find(token)
+        if grant is None:
+            return TemplateResponse(
+                request,
+                "admin/otp/enrol_refused.html",
+                {**self.each_context(request), "title": _("Enrolment link not valid")},
+                status=404,
+            )
+        request.session[GRANT_SESSION_KEY] = grant.pk
+        return redirect(f"{reverse('admin:login')}?next={reverse('admin:otp_enrol')}")
 
     def chat_console_view(self, request):
         # The console's socket serves agents only (chat.consumers.agent_allowed): others
@@ -176,6 +230,14 @@ def enrol(request, *, site):
         return HttpResponseRedirect(reverse("admin:login"))
     if not site.needs_enrolment(request):
         return redirect("admin:index")
+    grant = enrolment.usable_for(user, grant_id=request.session.get(GRANT_SESSION_KEY))
+    if grant is None:
+        return TemplateResponse(
+            request,
+            "admin/otp/enrol_refused.html",
+            {**site.each_context(request), "title": _("Enrolment link needed")},
+            status=403,
+        )
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
     if device is None:
         device = TOTPDevice.objects.create(
@@ -186,8 +248,19 @@ def enrol(request, *, site):
         token = "".join(request.POST.get("otp_token", "").split())
         allowed, _extra = device.verify_is_allowed()
         if allowed and token.isdigit() and device.verify_token(token):
+            if not enrolment.spend(grant):
+                return redirect("admin:otp_enrol")
+            request.session.pop(GRANT_SESSION_KEY, None)
             device.confirmed = True
             device.save(update_fields=["confirmed"])
+            # In the user's history, next to the administrator's "Issued an enrolment link".
+            LogEntry.objects.log_actions(
+                user.pk,
+                [user],
+                CHANGE,
+                gettext("Set up an authenticator with an enrolment link."),
+                single_object=True,
+            )
             codes = issue_backup_codes(user)
             otp_login(request, device)
             return TemplateResponse(

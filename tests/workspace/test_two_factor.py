@@ -16,6 +16,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import enrolment
 from accounts.roles import AGENTS
 from workspace.site import issue_backup_codes
 
@@ -68,6 +69,13 @@ def new_agent(db, django_user_model):
     return user
 
 
+@pytest.fixture
+def enrolment_link(new_agent, django_user_model):
+    """The link an administrator issued for the newcomer's first authenticator."""
+    admin = django_user_model.objects.create_superuser(username="root", password=PASSWORD)
+    return f"/admin/enrol/{enrolment.issue(new_agent, acting_user=admin)}/"
+
+
 def login(client, username, token=""):
     return client.post(
         "/admin/login/",
@@ -88,7 +96,7 @@ def test_the_independent_totp_matches_the_rfc_6238_test_vector():
 def test_a_correct_password_without_a_code_is_refused(agent, client):
     response = login(client, "agent")
     assert response.status_code == 200
-    assert error_codes(response) == ["token_required"]
+    assert error_codes(response) == ["invalid_login"]
     assert "_auth_user_id" not in client.session
     assert client.get("/admin/").status_code == 302
 
@@ -97,7 +105,7 @@ def test_a_correct_password_with_a_wrong_code_is_refused(agent, client):
     device = agent.totpdevice_set.get()
     response = login(client, "agent", wrong_code_for(device))
     assert response.status_code == 200
-    assert error_codes(response) == ["invalid_token"]
+    assert error_codes(response) == ["invalid_login"]
     assert "_auth_user_id" not in client.session
     assert client.get("/admin/").status_code == 302
 
@@ -142,7 +150,7 @@ def test_a_backup_code_works_once(agent, client):
     assert client.get("/admin/").status_code == 302
     again = login(client, "agent", codes[0])
     assert again.status_code == 200
-    assert error_codes(again) == ["invalid_token"]
+    assert error_codes(again) == ["invalid_login"]
     assert client.get("/admin/").status_code == 302
     # The others still work.
     assert login(client, "agent", codes[1]).status_code == 302
@@ -171,7 +179,12 @@ def test_the_backup_codes_page_issues_new_codes_on_request(agent_client, agent):
     assert agent.staticdevice_set.get().token_set.count() == 10
 
 
-def test_a_first_sign_in_enrols_a_device_with_an_independent_code(new_agent, client):
+def test_a_first_sign_in_enrols_a_device_with_an_independent_code(
+    new_agent, enrolment_link, client
+):
+    opened = client.get(enrolment_link)
+    assert opened.status_code == 302
+    assert opened["Location"].startswith("/admin/login/")
     response = login(client, "newcomer")
     assert response.status_code == 302
     assert response["Location"] == "/admin/two-factor/enrol/"
@@ -204,7 +217,8 @@ def test_a_first_sign_in_enrols_a_device_with_an_independent_code(new_agent, cli
     assert client.get("/admin/").status_code == 200
 
 
-def test_the_enrolment_qr_code_carries_the_devices_key(new_agent, client):
+def test_the_enrolment_qr_code_carries_the_devices_key(new_agent, enrolment_link, client):
+    client.get(enrolment_link)
     login(client, "newcomer")
     page = client.get("/admin/two-factor/enrol/")
     device = TOTPDevice.objects.get(user=new_agent, confirmed=False)
