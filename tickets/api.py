@@ -28,6 +28,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.actions import wallet_events as events
+from mywallet_support.http import client_address
 
 from .actions.wallet_events import receive_wallet_event
 
@@ -68,14 +69,10 @@ def _signature_problem(request, body: bytes) -> str:
     return ""
 
 
-def _client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
-
 def _refused(request, received: bytes, *, size: int, status: int, code: str, detail: str):
     """A request refused before its signature was proven: a sample kept, or a 429 and
     nothing kept once its address has had its refusals for the hour."""
-    client_ip = _client_ip(request)
+    client_ip = client_address(request)
     if events.refusals_spent(client_ip):
         response = _error(429, "too_many_refused", "Too many refused requests; try again later.")
         response["Retry-After"] = "3600"
