@@ -196,7 +196,7 @@ def test_a_customer_and_an_agent_hold_a_conversation(browser, server, output):
     sign_in(agent, server, AGENT)
     agent.locator("#presence").wait_for()
     agent.check("#presence input[value=online]")
-    agent.wait_for_function("document.querySelector('#presence').dataset.status === 'online'")
+    agent.wait_for_function("() => document.querySelector('#presence').dataset.status === 'online'")
 
     customer, customer_errors = new_page(browser, viewport=PHONE, locale="zh-CN", mobile=True)
     start_chat(customer, server, name="Li Wei", contact="li.wei@example.com")
@@ -206,7 +206,7 @@ def test_a_customer_and_an_agent_hold_a_conversation(browser, server, output):
     sent = customer.locator(".msg-customer").last
     sent.locator(".msg-state").wait_for()
     customer.wait_for_function(
-        "!document.querySelector('.msg-customer:last-child').classList.contains('msg-pending')"
+        "() => !document.querySelector('.msg-customer:last-child').classList.contains('msg-pending')"
     )
     assert XSS in sent.locator(".msg-text").inner_text()
 
@@ -258,7 +258,7 @@ def test_after_a_lost_connection_the_customer_sees_every_message_once(browser, s
     agent, agent_errors = new_page(browser, viewport=DESKTOP, locale="en-US")
     sign_in(agent, server, SUPERVISOR)
     agent.check("#presence input[value=online]")
-    agent.wait_for_function("document.querySelector('#presence').dataset.status === 'online'")
+    agent.wait_for_function("() => document.querySelector('#presence').dataset.status === 'online'")
 
     customer, customer_errors = new_page(browser, viewport=PHONE, locale="en-US", mobile=True)
     customer.add_init_script(SOCKET_SWITCH)
@@ -306,9 +306,11 @@ def test_after_a_lost_connection_the_customer_sees_every_message_once(browser, s
 def test_the_console_in_chinese_shows_the_customer_panel(browser, server, output):
     agent, agent_errors = new_page(browser, viewport=DESKTOP, locale="zh-CN")
     sign_in(agent, server, ADMIN)
-    agent.wait_for_function("document.querySelector('#chat-limit').textContent !== ''")  # hello
+    agent.wait_for_function(
+        "() => document.querySelector('#chat-limit').textContent !== ''"
+    )  # hello
     agent.check("#presence input[value=online]")
-    agent.wait_for_function("document.querySelector('#presence').dataset.status === 'online'")
+    agent.wait_for_function("() => document.querySelector('#presence').dataset.status === 'online'")
     assert "我的状态" in agent.inner_text("#presence")
 
     customer, customer_errors = new_page(browser, viewport=PHONE, locale="zh-CN", mobile=True)
@@ -380,7 +382,7 @@ def test_the_app_opens_a_verified_chat_and_the_token_leaves_the_address_bar(
     # the guest form stays.
     page, errors = new_page(browser, viewport=PHONE, locale="zh-CN", mobile=True)
     page.goto(server.url(f"/chat/#app_token={token}"))
-    page.wait_for_function("document.querySelector('#start-error').textContent !== ''")
+    page.wait_for_function("() => document.querySelector('#start-error').textContent !== ''")
     assert "此应用链接已被使用" in page.inner_text("#start-error")
     assert page.locator("#start-view").is_visible() and "app_token" not in page.url
     assert errors == []

@@ -120,7 +120,7 @@ def site(tmp_path_factory, pixel):
     with migrated_database(
         directory, DEMO_APP_PAGE="true", DJANGO_MEDIA_ROOT=str(directory / "media")
     ) as env:
-        manage("seed_demo", env=env)
+        manage("seed_demo", env={**env, "DJANGO_DEBUG": "true"})
         out = manage("shell", "-c", SETUP.format(pixel=pixel.url, png=PNG_1X1.hex()), env=env)
         last_line = out.stdout.strip().splitlines()[-1]
         ticket, customer, approval = (int(n) for n in last_line.split())

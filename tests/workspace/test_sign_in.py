@@ -61,10 +61,11 @@ def signed_in(client) -> bool:
 
 def page_without_echoes(response) -> str:
     """The page as the browser gets it, less what differs by design from one response to
-    the next: the CSRF token and the username the visitor typed (the code is never shown
-    back)."""
+    the next: the CSRF token, the Content-Security-Policy nonce and the username the
+    visitor typed (the code is never shown back)."""
     text = response.text
     text = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", text)
+    text = re.sub(r' nonce="[^"]*"', "", text)
     text = re.sub(r'(<input[^>]*name="username"[^>]*?) value="[^"]*"', r"\1", text)
     return text
 
