@@ -122,6 +122,7 @@ class ChatClient:
         self.seen: list[tuple[int, str]] = []  # (id, text) of messages shown to this side
         self.last_id = 0
         self.reconnects = 0
+        self.refused: list[str] = []  # handshakes that failed (then tried again)
         self.problems: list[str] = []
 
     @property
@@ -137,13 +138,14 @@ class ChatClient:
                     self.web.server.ws_base_url + self.path,
                     origin=self.web.server.base_url,
                     additional_headers={"Cookie": f"sessionid={self.session_key}"},
-                    open_timeout=10,
+                    open_timeout=max(1.0, min(30.0, deadline - time.monotonic())),
                     close_timeout=1,
                     max_size=None,
                     proxy=None,
                 )
                 break
-            except (OSError, TimeoutError, Exception) as exc:  # refused, reset, 5xx, timeout
+            except Exception as exc:  # refused, reset, closed unanswered, 5xx, timeout
+                self.refused.append(f"{type(exc).__name__}: {exc}")
                 if time.monotonic() > deadline:
                     raise AssertionError(f"{self.role} {self.conversation}: {exc!r}") from exc
                 await asyncio.sleep(RECONNECT_PAUSE)
@@ -413,6 +415,7 @@ def reconnect_storm(web, env, specs, *, within: float = 10.0) -> Result:
             if client.socket is not None:
                 text = f"{prefix}{client.conversation}-{uuid.uuid4().hex[:6]}"
                 sent[text] = client
+        deadline = time.monotonic() + CLIENT_DEADLINE
         await asyncio.gather(*(c.send(t, deadline=deadline) for t, c in sent.items()))
         await drop(clients)
         return clients, failed, back_at, list(sent)
@@ -425,7 +428,13 @@ def reconnect_storm(web, env, specs, *, within: float = 10.0) -> Result:
         lost=len(failed) + sum(1 for text in texts if stored[text] == 0),
         doubled=sum(max(0, stored[text] - 1) for text in texts),
         recovered_in=all_back,
-        details={"clients": len(clients), "not_back": len(failed), "errors": failed[:3]},
+        details={
+            "clients": len(clients),
+            "not_back": len(failed),
+            "handshakes_failed": sum(len(c.refused) for c in clients),
+            "first_failures": sorted({r for c in clients for r in c.refused})[:3],
+            "errors": failed[:3],
+        },
     )
 
 

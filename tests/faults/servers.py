@@ -195,10 +195,13 @@ class DaphneProcess:
     """The project's ASGI app served by daphne on a fixed free port: ``kill`` (SIGKILL, no
     goodbye to anyone) and ``start`` again on the same port."""
 
-    def __init__(self, env: dict[str, str], *, extra_args: tuple[str, ...] = ()):
+    def __init__(
+        self, env: dict[str, str], *, extra_args: tuple[str, ...] = (), backlog: int | None = None
+    ):
         self.env = env
         self.port = free_port()
         self.extra_args = extra_args
+        self.backlog = backlog  # None: daphne's -b/-p (Twisted's listen backlog of 50)
         self.log = Path(tempfile.mkstemp(prefix="faults-daphne-", suffix=".log")[1])
         self.process: subprocess.Popen | None = None
 
@@ -207,12 +210,13 @@ class DaphneProcess:
         return Server(host=HOST, port=self.port, process=self.process, log=self.log, env=self.env)
 
     def start(self, timeout: float = 30) -> None:
+        if self.backlog is None:
+            listen = ["-b", HOST, "-p", str(self.port)]
+        else:
+            listen = ["-e", f"tcp:port={self.port}:interface={HOST}:backlog={self.backlog}"]
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [
-                    sys.executable, "-m", "daphne", "-b", HOST, "-p", str(self.port),
-                    *self.extra_args, ASGI_APP,
-                ],
+                [sys.executable, "-m", "daphne", *listen, *self.extra_args, ASGI_APP],
                 cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=out,
                 stderr=subprocess.STDOUT,
             )  # fmt: skip
