@@ -13,8 +13,10 @@ PostgreSQL runs as the postgres user), and for each scenario prints one line:
 lost and doubled are counted from the database against what the clients sent (a unique
 token per message) and from what each side was shown; recovered_in runs from the fault's
 end to the first answer after it (for the storm: until the last client is back in).
-The storm runs twice, on daphne started as before (its defaults) and as bin/run-dev.sh
-starts it now (DAPHNE_ARGS below), with the handshakes that failed on each.
+The chat scenarios run daphne as bin/run-dev.sh starts it. The storm runs three times: on
+daphne with its defaults, with only the handshake timeout and listen backlog of run-dev.sh,
+and as run-dev.sh starts it (also keeping the database connection), printing the
+handshakes that failed in each.
 """
 
 import argparse
@@ -34,18 +36,15 @@ os.environ.setdefault("CUSTOMER_SITE_URL", "https://support.example.test")
 
 from tests.faults import harness  # noqa: E402
 from tests.faults.servers import (  # noqa: E402
+    RUN_DEV_ARGS,
+    RUN_DEV_BACKLOG,
+    RUN_DEV_ENV,
     MigratedPostgres,
     daphne_process,
     missing_binaries,
     private_postgres,
     private_redis,
 )
-
-# How bin/run-dev.sh starts daphne (kept in step with it by hand): handshakes may wait for a
-# busy process for 30 s instead of daphne's 5 (past which the TCP connection is dropped
-# without an answer), and the listen backlog holds a whole storm (Twisted's default is 50).
-DAPHNE_ARGS = ("--websocket_connect_timeout", "30")
-DAPHNE_BACKLOG = 1024
 
 
 def main() -> None:
@@ -74,7 +73,7 @@ def main() -> None:
 
         def chat(name, run):
             env = fresh()
-            with daphne_process(env, extra_args=DAPHNE_ARGS, backlog=DAPHNE_BACKLOG) as web:
+            with daphne_process(env) as web:
                 specs = harness.conversations(env, args.conversations)
                 result = run(web, env, specs)
             show(result, results)
@@ -111,10 +110,18 @@ def main() -> None:
         if "storm" in wanted:
             env = fresh()
             specs = harness.conversations(env, args.storm)
-            runs = (("daphne-defaults", (), None), ("run-dev", DAPHNE_ARGS, DAPHNE_BACKLOG))
-            for label, extra, backlog in runs:
-                with daphne_process(env, extra_args=extra, backlog=backlog) as web:
-                    result = harness.reconnect_storm(web, env, specs, within=args.within)
+            runs = (
+                ("daphne-defaults", env, {}),
+                ("timeout+backlog", env, {"extra_args": RUN_DEV_ARGS, "backlog": RUN_DEV_BACKLOG}),
+                (
+                    "run-dev",
+                    {**env, **RUN_DEV_ENV},
+                    {"extra_args": RUN_DEV_ARGS, "backlog": RUN_DEV_BACKLOG},
+                ),
+            )
+            for label, run_env, options in runs:
+                with daphne_process(run_env, as_run_dev=False, **options) as web:
+                    result = harness.reconnect_storm(web, run_env, specs, within=args.within)
                 result.scenario = f"reconnect-storm-{args.storm}[{label}]"
                 show(result, results)
     bad = [r for r in results if r.lost or r.doubled]

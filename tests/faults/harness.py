@@ -122,6 +122,7 @@ class ChatClient:
         self.seen: list[tuple[int, str]] = []  # (id, text) of messages shown to this side
         self.last_id = 0
         self.reconnects = 0
+        self.resent = 0  # messages sent more than once (no ack in time, not_stored, a drop)
         self.refused: list[str] = []  # handshakes that failed (then tried again)
         self.problems: list[str] = []
 
@@ -186,7 +187,11 @@ class ChatClient:
         frame = {"type": "message", "text": text, "client_id": client_id}
         if self.role == "agent":
             frame["conversation"] = self.conversation
+        attempts = 0
         while client_id not in self.acks:
+            attempts += 1
+            if attempts == 2:
+                self.resent += 1
             if time.monotonic() > deadline:
                 raise AssertionError(f"{self.role} {self.conversation}: no ack for {text}")
             if self.socket is None:
@@ -202,8 +207,6 @@ class ChatClient:
                 self.socket = None
                 await asyncio.sleep(RECONNECT_PAUSE)
         self.waiting.pop(client_id, None)
-        if self.acks[client_id] > self.last_id and self.role == "customer":
-            pass  # own messages are acknowledged, never shown back to this socket
 
     async def settle(self, expected: set[str], *, deadline: float) -> None:
         """Read (reconnecting if need be) until every text of ``expected`` was shown."""
@@ -322,6 +325,7 @@ def count(env, prefix, customers, agents, sent, clock: Clock, scenario: str) -> 
             "not_shown": unseen,
             "shown_twice": shown_twice,
             "reconnects": sum(c.reconnects for c in everyone),
+            "resent": sum(c.resent for c in everyone),
             "problems": [p for c in everyone for p in c.problems][:5],
         },
     )

@@ -191,6 +191,15 @@ def private_redis() -> Iterator[KillableRedis]:
 # --- daphne ----------------------------------------------------------------------------------
 
 
+# daphne as bin/run-dev.sh starts it (kept in step with it by hand): a listen backlog that
+# holds a storm of reconnects (Twisted's default is 50), 30 s for a websocket handshake
+# instead of 5 (past which daphne drops the connection without an answer), and one kept
+# database connection for the process's sync thread instead of a new one per call.
+RUN_DEV_BACKLOG = 1024
+RUN_DEV_ARGS = ("--websocket_connect_timeout", "30")
+RUN_DEV_ENV = {"DATABASE_CONN_MAX_AGE": "60"}
+
+
 class DaphneProcess:
     """The project's ASGI app served by daphne on a fixed free port: ``kill`` (SIGKILL, no
     goodbye to anyone) and ``start`` again on the same port."""
@@ -253,7 +262,14 @@ class DaphneProcess:
 
 
 @contextlib.contextmanager
-def daphne_process(env: dict[str, str], **kwargs) -> Iterator[DaphneProcess]:
+def daphne_process(
+    env: dict[str, str], *, as_run_dev: bool = True, **kwargs
+) -> Iterator[DaphneProcess]:
+    """daphne on ``env``: as bin/run-dev.sh starts it, or (``as_run_dev=False``) with
+    daphne's own defaults and whatever ``kwargs`` say."""
+    if as_run_dev:
+        env = {**env, **RUN_DEV_ENV}
+        kwargs = {"extra_args": RUN_DEV_ARGS, "backlog": RUN_DEV_BACKLOG, **kwargs}
     daphne = DaphneProcess(env, **kwargs)
     daphne.start()
     try:

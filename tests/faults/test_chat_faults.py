@@ -50,3 +50,15 @@ def test_postgres_restarted_during_email_import(fault_postgres, fault_database, 
     # The run the restart hit waits for the database and finishes (it used to die with a
     # traceback, leaving the rest to a second run).
     assert result.details["exit_codes"] == [0], result.details
+
+
+def test_the_harness_starts_daphne_as_run_dev_does():
+    """The scenarios prove run-dev.sh's daphne: its flags and the harness's must agree."""
+    from tests.faults import servers
+
+    script = (servers.ROOT / "bin" / "run-dev.sh").read_text()
+    assert f"backlog=${{DAPHNE_BACKLOG:-{servers.RUN_DEV_BACKLOG}}}" in script
+    flag, seconds = servers.RUN_DEV_ARGS
+    assert f'{flag} "${{DAPHNE_CONNECT_TIMEOUT:-{seconds}}}"' in script
+    for name, value in servers.RUN_DEV_ENV.items():
+        assert f"{name}=${{{name}:-{value}}}" in script
