@@ -4,7 +4,7 @@
     .venv/bin/python bench/faults.py [--conversations 20] [--messages 30] [--emails 2000]
                                      [--storm 500] [--only redis,postgres,import,daphne,storm]
 
-Starts its own PostgreSQL (initdb + pg_ctl from PG_BIN, default /usr/lib/postgresql/15/bin),
+Starts its own PostgreSQL (initdb + pg_ctl from PG_BIN, default /usr/lib/postgresql/*/bin),
 redis-server and daphne on free ports of 127.0.0.1 in temporary directories (as root,
 PostgreSQL runs as the postgres user), and for each scenario prints one line:
 

@@ -8,11 +8,11 @@ its own, that a scenario may kill and start again on the same port.
             pg.restart()                    # pg_ctl restart -m immediate
             web.kill(); web.start()         # SIGKILL, then the same port again
 
-PostgreSQL runs from ``PG_BIN`` (default /usr/lib/postgresql/15/bin, else the first initdb
-on PATH); as root, initdb and pg_ctl run as the postgres user (initdb refuses root) in a
-directory that user owns. Every wait is bounded; every server is stopped when its block
-ends, even when the scenario failed. ``missing_binaries`` names what is not installed, for
-the tests to skip locally and fail under CI=true.
+PostgreSQL runs from ``PG_BIN`` (default: the newest /usr/lib/postgresql/<version>/bin,
+else initdb and pg_ctl on PATH); as root, initdb and pg_ctl run as the postgres user
+(initdb refuses root) in a directory that user owns. Every wait is bounded; every server
+is stopped when its block ends, even when the scenario failed. ``missing_binaries`` names
+what is not installed, for the tests to skip locally and fail under CI=true.
 """
 
 import contextlib
@@ -40,7 +40,19 @@ from tests.e2e.servers import (
     server_env,
 )
 
-PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+def _pg_bin() -> Path:
+    """PG_BIN, else Debian's newest /usr/lib/postgresql/<version>/bin."""
+    if configured := os.environ.get("PG_BIN"):
+        return Path(configured)
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0,
+    )
+    return versions[-1] if versions else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _pg_bin()
 
 
 def pg_tool(name: str) -> str | None:
