@@ -2,7 +2,7 @@
 its own, that a scenario may kill and start again on the same port.
 
     with private_postgres() as pg, private_redis() as redis:
-        env = migrated_env(pg, REDIS_URL=redis.url)
+        env = MigratedPostgres(pg).fresh_env(REDIS_URL=redis.url)
         with daphne_process(env) as web:
             redis.kill(); redis.start()     # SIGKILL, then the same port again
             pg.restart()                    # pg_ctl restart -m immediate
@@ -74,8 +74,9 @@ def missing_binaries() -> list[str]:
 
 class PostgresServer:
     """A throwaway PostgreSQL cluster: trust authentication, listening on 127.0.0.1 only,
-    its unix socket in its own directory, fsync off (a process crash, not a power cut, is
-    what the scenarios make)."""
+    its unix socket in its own directory. fsync is off (the scenarios kill processes, they
+    do not cut the power); synchronous_commit stays on: with it off, an immediate restart
+    lost messages that had been acknowledged, which is no fault of the product's."""
 
     def __init__(self, directory: Path):
         self.directory = directory
