@@ -300,10 +300,15 @@ def count(env, prefix, customers, agents, sent, clock: Clock, scenario: str) -> 
     stored = stored_texts(env, prefix)
     lost = doubled = 0
     unseen = shown_twice = 0
+    repeated = Counter()
     for key, customer in customers.items():
         agent = agents[key]
         for sender, receiver in ((customer, agent), (agent, customer)):
-            shown = Counter(text for _id, text in receiver.seen)
+            # What a page shows: chat.js and console.js key messages by id, so a frame
+            # repeated with the same id (the agent's resume re-sends what follows "after",
+            # by design) shows once; the same text under two ids would show twice.
+            shown = Counter(text for _id, text in set(receiver.seen))
+            repeated[receiver.role] += len(receiver.seen) - len(set(receiver.seen))
             for text in sent[id(sender)]:
                 if stored[text] == 0:
                     lost += 1
@@ -324,6 +329,7 @@ def count(env, prefix, customers, agents, sent, clock: Clock, scenario: str) -> 
             "stored_twice": doubled,
             "not_shown": unseen,
             "shown_twice": shown_twice,
+            "frames_repeated": dict(repeated),
             "reconnects": sum(c.reconnects for c in everyone),
             "resent": sum(c.resent for c in everyone),
             "problems": [p for c in everyone for p in c.problems][:5],
