@@ -224,7 +224,9 @@ class DaphneProcess:
         self.port = free_port()
         self.extra_args = extra_args
         self.backlog = backlog  # None: daphne's -b/-p (Twisted's listen backlog of 50)
-        self.log = Path(tempfile.mkstemp(prefix="faults-daphne-", suffix=".log")[1])
+        descriptor, log = tempfile.mkstemp(prefix="faults-daphne-", suffix=".log")
+        os.close(descriptor)
+        self.log = Path(log)
         self.process: subprocess.Popen | None = None
 
     @property
