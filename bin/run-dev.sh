@@ -26,7 +26,19 @@ trap 'stop; exit 130' INT
 trap 'stop; exit 143' TERM
 trap stop EXIT
 
-"$BIN/daphne" -b "$HOST" -p "$PORT" mywallet_support.asgi:application &
+# A reconnect storm (a deploy, a network blip on many phones) must not lock customers out:
+# daphne drops a websocket whose app has not accepted it within --websocket_connect_timeout
+# (default 5 s) without a word ("connection closed while reading HTTP status line"), and a
+# busy process needs longer than that for hundreds of handshakes at once; Twisted's default
+# listen backlog of 50 drops the rest of the SYNs of such a storm. And each socket's connect
+# and disconnect asks the database on daphne's one sync thread: a new PostgreSQL connection
+# for each call (DATABASE_CONN_MAX_AGE=0) tripled the time 500 reconnects took, so daphne
+# keeps its connection (tests/faults/servers.py starts it the same way; bench/faults.py
+# shows all three).
+DATABASE_CONN_MAX_AGE=${DATABASE_CONN_MAX_AGE:-60} "$BIN/daphne" \
+    -e "tcp:port=$PORT:interface=$HOST:backlog=${DAPHNE_BACKLOG:-1024}" \
+    --websocket_connect_timeout "${DAPHNE_CONNECT_TIMEOUT:-30}" \
+    mywallet_support.asgi:application &
 pids+=($!)
 "$BIN/python" manage.py db_worker --queue-name '*' --no-reload &
 pids+=($!)

@@ -9,6 +9,7 @@ import mailbox
 import multiprocessing
 import os
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from functools import partial
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 
 from tickets import live
 from tickets.models import InboundMessage
@@ -29,6 +30,8 @@ logger = logging.getLogger(__name__)
 EX_TEMPFAIL = 75
 BATCH = 100  # messages committed together by --dir and --mbox
 BATCH_BYTES = 64 * 1024 * 1024  # ... or fewer, so that a batch holds at most this much mail
+DATABASE_WAIT = 60  # seconds a batch waits for a database that went away (--dir, --mbox)
+DATABASE_RETRY_PAUSE = 0.5
 
 
 class Command(BaseCommand):
@@ -102,18 +105,46 @@ class Command(BaseCommand):
         self._summary(counts)
 
     def _file(self, batch, parsing, counts: dict[str, int]) -> int:
-        with live.collected(), transaction.atomic():
-            stored = intake.store_new(batch)
-            parsed = _results(parsing, len(batch))  # now that the raw bytes are stored
-            taken = [(item, result) for item, result in zip(stored, parsed, strict=True) if item]
-            statuses = iter(
-                intake.process_many(
-                    [item for item, _result in taken], parsed=[result for _item, result in taken]
-                )
-            )
-            for item in stored:
-                status = next(statuses) if item is not None else InboundMessage.Status.DUPLICATE
-                counts[status] = counts.get(status, 0) + 1
+        """File one batch in one transaction. A database that goes away meanwhile (a
+        restart, a failover) rolls the batch back; it is filed again once the database
+        answers, for up to DATABASE_WAIT seconds, then the run stops with EX_TEMPFAIL and
+        the batch's files stay for the next run (stored once: ``store_new`` skips what is
+        already in). Found by the fault harness (tests/faults/): a restart used to end the
+        run with a traceback."""
+        parsed = None
+        deadline = time.monotonic() + DATABASE_WAIT
+        while True:
+            try:
+                with live.collected(), transaction.atomic():
+                    stored = intake.store_new(batch)
+                    if parsed is None:
+                        parsed = _results(parsing, len(batch))  # now the raw bytes are stored
+                    taken = [
+                        (item, result) for item, result in zip(stored, parsed, strict=True) if item
+                    ]
+                    statuses = iter(
+                        intake.process_many(
+                            [item for item, _result in taken],
+                            parsed=[result for _item, result in taken],
+                        )
+                    )
+                    filed = [
+                        next(statuses) if item is not None else InboundMessage.Status.DUPLICATE
+                        for item in stored
+                    ]
+                break
+            except (OperationalError, InterfaceError) as exc:
+                connection.close()
+                if time.monotonic() > deadline:
+                    self.stderr.write(
+                        f"the database did not answer for {DATABASE_WAIT} s ({exc}); "
+                        "the messages not yet filed stay where they are: run again"
+                    )
+                    sys.exit(EX_TEMPFAIL)
+                logger.warning("database unavailable, the batch is filed again: %s", exc)
+                time.sleep(DATABASE_RETRY_PAUSE)
+        for status in filed:
+            counts[status] = counts.get(status, 0) + 1
         return len(batch)
 
     def _summary(self, counts: dict[str, int]):
