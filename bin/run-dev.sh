@@ -28,7 +28,7 @@ trap stop EXIT
 
 "$BIN/daphne" -b "$HOST" -p "$PORT" mywallet_support.asgi:application &
 pids+=($!)
-"$BIN/python" manage.py db_worker --queue-name '*' --no-reload &
+"$BIN/python" manage.py run_worker --queue-name '*' --no-reload &
 pids+=($!)
 
 cat <<MSG
