@@ -133,3 +133,119 @@ def test_replies_reach_the_mail_server_once_when_the_worker_is_killed_during_del
     assert sent | held == set(ids), state
     assert all(handler.received[state[pk][1]] == 1 for pk in sent), state
     assert set(handler.received) <= {message_id for _s, message_id, _e in state.values()}
+
+
+# --- the disk full for attachments ------------------------------------------------------------
+
+TWO_MB = 2 * 1024 * 1024
+
+
+def mail_with_attachment(subject: str, name: str, content: bytes) -> bytes:
+    from email.message import EmailMessage
+    from email.utils import make_msgid
+
+    message = EmailMessage()
+    message["From"] = "Li Wei <li.wei@example.com>"
+    message["To"] = "support@mywallet.example"
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain="mail.example.com")
+    message.set_content("The statement of my failed payment is attached.")
+    message.add_attachment(content, maintype="application", subtype="pdf", filename=name)
+    return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_full_disk_keeps_the_message_tells_the_sender_and_the_next_one_is_stored(
+    settings, tmp_path, tasks_at_once
+):
+    import smtplib
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.chat.test_api import csrf_client, post
+    from tests.e2e.servers import free_port
+    from tests.faults.worker_fixtures import resize, tiny_disk, used_bytes
+    from tests.tickets.sources.email.smtp_server import running_smtp_server
+    from tickets.actions import NOT_STORED
+    from tickets.models import Attachment, InboundMessage, Message
+    from tickets.sources.email.smtp import make_controller
+
+    statement = b"%PDF-1.7\n" + bytes(range(256)) * (TWO_MB // 256)
+    with (
+        tiny_disk(tmp_path / "media", "1m") as media,
+        running_smtp_server() as outgoing,
+    ):
+        settings.MEDIA_ROOT = media
+        settings.MAILERS = {"default": outgoing.mailer()}
+        intake = make_controller(host=HOST, port=free_port())
+        intake.start()
+        try:
+            with smtplib.SMTP(HOST, intake.port, timeout=60) as client:
+                raw = mail_with_attachment("Failed payment", "statement.pdf", statement)
+                assert (
+                    client.sendmail("li.wei@example.com", ["support@mywallet.example"], raw) == {}
+                )
+
+            # The customer's chat: an image upload, as big, into the same full disk.
+            chat = csrf_client()
+            assert post(chat, "/chat/start/", {"name": "Li Wei"}).status_code == 200
+            image = SimpleUploadedFile(
+                "receipt.png", b"\x89PNG\r\n\x1a\n" + b"\x01" * TWO_MB, content_type="image/png"
+            )
+            refused = post(chat, "/chat/upload/", {"image": image, "client_id": "full-1"})
+
+            # The disk is given room again: the next mail and upload are stored as usual.
+            used_when_full = used_bytes(media)  # no partial file left taking the room
+            freed = time.monotonic()
+            resize(media, "16m")
+            with smtplib.SMTP(HOST, intake.port, timeout=60) as client:
+                again = mail_with_attachment("Re: Failed payment", "statement.pdf", statement)
+                assert (
+                    client.sendmail("li.wei@example.com", ["support@mywallet.example"], again) == {}
+                )
+            image = SimpleUploadedFile(
+                "receipt.png", b"\x89PNG\r\n\x1a\n" + b"\x01" * TWO_MB, content_type="image/png"
+            )
+            accepted = post(chat, "/chat/upload/", {"image": image, "client_id": "full-2"})
+            recovered_in = time.monotonic() - freed
+            on_disk = {row.pk: row.file.read() for row in Attachment.objects.all()}
+        finally:
+            intake.stop()
+        notices = [received.parsed() for received in outgoing.messages]
+
+    # The mail: its raw bytes kept and processed, its text on the ticket, the file listed
+    # as not stored (no row, no partial file), the sender told.
+    first, second = InboundMessage.objects.order_by("pk")
+    assert bytes(first.raw) == raw and first.status == InboundMessage.Status.PROCESSED
+    kept = first.message
+    assert "statement of my failed payment" in kept.text
+    [lost] = kept.metadata[NOT_STORED]
+    assert lost["name"] == "statement.pdf" and lost["reason"] == "disk_full"
+    assert lost["size"] == len(statement)
+    assert not Attachment.objects.filter(message=kept).exists()
+    told = [mail for mail in notices if "could not receive your attachments" in mail["Subject"]]
+    assert len(told) == 1, [mail["Subject"] for mail in notices]
+    assert "statement.pdf" in told[0].get_body(("plain",)).get_content()
+    assert told[0]["To"].addresses[0].addr_spec == "li.wei@example.com"
+
+    # The chat: the customer is told the image did not arrive; the line is kept.
+    assert refused.status_code == 507, refused.content
+    assert "could not be received" in refused.json()["error"]
+    [chat_lost] = Message.objects.get(channel="chat", metadata__has_key=NOT_STORED).metadata[
+        NOT_STORED
+    ]
+    assert chat_lost["name"] == "receipt.png" and chat_lost["reason"] == "disk_full"
+
+    # Room again: both stored in full.
+    assert second.status == InboundMessage.Status.PROCESSED
+    [stored] = Attachment.objects.filter(message=second.message)
+    assert on_disk[stored.pk] == statement
+    assert used_when_full < 64 * 1024
+    assert accepted.status_code == 200, accepted.content
+    [image_row] = Attachment.objects.filter(message_id=accepted.json()["id"])
+    assert image_row.size == TWO_MB + 8
+
+    lost_count = sum(1 for item in (first, second) if item.message is None or not item.message.text)
+    doubled = Message.objects.filter(direction="inbound", channel="email").count() - 2
+    report("disk_full_attachments", lost=lost_count, doubled=doubled, recovered_in=recovered_in)
+    assert lost_count == 0 and doubled == 0

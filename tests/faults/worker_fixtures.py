@@ -216,3 +216,43 @@ def wait_for(predicate, *, timeout: float, what: str, poll: float = 0.05):
             return value
         assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
         time.sleep(poll)
+
+
+# --- a disk that fills up -------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def tiny_disk(directory: Path, size: str = "1m") -> Iterator[Path]:
+    """A real tmpfs of ``size`` mounted on ``directory`` (we run as root in CI); unmounted
+    at the end. Skipped locally when mounting is not permitted; under CI=true, a failure."""
+    from tests.conftest import need_server
+
+    directory.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(directory)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        need_server(f"cannot mount a tmpfs: {mounted.stderr.strip()}")
+    try:
+        yield directory
+    finally:
+        subprocess.run(["umount", "-l", str(directory)], capture_output=True, timeout=30)
+
+
+def resize(directory: Path, size: str) -> None:
+    """Give the tmpfs on ``directory`` room again (or take it away): the disk freed."""
+    subprocess.run(
+        ["mount", "-o", f"remount,size={size}", str(directory)],
+        capture_output=True,
+        timeout=30,
+        check=True,
+    )
+
+
+def used_bytes(directory: Path) -> int:
+    stats = os.statvfs(directory)
+    return (stats.f_blocks - stats.f_bfree) * stats.f_frsize
