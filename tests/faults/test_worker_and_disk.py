@@ -165,12 +165,13 @@ def mail_with_attachment(subject: str, name: str, content: bytes) -> bytes:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_full_disk_keeps_the_message_tells_the_sender_and_the_next_one_is_stored(
-    settings, tmp_path, tasks_at_once
+    settings, tmp_path, tasks_at_once, agent_client
 ):
     import smtplib
 
     from django.core.cache import cache
     from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
 
     from tests.chat.test_api import csrf_client, post
     from tests.e2e.servers import free_port
@@ -245,6 +246,9 @@ def test_a_full_disk_keeps_the_message_tells_the_sender_and_the_next_one_is_stor
     assert len(told) == 1, [mail["Subject"] for mail in notices]
     assert "statement.pdf" in told[0].get_body(("plain",)).get_content()
     assert told[0]["To"].addresses[0].addr_spec == "li.wei@example.com"
+    page = agent_client.get(reverse("admin:tickets_ticket_change", args=[kept.ticket_id]))
+    assert page.status_code == 200
+    assert "not stored, the disk was full" in page.content.decode()
 
     # The chat: the customer is told the image did not arrive; the line is kept.
     assert refused.status_code == 507, refused.content

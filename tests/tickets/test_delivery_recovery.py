@@ -5,7 +5,9 @@ proof, with the real worker killed, is tests/faults/test_worker_and_disk.py."""
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.core.mail import EmailMessage
+from django.db import connection
 from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -97,11 +99,14 @@ def test_a_delivery_records_committing_before_the_server_has_the_mail(smtp_serve
 def _recording_phase(handler, message, seen):
     original = handler.handle_DATA
 
-    async def handle_DATA(server, session, envelope):
-        from asgiref.sync import sync_to_async
+    def phase() -> str:
+        try:
+            return Message.objects.get(pk=message.pk).metadata[delivery.CLAIM]["phase"]
+        finally:
+            connection.close()  # this thread's own; nothing may outlive the test
 
-        stored = await sync_to_async(Message.objects.get)(pk=message.pk)
-        seen.append(stored.metadata[delivery.CLAIM]["phase"])
+    async def handle_DATA(server, session, envelope):
+        seen.append(await sync_to_async(phase, thread_sensitive=False)())
         return await original(server, session, envelope)
 
     return handle_DATA
