@@ -69,8 +69,10 @@ class _CommitPointMixin:
         self.send(body)
         try:
             hook()
-        except CommitRefused:
-            self.close()  # no dot: the server drops the unfinished mail
+        except BaseException:
+            # Refused, or the hook could not record (the database away): no dot, and no
+            # QUIT either (it would be read as mail text); the server drops the mail.
+            self.close()
             raise
         self.send(b".\r\n")
         return self.getreply()

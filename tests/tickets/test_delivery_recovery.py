@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import sync_to_async
 from django.core.mail import EmailMessage
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -68,13 +68,16 @@ def pending_deliveries(message: Message) -> int:
     ).count()
 
 
-def test_a_refused_commit_drops_the_connection_before_the_final_dot(smtp_server):
+@pytest.mark.parametrize("error", [mail.CommitRefused, DatabaseError])
+def test_a_refused_commit_drops_the_connection_before_the_final_dot(smtp_server, error):
+    """Refused (the claim was taken over), or not recorded (the database away): the mail
+    must not leave, since nothing says it may have."""
     email = EmailMessage("Hi", "Body", "support@mywallet.example", ["li.wei@example.com"])
 
     def refuse():
-        raise mail.CommitRefused
+        raise error
 
-    with pytest.raises(mail.CommitRefused), mail.commit_point(refuse):
+    with pytest.raises(error), mail.commit_point(refuse):
         mail.transmit(email)
     assert smtp_server.messages == []  # the server discarded the unfinished mail
 
