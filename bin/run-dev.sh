@@ -40,7 +40,7 @@ DATABASE_CONN_MAX_AGE=${DATABASE_CONN_MAX_AGE:-60} "$BIN/daphne" \
     --websocket_connect_timeout "${DAPHNE_CONNECT_TIMEOUT:-30}" \
     mywallet_support.asgi:application &
 pids+=($!)
-"$BIN/python" manage.py db_worker --queue-name '*' --no-reload &
+"$BIN/python" manage.py run_worker --queue-name '*' --no-reload &
 pids+=($!)
 
 cat <<MSG

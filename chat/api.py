@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import app_identity
 from accounts.permissions import VIEW_TICKETS, is_agent
+from tickets.actions import NOT_STORED
 from tickets.models import Attachment, Queue
 
 from . import actions, selectors
@@ -126,6 +127,14 @@ def upload(request):
         )
     except ValidationError as exc:
         return _error(exc, status=409)
+    if received.message.metadata.get(NOT_STORED):
+        # Our disk was full: the message is kept (the agent sees what was not stored); the
+        # customer is told the image did not arrive, and may send it again later.
+        return _error(
+            _("The image could not be received (our storage is full). Please try again later."),
+            status=507,
+            field="image",
+        )
     return JsonResponse({"type": "ack", "client_id": client_id, "id": received.message.pk})
 
 

@@ -154,6 +154,11 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+# A delivery a worker started and did not finish within this many seconds is taken to be
+# abandoned (the worker was killed) and recovered by `manage.py run_worker`: sent again when
+# the mail server never had it whole, else held for the agent (tickets.actions.delivery).
+# Longer than any live send can take (several SMTP round trips of EMAIL_TIMEOUT each).
+DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 300)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -272,10 +277,13 @@ EMAIL_BACKEND_PATH = env_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"
     if DEBUG
-    else "django.core.mail.backends.smtp.EmailBackend",
+    else "mywallet_support.mail.SMTPBackend",  # Django's, with the commit point (mail.py)
 )
 MAILERS = {"default": {"BACKEND": EMAIL_BACKEND_PATH}}
-if EMAIL_BACKEND_PATH == "django.core.mail.backends.smtp.EmailBackend":
+if EMAIL_BACKEND_PATH in (
+    "mywallet_support.mail.SMTPBackend",
+    "django.core.mail.backends.smtp.EmailBackend",
+):
     MAILERS["default"]["OPTIONS"] = {
         "host": env_str("EMAIL_HOST", "localhost"),
         "port": env_int("EMAIL_PORT", 25),

@@ -47,11 +47,19 @@ from .lifecycle import (
 )
 from .recipients import accept_cc, remove_cc
 from .replies import Reply, add_note, reply, reply_many
-from .thread import REOPENED_BY_CUSTOMER, TicketState, post_notice, post_system_note, takes
+from .thread import (
+    NOT_STORED,
+    REOPENED_BY_CUSTOMER,
+    TicketState,
+    post_notice,
+    post_system_note,
+    takes,
+)
 
 __all__ = [
     "DETAILS",
     "MAX_DELIVERY_ATTEMPTS",
+    "NOT_STORED",
     "REOPENED_BY_CUSTOMER",
     "Known",
     "Received",

@@ -20,7 +20,9 @@ notices, email acknowledgements). Each rule below exists once, here:
   told after commit, unless the route announces its own frames (the chat does).
 """
 
+import errno
 import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,6 +40,15 @@ from .. import live
 from ..inbound import InboundAttachment
 from ..models import Attachment, Message, Ticket, TicketEvent
 from .delivery import enqueue_delivery
+
+logger = logging.getLogger(__name__)
+
+# A message whose attachments could not be written keeps the text; what was lost is listed
+# in its metadata under this key (name, type, size, SHA-256, reason), for the agent to see
+# and the channel to tell the sender (email: a notice; chat: the upload's answer).
+NOT_STORED = "attachments_not_stored"
+DISK_FULL = "disk_full"
+_DISK_FULL_ERRORS = {errno.ENOSPC, errno.EDQUOT}
 
 # A customer writing again on a ticket in one of these statuses opens it, with this event.
 REOPENED_BY_CUSTOMER = {
@@ -151,11 +162,7 @@ def append(
         for draft, pk in zip(drafts, _insert(drafts, now), strict=True)
     ]
     if any(draft.attachments for draft in drafts):
-        Attachment.objects.bulk_create(
-            _attachment(item.pk, attachment)
-            for item in stored
-            for attachment in item.draft.attachments
-        )
+        _store_attachments(stored)
     events = [event for item in stored if (event := _event(item)) is not None] if history else []
     TicketEvent.objects.bulk_create([*events, *_touch(drafts, now)])
     queued = [
@@ -282,8 +289,44 @@ def _touch(drafts: Sequence[Draft], now) -> list[TicketEvent]:
     return events
 
 
+def _store_attachments(stored: list[Appended]) -> None:
+    """Write the attachments' files and rows. A file the disk has no room for (ENOSPC, a
+    quota) is not an error of the message: its row is not made, the message keeps its text,
+    and its metadata lists what was not stored (NOT_STORED), so nothing crashes, the agent
+    sees it and the channel tells the sender. Any other storage error is raised as before."""
+    rows = []
+    for item in stored:
+        lost = []
+        for attachment in item.draft.attachments:
+            try:
+                rows.append(_attachment(item.pk, attachment))
+            except OSError as exc:
+                if exc.errno not in _DISK_FULL_ERRORS:
+                    raise
+                lost.append(_not_stored(attachment, DISK_FULL))
+        if lost:
+            metadata = {**item.draft.metadata, NOT_STORED: lost}
+            Message.objects.filter(pk=item.pk).update(metadata=metadata)
+            item.draft.metadata = metadata
+            logger.error(
+                "message %s: %s attachment(s) not stored, the disk is full", item.pk, len(lost)
+            )
+    Attachment.objects.bulk_create(rows)
+
+
+def _not_stored(attachment: InboundAttachment, reason: str) -> dict:
+    return {
+        "name": attachment.name[:255],
+        "content_type": attachment.content_type[:255],
+        "size": len(attachment.content),
+        "sha256": hashlib.sha256(attachment.content).hexdigest(),
+        "reason": reason,
+    }
+
+
 def _attachment(message_id: int, attachment: InboundAttachment) -> Attachment:
-    """An Attachment row for a message, its file written to storage (the row is not saved)."""
+    """An Attachment row for a message, its file written to storage (the row is not saved).
+    A file cut short by a full disk is removed, so it takes no room and is never served."""
     digest = hashlib.sha256(attachment.content).hexdigest()
     stored = Attachment(
         message_id=message_id,
@@ -293,7 +336,14 @@ def _attachment(message_id: int, attachment: InboundAttachment) -> Attachment:
         sha256=digest,
         content_id=attachment.content_id[:255],
     )
-    stored.file.save(digest, ContentFile(attachment.content), save=False)
+    storage = stored.file.storage
+    name = storage.get_available_name(stored.file.field.generate_filename(stored, digest))
+    try:
+        stored.file.save(digest, ContentFile(attachment.content), save=False)
+    except OSError:
+        if storage.exists(name):
+            storage.delete(name)
+        raise
     return stored
 
 

@@ -25,7 +25,7 @@ from tickets.inbound import Inbound
 from tickets.models import Channel, InboundMessage, Message, Ticket
 
 from . import authresults
-from .notices import send_acknowledgements, send_too_large_notice
+from .notices import send_acknowledgements, send_not_stored_notice, send_too_large_notice
 from .parsing import EmailRejected, ParsedEmail, parse_or_rejection
 
 logger = logging.getLogger(__name__)
@@ -161,6 +161,7 @@ def _file(to_file: list[tuple[InboundMessage, ParsedEmail]]) -> dict[int, str]:
             continue
         if not received.duplicate:
             filed.append((received.ticket, parsed, received.opened))
+            _tell_not_stored(received, parsed)
         stored.status = (
             InboundMessage.Status.DUPLICATE
             if received.duplicate
@@ -254,6 +255,19 @@ def _notify_senders(filed: list[tuple[Ticket, ParsedEmail, bool]]) -> None:
             send_too_large_notice.enqueue(
                 ticket.pk, parsed.from_address, settings.EMAIL_MAX_MESSAGE_BYTES, parsed.language
             )
+
+
+def _tell_not_stored(received: actions.Received, parsed: ParsedEmail) -> None:
+    """Attachments the disk had no room for (tickets.actions.NOT_STORED): the message and
+    its raw bytes are kept; the sender is asked to send the files again."""
+    lost = received.message.metadata.get(actions.NOT_STORED)
+    if lost and not parsed.auto_submitted:
+        send_not_stored_notice.enqueue(
+            received.ticket.pk,
+            parsed.from_address,
+            [item.get("name", "") for item in lost],
+            parsed.language,
+        )
 
 
 def _route(parsed: ParsedEmail) -> tuple[str, str]:

@@ -1,4 +1,5 @@
-"""Automatic notices to email senders: the acknowledgement of a new ticket, too-large mail.
+"""Automatic notices to email senders: the acknowledgement of a new ticket, too-large mail,
+attachments that could not be stored (the disk was full).
 
 Both are RFC 3834 auto-replies (``Auto-Submitted: auto-replied``, ``Precedence: bulk``) and
 go to one address at most once an hour per kind, never to one of our own addresses, nor to
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 ACKNOWLEDGEMENT = "acknowledgement"
 TOO_LARGE = "too_large"
+NOT_STORED = "not_stored"
 INTERVAL = timedelta(hours=1)  # at most one notice of a kind per address in this time
 
 SUBJECTS = {
@@ -46,6 +48,10 @@ SUBJECTS = {
     TOO_LARGE: {
         "zh-hans": "[{reference}] 您邮件中过大的附件未能保存",
         "en": "[{reference}] Attachments too large to keep",
+    },
+    NOT_STORED: {
+        "zh-hans": "[{reference}] 您邮件中的附件未能接收",
+        "en": "[{reference}] We could not receive your attachments",
     },
 }
 SUBJECT_QUOTE_CHARS = 80  # of the customer's own subject, quoted back to them
@@ -93,6 +99,25 @@ def send_too_large_notice(
         to_address=to_address,
         language=language or ticket.customer.language,
         limit_bytes=limit_bytes,
+    )
+    return notice.delivery_status if notice else "skipped"
+
+
+@task(queue_name="default")
+def send_not_stored_notice(
+    ticket_id: int, to_address: str, names: list[str], language: str = ""
+) -> str:
+    """Tell an email sender that the attachments ``names`` could not be stored (our disk
+    was full): their text was received, the files must be sent again."""
+    ticket = Ticket.objects.select_related("customer").filter(pk=ticket_id).first()
+    if ticket is None:
+        return "missing"
+    notice = _notify(
+        ticket,
+        kind=NOT_STORED,
+        to_address=to_address,
+        language=language or ticket.customer.language,
+        extra={"names": [name or "?" for name in names][:20]},
     )
     return notice.delivery_status if notice else "skipped"
 
