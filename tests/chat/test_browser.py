@@ -206,7 +206,8 @@ def test_a_customer_and_an_agent_hold_a_conversation(browser, server, output):
     sent = customer.locator(".msg-customer").last
     sent.locator(".msg-state").wait_for()
     customer.wait_for_function(
-        "() => !document.querySelector('.msg-customer:last-child').classList.contains('msg-pending')"
+        "() => !document.querySelector('.msg-customer:last-child')"
+        ".classList.contains('msg-pending')"
     )
     assert XSS in sent.locator(".msg-text").inner_text()
 
