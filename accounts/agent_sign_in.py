@@ -57,8 +57,13 @@ def start_clock(sender, request, user, **kwargs) -> None:
     """user_logged_in receiver: the login's clock starts now."""
     if request is None or not hasattr(request, "session"):
         return
+    start(request.session)
+
+
+def start(session) -> None:
+    """Start the clock of the login kept in ``session`` (a sign-in; the benches' logins)."""
     now = time.time()
-    request.session[SESSION_KEY] = {"signed_in_at": now, "seen_at": now}
+    session[SESSION_KEY] = {"signed_in_at": now, "seen_at": now}
 
 
 def expired(session) -> bool:

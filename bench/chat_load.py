@@ -90,6 +90,7 @@ def fill(count: int) -> list[dict]:
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    from accounts import agent_sign_in
     from accounts.models import Customer, CustomerIdentity
     from accounts.roles import AGENTS
     from chat.consumers import SESSION_KEY as CHAT_SESSION_KEY
@@ -154,6 +155,7 @@ def fill(count: int) -> list[dict]:
             agent_session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
             agent_session[HASH_SESSION_KEY] = user.get_session_auth_hash()
             agent_session[DEVICE_ID_SESSION_KEY] = devices[user.pk].persistent_id
+            agent_sign_in.start(agent_session)
             agent_session.create()
             specs.append(
                 {
