@@ -151,7 +151,7 @@ def test_a_rush_of_starts_sends_no_position_frames_to_those_already_waiting(agen
 
     async def scenario():
         console = await connect_agent(client)
-        first_browser, first = await sync_to_async(start_chat)()
+        _, first = await sync_to_async(start_chat)()
         second_browser, _ = await sync_to_async(start_chat)()
         second, status = await customer_socket(second_browser)
         assert status == {"type": "status", "state": "waiting", "position": 2}
@@ -185,9 +185,11 @@ def _start_with_consoles(consoles: list[str], django_capture_on_commit_callbacks
     """One start with the consoles' channels in the agents' group: (queries, bytes each
     console received)."""
     layer = get_channel_layer()
-    with CaptureQueriesContext(connection) as queries:
-        with django_capture_on_commit_callbacks(execute=True):
-            actions.start_conversation(session_key="rush")
+    with (
+        CaptureQueriesContext(connection) as queries,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        actions.start_conversation(session_key="rush")
     received = [async_to_sync(_received)(layer, channel) for channel in consoles]
     return len(queries), [sum(size(event) for event in events) for events in received]
 
