@@ -437,9 +437,13 @@ def auto_assign(*, queue: Queue | None = None) -> list[Conversation]:
         )
         if queue is not None:
             waiting = waiting.filter(queue=queue)
+        full = set()  # queues with no agent free: handing out others frees none of theirs
         for conversation in waiting.select_related("queue").order_by("started_at", "pk"):
+            if conversation.queue_id in full:
+                continue  # no query per waiting chat when every agent is busy
             agent = least_busy_agent(conversation.queue)
             if agent is None:
+                full.add(conversation.queue_id)
                 continue
             handed.append(_hand_over(conversation, agent=agent, acting_user=None))
     return handed

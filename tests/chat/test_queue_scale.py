@@ -220,3 +220,26 @@ def test_a_start_with_20_consoles_costs_the_same_queries_and_bytes_whatever_the_
     assert long_queries == short_queries
     assert all(0 < received < DELTA_BYTES for received in short_bytes + long_bytes)
     assert selectors.waiting_snapshot()["count"] == 502
+
+
+def test_with_auto_assign_and_every_agent_busy_a_start_does_not_query_per_waiting_chat(
+    agent, settings, django_capture_on_commit_callbacks
+):
+    settings.CHAT_AUTO_ASSIGN = True
+    AgentPresence.objects.create(
+        user=agent, status=AgentPresence.Status.ONLINE, sockets=1, max_chats=0
+    )
+
+    def start() -> int:
+        with (
+            CaptureQueriesContext(connection) as queries,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            conversation = actions.start_conversation(session_key="busy")
+        assert conversation.state == Conversation.State.WAITING
+        return len(queries)
+
+    fill_queue(5)
+    short = start()
+    fill_queue(200)
+    assert start() == short
