@@ -12,6 +12,7 @@ other: with no agent online, then with --agents consoles online (each a verified
 session on /ws/agent/, presence online). In a run, N customers start chats in waves of
 --wave at once; a start is GET /chat/, POST /chat/start/, then the customer's socket on
 /ws/chat/ until its first status frame (the customers stay connected until the run ends).
+The consoles read in a process of their own, the customers in this one.
 
 Printed per run: starts per second (N over the time from the first start to the last
 answered), bytes each console received from its first start to the queue's last change
@@ -27,6 +28,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import os
 import shutil
 import statistics
@@ -189,14 +191,53 @@ async def start_one(server, n: int) -> tuple[int, object]:
             return started["conversation"], socket
 
 
+async def watch_queue(server, keys: list[str], pipe) -> None:
+    """The consoles' side, in a process of its own (reading thousands of frames must not
+    slow the customers' event loop): connect, say "ready", and once told the number of
+    chats, wait until every console was told that count, then send back what each got."""
+    consoles = [await open_console(server, key) for key in keys]
+    await asyncio.sleep(1.0)  # presence online, hello and waiting read
+    for console in consoles:
+        console.counting = True
+    pipe.send("ready")
+    chats = await asyncio.to_thread(pipe.recv)
+    deadline = time.monotonic() + QUIET_TIMEOUT
+    while any(c.count != chats for c in consoles) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)  # anything still on its way
+    pipe.send(
+        {
+            "counts": [c.count for c in consoles],
+            "bytes": [c.bytes for c in consoles],
+            "frames": [c.frames for c in consoles],
+        }
+    )
+    for console in consoles:
+        await console.close()
+
+
+def consoles_process(server, keys: list[str], pipe) -> None:
+    try:
+        asyncio.run(watch_queue(server, keys, pipe))
+    except BaseException as exc:
+        pipe.send(f"FAILED: consoles: {type(exc).__name__}: {exc}")
+        raise
+
+
 async def rush(server, *, chats: int, wave: int, agent_keys: list[str]) -> dict:
     # A thread per start of a wave for the blocking HTTP client (the default pool has
     # only a few on a small machine, which would cap the waves).
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(wave))
-    consoles = [await open_console(server, key) for key in agent_keys]
-    await asyncio.sleep(1.0 if consoles else 0)  # presence online, hello and waiting read
-    for console in consoles:
-        console.counting = True
+    watched = {"counts": [], "bytes": [], "frames": []}
+    pipe = process = None
+    if agent_keys:
+        context = multiprocessing.get_context("fork")
+        pipe, child = context.Pipe()
+        process = context.Process(target=consoles_process, args=(server, agent_keys, child))
+        process.start()
+        ready = await asyncio.to_thread(pipe.recv)
+        if ready != "ready":
+            raise SystemExit(ready)
     customers, conversations = [], []
     started = time.monotonic()
     for first in range(0, chats, wave):
@@ -206,15 +247,12 @@ async def rush(server, *, chats: int, wave: int, agent_keys: list[str]) -> dict:
         conversations += [conversation for conversation, _socket in done]
         customers += [socket for _conversation, socket in done]
     elapsed = time.monotonic() - started
-    deadline = time.monotonic() + QUIET_TIMEOUT
-    while consoles and any(c.count != chats for c in consoles) and time.monotonic() < deadline:
-        await asyncio.sleep(0.1)
-    counts = [c.count for c in consoles]
-    await asyncio.sleep(0.5 if consoles else 0)  # anything still on its way
-    received = [c.bytes for c in consoles]
-    frames = [c.frames for c in consoles]
-    for console in consoles:
-        await console.close()
+    if process is not None:
+        pipe.send(chats)
+        watched = await asyncio.to_thread(pipe.recv)
+        if isinstance(watched, str):
+            raise SystemExit(watched)
+        process.join(10)
     for socket in customers:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(socket.close(), 2)
@@ -226,9 +264,7 @@ async def rush(server, *, chats: int, wave: int, agent_keys: list[str]) -> dict:
         "rate": chats / elapsed,
         "seconds": elapsed,
         "conversations": conversations,
-        "counts": counts,
-        "bytes": received,
-        "frames": frames,
+        **watched,
     }
 
 

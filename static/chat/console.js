@@ -186,7 +186,8 @@
 
   function accept(id) {
     // Answered by a "chat" frame (ours now) or an error frame (someone was quicker); the
-    // new "waiting" list may come first, so only those two, or a timeout, end the wait.
+    // "waiting_change" that takes it off the list may come first, so only those two, or a
+    // timeout, end the wait.
     state.accepting.add(id);
     state.socket.send({ type: "accept", conversation: id });
     renderWaiting();
