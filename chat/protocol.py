@@ -79,7 +79,9 @@ server -> client
                                                  accept, a customer leaving, a transfer),
                                                  never the whole list: "added" holds only
                                                  chats that joined within the listed
-                                                 window, "fill" the chats now at its last
+                                                 window (or a listed one whose customer
+                                                 wrote: its entry again, with the
+                                                 preview), "fill" the chats now at its last
                                                  places (as many as left); a console drops
                                                  "taken" and "left", merges "added" and
                                                  "fill" (by conversation), sorts by

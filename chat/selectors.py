@@ -211,20 +211,21 @@ def waiting_snapshot() -> dict:
     return {"type": "waiting", "chats": chats, "count": _waiting().count()}
 
 
-def waiting_change(*, added=(), taken=(), left=()) -> dict:
+def waiting_change(*, added=(), taken=(), left=(), updated=()) -> dict:
     """The agents' "waiting_change" frame after chats (ids) joined or left the queue, built
     once and sent to every console (at most four queries, whatever the queue's length).
 
     ``added`` carries only the chats that joined within the listed window (a chat joining
     behind it is only counted); ``fill`` the chats now at the window's last places, as many
     as left it, so a console that listed the oldest ones lists them again after merging.
-    A chat taken or gone again before this is built is not "added".
+    A chat taken or gone again before this is built is not "added". ``updated``: listed
+    chats whose customer wrote (their entries again, for the preview), under "added".
     """
     limit = listed_limit()
     count = _waiting().count()
     listed = []
-    if added:
-        rows = _waiting_rows().filter(pk__in=list(added))
+    if added or updated:
+        rows = _waiting_rows().filter(pk__in=[*added, *updated])
         keys = _waiting().order_by("started_at", "pk").values_list("started_at", "pk")
         last = list(keys[limit - 1 : limit])
         if last:

@@ -30,7 +30,7 @@ from .conftest import (
     start_chat,
 )
 from .queue_fill import fill_queue
-from .test_consumers import customer_socket
+from .test_consumers import customer_socket, send_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -243,3 +243,25 @@ def test_with_auto_assign_and_every_agent_busy_a_start_does_not_query_per_waitin
     short = start()
     fill_queue(200)
     assert start() == short
+
+
+def test_a_listed_customer_writing_while_waiting_updates_the_preview_only(agent):
+    fill_queue(3)
+    client = agent_client(agent)
+
+    async def scenario():
+        console = await connect_agent(client)
+        browser, started = await sync_to_async(start_chat)()
+        await receive_until(console, lambda f: f["type"] == "waiting_change")
+        customer, _status = await customer_socket(browser)
+        await send_message(customer, "my payment failed twice", "p1")
+        change = await receive_until(console, lambda f: f["type"] == "waiting_change")
+        await customer.disconnect()
+        await console.disconnect()
+        return started, change
+
+    started, change = async_to_sync(scenario)()
+    [entry] = change["added"]
+    assert entry["conversation"] == started["conversation"]
+    assert entry["preview"] == "my payment failed twice"
+    assert change["count"] == 4 and change["taken"] == change["left"] == []
