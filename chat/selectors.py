@@ -150,6 +150,7 @@ def _ahead_of(started_at, pk) -> Q:
 
 
 def _waiting(queue_id=...):
+    """The chats waiting: all of them, or one queue's (``None``: those with no queue)."""
     waiting = Conversation.objects.filter(state=Conversation.State.WAITING)
     return waiting if queue_id is ... else waiting.filter(queue_id=queue_id)
 
