@@ -19,6 +19,7 @@ from accounts.roles import AGENTS
 from chat import actions, live, selectors
 from chat.models import AgentPresence, Conversation
 from tests.conftest import make_staff
+from tickets.models import Queue
 
 from .conftest import (
     agent_client,
@@ -265,3 +266,29 @@ def test_a_listed_customer_writing_while_waiting_updates_the_preview_only(agent)
     assert entry["conversation"] == started["conversation"]
     assert entry["preview"] == "my payment failed twice"
     assert change["count"] == 4 and change["taken"] == change["left"] == []
+
+
+def test_a_waiting_chat_moved_to_another_queue_leaves_and_joins_again(agent):
+    security = Queue.objects.create(name="Security", slug="security")
+    oldest_first = fill_queue(3)
+    client = agent_client(agent)
+
+    async def scenario():
+        console, snapshot = await open_console(client)
+        moving = await sync_to_async(Conversation.objects.get)(pk=oldest_first[1])
+        await sync_to_async(actions.transfer)(moving, acting_user=agent, to_queue=security)
+        left = await receive_until(console, lambda f: f["type"] == "waiting_change")
+        joined = await receive_until(console, lambda f: f["type"] == "waiting_change")
+        await console.send_json_to({"type": "waiting_page"})
+        page = await receive_until(console, lambda f: f["type"] == "waiting")
+        await console.disconnect()
+        return snapshot["chats"], left, joined, page
+
+    listed, left, joined, page = async_to_sync(scenario)()
+    assert left["left"] == [oldest_first[1]]
+    assert [(c["conversation"], c["queue"]) for c in joined["added"]] == [
+        (oldest_first[1], "security")
+    ]
+    for change in (left, joined):
+        listed = merged(listed, change)
+    assert listed == page["chats"] and [c["conversation"] for c in listed] == oldest_first
