@@ -269,14 +269,14 @@ def test_a_listed_customer_writing_while_waiting_updates_the_preview_only(agent)
 
 
 def test_a_waiting_chat_moved_to_another_queue_leaves_and_joins_again(agent):
-    security = Queue.objects.create(name="Security", slug="security")
+    Queue.objects.create(name="Security", slug="security")
     oldest_first = fill_queue(3)
     client = agent_client(agent)
 
     async def scenario():
         console, snapshot = await open_console(client)
         moving = await sync_to_async(Conversation.objects.get)(pk=oldest_first[1])
-        await sync_to_async(actions.transfer)(moving, acting_user=agent, to_queue=security)
+        await sync_to_async(actions.transfer_to)(moving, acting_user=agent, queue_slug="security")
         left = await receive_until(console, lambda f: f["type"] == "waiting_change")
         joined = await receive_until(console, lambda f: f["type"] == "waiting_change")
         await console.send_json_to({"type": "waiting_page"})
