@@ -161,7 +161,7 @@ def start_conversation(
             "reference": ticket.reference,
         }
         live.announce_on_commit([(live.AGENTS_GROUP, new_chat)])
-        _announce_waiting(queue_ids={conversation.queue_id})
+        _announce_waiting(added=[conversation])
         auto_assign(queue=queue)
         conversation.refresh_from_db()
     return conversation
@@ -358,7 +358,7 @@ def _wake_offline_chats(user) -> None:
     Conversation.objects.filter(pk__in=[c.pk for c in woken]).update(
         state=Conversation.State.WAITING
     )
-    _announce_waiting(queue_ids={c.queue_id for c in woken})
+    _announce_waiting(added=woken)
 
 
 def _limit_reached(agent) -> bool:
@@ -407,7 +407,7 @@ def _hand_over(conversation: Conversation, *, agent, acting_user) -> Conversatio
     ]
     live.announce_on_commit(events)
     if was_waiting:
-        _announce_waiting(queue_ids={conversation.queue_id})
+        _announce_waiting(taken=[conversation])
     return conversation
 
 
@@ -437,9 +437,13 @@ def auto_assign(*, queue: Queue | None = None) -> list[Conversation]:
         )
         if queue is not None:
             waiting = waiting.filter(queue=queue)
+        full = set()  # queues with no agent free: handing out others frees none of theirs
         for conversation in waiting.select_related("queue").order_by("started_at", "pk"):
+            if conversation.queue_id in full:
+                continue  # no query per waiting chat when every agent is busy
             agent = least_busy_agent(conversation.queue)
             if agent is None:
+                full.add(conversation.queue_id)
                 continue
             handed.append(_hand_over(conversation, agent=agent, acting_user=None))
     return handed
@@ -497,6 +501,8 @@ def transfer(
             raise ValidationError(_("That agent already holds as many chats as they may."))
         return _hand_over(conversation, agent=to_agent, acting_user=acting_user)
     previous = conversation.agent
+    if conversation.state == Conversation.State.WAITING:
+        _announce_waiting(left=[conversation])  # from its old place in its old queue
     online = selectors.agents_online(to_queue)
     conversation.queue = to_queue
     conversation.agent = None
@@ -511,8 +517,8 @@ def transfer(
         events += _released(conversation, previous)
     events.append((group, _status_event(conversation, selectors.customer_status(conversation))))
     live.announce_on_commit(events)
-    _announce_waiting(queue_ids={to_queue.pk})
     if online:
+        _announce_waiting(added=[conversation])
         auto_assign(queue=to_queue)
     conversation.refresh_from_db()
     return conversation
@@ -549,7 +555,7 @@ def close(conversation: Conversation, *, acting_user=None) -> Conversation:
     }
     live.announce_on_commit([(live.ticket_group(conversation.ticket_id), event)])
     if was_waiting:
-        _announce_waiting(queue_ids={conversation.queue_id})
+        _announce_waiting(left=[conversation])
     elif conversation.agent_id is not None:
         transaction.on_commit(auto_assign, robust=True)  # the agent has room again
     return conversation
@@ -594,20 +600,37 @@ def conversation_for_agent(conversation_id, *, user) -> Conversation:
 # --- announcements --------------------------------------------------------------------------
 
 
-def _announce_waiting(*, queue_ids: set) -> None:
-    """After commit: the agents' waiting list, and each waiting customer's new position."""
+def _announce_waiting(*, added=(), taken=(), left=()) -> None:
+    """After commit: the agents' consoles get one "waiting_change" frame (built once, sent
+    to the group, chat/protocol.py), and the customers whose queue position moved get
+    theirs: those at or behind each chat that joined or left its queue. ``added``,
+    ``taken`` and ``left`` are Conversations (``left`` as they were while waiting)."""
+    places = [(c.queue_id, c.started_at, c.pk) for c in (*added, *taken, *left)]
+    if not places:
+        return
+    ids = {
+        "added": [c.pk for c in added],
+        "taken": [c.pk for c in taken],
+        "left": [c.pk for c in left],
+    }
 
     def build():
-        events = [(live.AGENTS_GROUP, {"type": "chat.waiting", "chats": selectors.waiting_list()})]
-        for queue_id in queue_ids:
-            for conversation_id, ticket_id, position in selectors.waiting_positions(queue_id):
-                frame = {"type": "status", "state": "waiting", "position": position}
-                events.append(
-                    (
-                        live.ticket_group(ticket_id),
-                        {"type": "chat.status", "conversation": conversation_id, "frame": frame},
-                    )
+        change = selectors.waiting_change(**ids)
+        events = [(live.AGENTS_GROUP, {"type": "chat.waiting", "frame": change})]
+        moved = {}
+        for queue_id, started_at, pk in places:
+            for conversation_id, ticket_id, position in selectors.positions_from(
+                queue_id, started_at, pk
+            ):
+                moved[conversation_id] = (ticket_id, position)
+        for conversation_id, (ticket_id, position) in moved.items():
+            frame = {"type": "status", "state": "waiting", "position": position}
+            events.append(
+                (
+                    live.ticket_group(ticket_id),
+                    {"type": "chat.status", "conversation": conversation_id, "frame": frame},
                 )
+            )
         live.send_now(events)
 
     transaction.on_commit(build, robust=True)

@@ -5,6 +5,7 @@ site's admin_view, so only a staff session verified with two factors reaches it.
 customer page, the script gets its strings as JSON (json_script), translated here.
 """
 
+from django.conf import settings
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -15,6 +16,7 @@ CONSOLE_STRINGS = {
     "sessionEnded": _("Your session has ended. Sign in again to take chats."),
     "signIn": _("Sign in again"),
     "noWaiting": _("No customer is waiting."),
+    "moreWaiting": _("+%(count)s more waiting"),
     "noChats": _("No chats yet. Go online and accept a waiting chat."),
     "pickChat": _("Choose a chat in the list, or accept a waiting one."),
     "accept": _("Accept"),
@@ -67,6 +69,10 @@ CONSOLE_STRINGS = {
 
 
 def console_view(request, *, site):
-    config = {"socketPath": "/ws/agent/", "strings": CONSOLE_STRINGS}
+    config = {
+        "socketPath": "/ws/agent/",
+        "strings": CONSOLE_STRINGS,
+        "waitingListed": settings.CHAT_WAITING_LISTED,
+    }
     context = {**site.each_context(request), "title": _("Live chat"), "config": config}
     return TemplateResponse(request, "chat/console.html", context)

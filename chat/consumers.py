@@ -250,7 +250,7 @@ class AgentConsumer(ChatConsumer):
         await self.group_add(live.agent_group(user.pk))
         hello, waiting, held = await database_sync_to_async(self.opening)()
         await self.send_json(hello)
-        await self.send_json({"type": "waiting", "chats": waiting})
+        await self.send_json(waiting)
         for frame in held:
             await self.hold(frame)
         watch().register(self)
@@ -267,10 +267,10 @@ class AgentConsumer(ChatConsumer):
                 after = self.read_from(conversation.pk)
                 for frame in selectors.transcript(conversation, after=after, internal=True):
                     frames.append({**frame, "conversation": conversation.pk})
-            return selectors.waiting_list(), frames
+            return selectors.waiting_snapshot(), frames
 
         waiting, frames = await database_sync_to_async(load)()
-        await self.send_json({"type": "waiting", "chats": waiting})
+        await self.send_json(waiting)
         for frame in frames:
             await self.send_message(frame["conversation"], frame)
         for conversation in {frame["conversation"] for frame in frames}:
@@ -282,7 +282,7 @@ class AgentConsumer(ChatConsumer):
                 selectors.chat_frame(conversation)
                 for conversation in selectors.held_conversations(self.user)
             ]
-            return selectors.hello_frame(self.user), selectors.waiting_list(), held
+            return selectors.hello_frame(self.user), selectors.waiting_snapshot(), held
 
     async def hold(self, frame: dict) -> None:
         conversation = frame["conversation"]
@@ -311,6 +311,9 @@ class AgentConsumer(ChatConsumer):
         db = database_sync_to_async
         if kind == "presence":
             await db(actions.set_presence)(self.user, status=str(content.get("status")))
+            return
+        if kind == "waiting_page":
+            await self.send_json(await db(selectors.waiting_snapshot)())
             return
         if kind not in ("accept", "message", "note", "typing", "resume", "transfer", "close"):
             await self.error("bad_frame")
@@ -411,7 +414,8 @@ class AgentConsumer(ChatConsumer):
         await self.send_json(event["frame"])
 
     async def chat_waiting(self, event):
-        await self.send_json({"type": "waiting", "chats": event["chats"]})
+        """A change of the waiting list, built once by chat.actions for every console."""
+        await self.send_json(event["frame"])
 
     async def chat_new(self, event):
         await self.send_json(

@@ -15,7 +15,7 @@ from tickets import actions as ticket_actions
 from tickets.inbound import Inbound
 from tickets.models import Channel, Message
 
-from . import selectors
+from . import live, selectors
 from .models import Conversation
 
 logger = logging.getLogger(__name__)
@@ -158,6 +158,7 @@ def _store(batch: list[Pending]) -> list[Stored]:
         [*customers, *agents], [*outcomes, *answered], strict=True
     ):
         results[index] = _outcome(pending, conversation, outcome)
+    _announce_previews(customers)
     for index, pending in enumerate(batch):
         if results[index] is None:  # a repeat inside the batch
             first = results[seen[pending.external_id]]
@@ -171,6 +172,24 @@ def _store(batch: list[Pending]) -> list[Stored]:
                 detail=first.detail,
             )
     return results
+
+
+def _announce_previews(customers: list[tuple[int, Pending, dict]]) -> None:
+    """After commit: the consoles that list a waiting chat whose customer wrote get its
+    entry again, with the preview of what the customer wrote first (chat.selectors
+    .waiting_change; nothing is sent for chats beyond the listed window)."""
+    waiting = sorted(
+        {row["pk"] for _i, _p, row in customers if row["state"] == Conversation.State.WAITING}
+    )
+    if not waiting:
+        return
+
+    def build():
+        change = selectors.waiting_change(updated=waiting)
+        if change["added"]:
+            live.send_now([(live.AGENTS_GROUP, {"type": "chat.waiting", "frame": change})])
+
+    transaction.on_commit(build, robust=True)
 
 
 def _inbound(pending: Pending, conversation: dict) -> Inbound:

@@ -54,6 +54,7 @@ Agent socket /ws/agent/ (staff session verified with two factors, else closed wi
 Every frame about one chat carries "conversation": <id>.
 client -> server
   {"type": "presence", "status": "online"|"away"|"offline"}
+  {"type": "waiting_page"}                        answered with a fresh "waiting" frame
   {"type": "accept", "conversation": id}
   {"type": "message", "conversation": id, "text": "...", "client_id": "<uuid>"}
   {"type": "note", "conversation": id, "text": "...", "client_id": "<uuid>"}   internal
@@ -68,7 +69,25 @@ server -> client
                                                  the general ones): a chat offers its
                                                  queue's and the general ones
   {"type": "waiting", "chats": [{"conversation", "reference", "customer", "queue",
-   "waiting_since": ISO, "preview"}]}            the whole list, sent on every change
+   "waiting_since": ISO, "preview"}], "count": n}
+                                                 the oldest CHAT_WAITING_LISTED (50) chats
+                                                 waiting, oldest first, and how many wait
+                                                 in all: on connect, after a layer outage
+                                                 and when asked ("waiting_page")
+  {"type": "waiting_change", "added": [<chat as in "waiting">], "taken": [id],
+   "left": [id], "fill": [<chat>], "count": n}   one change of the list (a start, an
+                                                 accept, a customer leaving, a transfer),
+                                                 never the whole list: "added" holds only
+                                                 chats that joined within the listed
+                                                 window (or a listed one whose customer
+                                                 wrote: its entry again, with the
+                                                 preview), "fill" the chats now at its last
+                                                 places (as many as left); a console drops
+                                                 "taken" and "left", merges "added" and
+                                                 "fill" (by conversation), sorts by
+                                                 (waiting_since, conversation), keeps the
+                                                 first CHAT_WAITING_LISTED and shows
+                                                 "+K more waiting" for count minus those
   {"type": "chat", "conversation", "reference", "ticket_url", "state",
    "queue": {"slug", "name"} | null, "customer": {"name", "url", "contact",
    "identities": [{"kind", "kind_display", "value" (masked)}], "wallets": [{"number",

@@ -78,7 +78,7 @@ def customer_status(conversation: Conversation, *, position: int | None = None) 
     state = conversation.state
     if state == Conversation.State.WAITING:
         if position is None:
-            position = queue_positions(conversation.queue_id).get(conversation.pk, 1)
+            position = queue_position(conversation)
         return {"type": "status", "state": "waiting", "position": position}
     if state == Conversation.State.ACTIVE:
         return {"type": "status", "state": "active", "agent": agent_name(conversation.agent)}
@@ -136,50 +136,115 @@ def stored_frame(message_id: int) -> tuple[dict, bool] | None:
 
 
 # --- the queue ------------------------------------------------------------------------------
+#
+# A queue can hold thousands of chats in a rush, so nothing below reads or sends the whole
+# of it: customers learn their own position, and agent consoles get the oldest
+# CHAT_WAITING_LISTED chats and a count, then small "waiting_change" frames built once per
+# change for every console (chat/protocol.py).
 
 
-def queue_positions(queue_id: int | None) -> dict[int, int]:
-    """{conversation id: 1-based position} of the chats waiting in one queue."""
-    ids = Conversation.objects.filter(state=Conversation.State.WAITING, queue_id=queue_id).order_by(
-        "started_at", "pk"
+def _ahead_of(started_at, pk) -> Q:
+    """The chats that waited longer than the one started at ``started_at`` with id ``pk``
+    (the queue's order is started_at, then id)."""
+    return Q(started_at__lt=started_at) | Q(started_at=started_at, pk__lt=pk)
+
+
+def _waiting(queue_id=...):
+    """The chats waiting: all of them, or one queue's (``None``: those with no queue)."""
+    waiting = Conversation.objects.filter(state=Conversation.State.WAITING)
+    return waiting if queue_id is ... else waiting.filter(queue_id=queue_id)
+
+
+def queue_position(conversation: Conversation) -> int:
+    """A waiting chat's 1-based position in its queue (one count query)."""
+    ahead = _waiting(conversation.queue_id).filter(
+        _ahead_of(conversation.started_at, conversation.pk)
     )
-    return {pk: position for position, pk in enumerate(ids.values_list("pk", flat=True), 1)}
+    return ahead.count() + 1
 
 
-def waiting_positions(queue_id: int | None) -> list[tuple[int, int, int]]:
-    """(conversation id, ticket id, 1-based position) of the chats waiting in one queue."""
-    rows = (
-        Conversation.objects.filter(state=Conversation.State.WAITING, queue_id=queue_id)
-        .order_by("started_at", "pk")
-        .values_list("pk", "ticket_id")
-    )
-    return [(pk, ticket_id, position) for position, (pk, ticket_id) in enumerate(rows, 1)]
+def positions_from(queue_id: int | None, started_at, pk: int) -> list[tuple[int, int, int]]:
+    """(conversation id, ticket id, 1-based position) of the chats waiting in one queue at
+    or behind the place (``started_at``, ``pk``): the only ones whose position a chat
+    joining or leaving there moves (two queries). A chat joining at the end moves nobody
+    else, so a rush of starts costs no position frames to those already waiting."""
+    waiting = _waiting(queue_id)
+    ahead = _ahead_of(started_at, pk)
+    before = waiting.filter(ahead).count()
+    rows = waiting.exclude(ahead).order_by("started_at", "pk").values_list("pk", "ticket_id")
+    return [(row_pk, ticket_id, before + n) for n, (row_pk, ticket_id) in enumerate(rows, 1)]
 
 
-def waiting_list() -> list[dict]:
-    """The "chats" of the agents' "waiting" frame: every chat waiting, oldest first."""
+def listed_limit() -> int:
+    return max(1, settings.CHAT_WAITING_LISTED)
+
+
+def _waiting_rows():
     first_text = (
         Message.objects.filter(ticket_id=OuterRef("ticket_id"), direction="inbound")
         .order_by("pk")
         .values("text")[:1]
     )
-    conversations = (
-        Conversation.objects.filter(state=Conversation.State.WAITING)
+    return (
+        _waiting()
         .select_related("ticket__customer", "queue")
         .annotate(preview=Subquery(first_text))
         .order_by("started_at", "pk")
     )
-    return [
-        {
-            "conversation": conversation.pk,
-            "reference": conversation.ticket.reference,
-            "customer": conversation.ticket.customer.name,
-            "queue": conversation.queue.slug if conversation.queue else "",
-            "waiting_since": conversation.started_at.isoformat(),
-            "preview": (conversation.preview or "")[:PREVIEW_CHARS],
-        }
-        for conversation in conversations
-    ]
+
+
+def waiting_entry(conversation: Conversation) -> dict:
+    """One chat of the agents' waiting list (from `_waiting_rows`, with its preview)."""
+    return {
+        "conversation": conversation.pk,
+        "reference": conversation.ticket.reference,
+        "customer": conversation.ticket.customer.name,
+        "queue": conversation.queue.slug if conversation.queue else "",
+        "waiting_since": conversation.started_at.isoformat(),
+        "preview": (conversation.preview or "")[:PREVIEW_CHARS],
+    }
+
+
+def waiting_snapshot() -> dict:
+    """The agents' "waiting" frame: the oldest CHAT_WAITING_LISTED waiting chats, oldest
+    first, and how many wait in all (two queries, whatever the queue's length)."""
+    chats = [waiting_entry(c) for c in _waiting_rows()[: listed_limit()]]
+    return {"type": "waiting", "chats": chats, "count": _waiting().count()}
+
+
+def waiting_change(*, added=(), taken=(), left=(), updated=()) -> dict:
+    """The agents' "waiting_change" frame after chats (ids) joined or left the queue, built
+    once and sent to every console (at most four queries, whatever the queue's length).
+
+    ``added`` carries only the chats that joined within the listed window (a chat joining
+    behind it is only counted); ``fill`` the chats now at the window's last places, as many
+    as left it, so a console that listed the oldest ones lists them again after merging.
+    A chat taken or gone again before this is built is not "added". ``updated``: listed
+    chats whose customer wrote (their entries again, for the preview), under "added".
+    """
+    limit = listed_limit()
+    count = _waiting().count()
+    listed = []
+    if added or updated:
+        rows = _waiting_rows().filter(pk__in=[*added, *updated])
+        keys = _waiting().order_by("started_at", "pk").values_list("started_at", "pk")
+        last = list(keys[limit - 1 : limit])
+        if last:
+            started_at, pk = last[0]
+            rows = rows.filter(_ahead_of(started_at, pk) | Q(pk=pk))
+        listed = [waiting_entry(c) for c in rows]
+    gone = len(taken) + len(left)
+    fill = []
+    if gone:
+        fill = [waiting_entry(c) for c in _waiting_rows()[max(limit - gone, 0) : limit]]
+    return {
+        "type": "waiting_change",
+        "added": listed,
+        "taken": list(taken),
+        "left": list(left),
+        "fill": fill,
+        "count": count,
+    }
 
 
 # --- agents ---------------------------------------------------------------------------------

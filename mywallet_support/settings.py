@@ -405,6 +405,9 @@ CHAT_BATCH_WINDOW_MS = env_int("CHAT_BATCH_WINDOW_MS", 2)
 CHAT_BATCH_MAX = env_int("CHAT_BATCH_MAX", 200)
 # POSTs to /chat/start/ and /chat/leave-message/ per client address and minute.
 CHAT_HTTP_PER_MINUTE = env_int("CHAT_HTTP_PER_MINUTE", 20)
+# The agent console lists the CHAT_WAITING_LISTED oldest waiting chats (and counts the rest);
+# changes reach it as small deltas, so a long queue costs a console no more than this window.
+CHAT_WAITING_LISTED = env_int("CHAT_WAITING_LISTED", 50)
 # The bare relay socket bench/chat_load.py measures as its baseline (/ws/bench-relay/):
 # for benchmark servers only, never on in production.
 CHAT_BENCH_RELAY = env_bool("CHAT_BENCH_RELAY", default=False)

@@ -17,6 +17,7 @@
     limit: $("chat-limit"),
     waitingList: $("waiting-list"),
     waitingCount: $("waiting-count"),
+    waitingMore: $("waiting-more"),
     tabs: $("chat-tabs"),
     mineCount: $("mine-count"),
     noChats: $("no-chats"),
@@ -33,7 +34,9 @@
     queues: [],
     agents: [],
     canned: [],
-    waiting: [],
+    waiting: [], // the oldest waiting chats, at most config.waitingListed of them
+    waitingTotal: 0, // every chat waiting, listed or not
+    pageAsked: 0, // when a fresh "waiting" page was last asked for
     chats: new Map(), // conversation id -> chat
     current: null,
     accepting: new Set(),
@@ -103,7 +106,7 @@
   }
 
   function updateTitle() {
-    let count = state.waiting.length;
+    let count = state.waitingTotal;
     for (const chat of state.chats.values()) count += chat.unread;
     document.title = count ? `(${count}) ${state.baseTitle}` : state.baseTitle;
   }
@@ -126,7 +129,10 @@
 
   /* ---- waiting list ---- */
   function renderWaiting() {
-    ui.waitingCount.textContent = String(state.waiting.length);
+    ui.waitingCount.textContent = String(state.waitingTotal);
+    const more = state.waitingTotal - state.waiting.length;
+    ui.waitingMore.textContent = more > 0 ? format(t.moreWaiting, { count: more }) : "";
+    ui.waitingMore.hidden = more <= 0;
     const items = state.waiting.map((chat) => {
       const id = Number(chat.conversation);
       const busy = state.accepting.has(id);
@@ -180,7 +186,8 @@
 
   function accept(id) {
     // Answered by a "chat" frame (ours now) or an error frame (someone was quicker); the
-    // new "waiting" list may come first, so only those two, or a timeout, end the wait.
+    // "waiting_change" that takes it off the list may come first, so only those two, or a
+    // timeout, end the wait.
     state.accepting.add(id);
     state.socket.send({ type: "accept", conversation: id });
     renderWaiting();
@@ -803,13 +810,52 @@
     for (const chat of state.chats.values()) fillTransfer(chat);
   }
 
+  /* The server sends the oldest chats and a count ("waiting"), then small changes
+   * ("waiting_change"): never the whole queue, however long (chat/protocol.py). */
+  function listedLimit() {
+    return Math.max(1, Number(config.waitingListed) || 50);
+  }
+
+  function waitingOrder(a, b) {
+    const since = Date.parse(a.waiting_since) - Date.parse(b.waiting_since);
+    return since || Number(a.conversation) - Number(b.conversation);
+  }
+
   function onWaiting(frame) {
-    state.waiting = Array.isArray(frame.chats) ? frame.chats : [];
+    const chats = Array.isArray(frame.chats) ? frame.chats : [];
+    state.waiting = chats.slice().sort(waitingOrder).slice(0, listedLimit());
+    state.waitingTotal = Number.isInteger(frame.count) ? frame.count : state.waiting.length;
     renderWaiting();
   }
 
+  function onWaitingChange(frame) {
+    const gone = new Set([...(frame.taken || []), ...(frame.left || [])].map(Number));
+    const listed = new Map();
+    for (const chat of state.waiting) {
+      if (!gone.has(Number(chat.conversation))) listed.set(Number(chat.conversation), chat);
+    }
+    for (const chat of [...(frame.added || []), ...(frame.fill || [])]) {
+      listed.set(Number(chat.conversation), chat);
+    }
+    state.waiting = [...listed.values()].sort(waitingOrder).slice(0, listedLimit());
+    if (Number.isInteger(frame.count)) state.waitingTotal = Math.max(frame.count, state.waiting.length);
+    renderWaiting();
+    // Changes built concurrently may arrive out of order: a list shorter than it should be
+    // asks for a fresh page (at most every two seconds).
+    if (state.waiting.length < Math.min(listedLimit(), state.waitingTotal)) askForPage();
+  }
+
+  function askForPage() {
+    const now = Date.now();
+    if (now - state.pageAsked < 2000) return;
+    state.pageAsked = now;
+    state.socket.send({ type: "waiting_page" });
+  }
+
   function onError(frame) {
-    if (frame.conversation !== undefined) state.accepting.delete(Number(frame.conversation));
+    if (frame.conversation !== undefined && state.accepting.delete(Number(frame.conversation))) {
+      askForPage(); // taken by someone else: the list may hold it still
+    }
     const refused = frame.client_id ? chatFor(frame.conversation) : null;
     const entry = refused ? refused.pending.get(frame.client_id) : null;
     if (entry && frame.code === "not_stored") {
@@ -844,6 +890,9 @@
         break;
       case "waiting":
         onWaiting(frame);
+        break;
+      case "waiting_change":
+        onWaitingChange(frame);
         break;
       case "chat":
         openChat(frame);

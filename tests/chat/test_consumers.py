@@ -315,8 +315,9 @@ def test_a_new_chat_is_announced_waiting_accepted_and_closed_with_a_rating(agent
         assert data["state"] == "waiting" and data["agents_online"] is True
         new = await receive_until(console, lambda f: f["type"] == "new_chat")
         assert new["conversation"] == conversation and new["reference"].startswith("MW-")
-        waiting = await receive_until(console, lambda f: f["type"] == "waiting" and f["chats"])
-        assert waiting["chats"][0]["conversation"] == conversation
+        waiting = await receive_until(console, lambda f: f["type"] == "waiting_change")
+        assert [c["conversation"] for c in waiting["added"]] == [conversation]
+        assert waiting["count"] == 1
 
         one, status = await customer_socket(client)
         assert status == {"type": "status", "state": "waiting", "position": 1}

@@ -106,7 +106,8 @@ async def converse(customer_server: Server, agent_server: Server, username: str)
     await customer.send({"type": "resume", "after": 0})
     await console.expect(
         lambda f: (
-            f["type"] == "waiting" and any(c["conversation"] == conversation for c in f["chats"])
+            f["type"] == "waiting_change"
+            and any(c["conversation"] == conversation for c in f["added"])
         )
     )
 
