@@ -1,9 +1,12 @@
-"""Rate limits: a token bucket per socket, and a per-address limit on the HTTP endpoints."""
+"""Rate limits: a token bucket per socket, counters shared by a session's sockets and by
+a chat's, and a per-address limit on the HTTP endpoints."""
 
+import hashlib
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 
 
 class TokenBucket:
@@ -28,6 +31,57 @@ class TokenBucket:
 
 def socket_bucket() -> TokenBucket:
     return TokenBucket(rate=settings.CHAT_RATE_PER_SECOND, burst=settings.CHAT_RATE_BURST)
+
+
+def session_key_part(session_key: str) -> str:
+    """A session's part of a cache key: a digest, so the cache never holds a usable key."""
+    return hashlib.sha256(session_key.encode()).hexdigest()[:32]
+
+
+def shared_allowed(names: list[str], *, now: float | None = None) -> bool:
+    """Whether one more frame fits every counter in ``names`` (a session's, a chat side's):
+    at most CHAT_SHARED_FRAMES per window of CHAT_SHARED_WINDOW_SECONDS, counted in the
+    cache for all the sockets of every process. Every counter named is counted, even when
+    an earlier one is already full, so a refused frame still costs its session.
+
+    Fixed windows: a client can at most send two windows' worth across a window's edge.
+    Synchronous (a cache round trip); the sockets call it from a worker thread.
+    """
+    if not names:
+        return True
+    window = settings.CHAT_SHARED_WINDOW_SECONDS
+    stamp = int((time.time() if now is None else now) // window)
+    keys = [f"chat-rate:{name}:{stamp}" for name in names]
+    limit = settings.CHAT_SHARED_FRAMES
+    return all(count <= limit for count in _count(keys, timeout=window * 2))
+
+
+def _count(keys: list[str], *, timeout: int) -> list[int]:
+    """Add one to each counter (created with ``timeout``); their new values.
+
+    On Redis, one round trip for them all (SET NX EX then INCR, pipelined; Django stores
+    integers unpickled, so its own ``get`` reads them too); elsewhere (locmem, in dev and
+    tests) Django's ``add`` and ``incr``.
+    """
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        full = [backend.make_and_validate_key(key) for key in keys]
+        pipe = backend._cache.get_client(full[0], write=True).pipeline(transaction=False)
+        for key in full:
+            pipe.set(key, 0, ex=timeout, nx=True)
+            pipe.incr(key)
+        return [int(value) for value in pipe.execute()[1::2]]
+    counts = []
+    for key in keys:
+        if cache.add(key, 1, timeout=timeout):
+            counts.append(1)
+            continue
+        try:
+            counts.append(cache.incr(key))
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=timeout)
+            counts.append(1)
+    return counts
 
 
 def http_allowed(request, scope: str) -> bool:
