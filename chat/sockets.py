@@ -24,7 +24,7 @@ from django.utils import translation
 
 from .protocol import CLOSE_RATE_LIMITED, CLOSE_TOO_BIG, ERRORS, parse_frame, too_big
 from .recovery import watch
-from .throttle import session_key_part, shared_allowed, socket_bucket
+from .throttle import session_key_part, shared_allowed_async, socket_bucket
 
 logger = logging.getLogger(__name__)
 
@@ -145,8 +145,7 @@ class ChatSocket(DirectConsumer):
         if content is None:
             await self.error("bad_frame")
             return
-        names = self.rate_names(content)
-        if names and not await asyncio.to_thread(shared_allowed, names):
+        if not await shared_allowed_async(self.rate_names(content)):
             await self.rate_limited(content)
             return
         try:
