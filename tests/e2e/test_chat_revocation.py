@@ -116,6 +116,11 @@ def test_a_frame_after_a_silent_permission_loss_is_refused(server):
     customer, chat = start_customer_chat(server, name="Mei")
 
     async def scenario():
+        peer = await Peer.open(server, "/ws/chat/", customer)
+        await peer.expect(lambda f: f["type"] == "status")
+        await peer.send({"type": "message", "text": "my card", "client_id": str(uuid.uuid4())})
+        await peer.expect(lambda f: f["type"] == "ack")
+        await peer.close()
         console = await open_console(server, "revoked5")
         await console.quiet(0.2)
         await asyncio.to_thread(
