@@ -13,10 +13,17 @@ socket with the code that says why (chat.protocol: CLOSE_SIGNED_OUT, CLOSE_FORBI
 """
 
 from importlib import import_module
-from types import SimpleNamespace
 
 from django.conf import settings
-from django.contrib.auth import get_user
+from django.contrib.auth import (
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+    get_user_model,
+    load_backend,
+)
+from django.core.exceptions import ValidationError
+from django.utils.crypto import constant_time_compare
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
@@ -38,6 +45,30 @@ def agent_allowed(user, session) -> bool:
     return device is not None and device.user_id == user.pk and device.confirmed
 
 
+def session_user(store):
+    """The user ``store`` signs in, by the rules of Django's ``get_user`` (the session's
+    backend, the user it finds, the session hash under the current secret or a fallback),
+    or None. Unlike ``get_user`` it only reads: flushing the session or cycling its key is
+    the next HTTP request's business, and a new key would orphan the browser's cookie."""
+    try:
+        user_id = get_user_model()._meta.pk.to_python(store[SESSION_KEY])
+        backend_path = store[BACKEND_SESSION_KEY]
+    except (KeyError, ValidationError):
+        return None
+    if backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return None
+    user = load_backend(backend_path).get_user(user_id)
+    session_hash = store.get(HASH_SESSION_KEY)
+    if user is None or not session_hash:
+        return None
+    if constant_time_compare(session_hash, user.get_session_auth_hash()) or any(
+        constant_time_compare(session_hash, fallback)
+        for fallback in user.get_session_auth_fallback_hash()
+    ):
+        return user
+    return None
+
+
 def current_agent(session_key: str | None, user_id: int):
     """``(user, None)`` when the session ``session_key`` still signs in ``user_id`` as an
     agent verified with two factors; else ``(None, close code)``: CLOSE_SIGNED_OUT when the
@@ -46,13 +77,12 @@ def current_agent(session_key: str | None, user_id: int):
 
     Five queries (session, user, the user's and their groups' permissions, device); the
     user comes back fresh, so the actions the socket calls next check today's permissions.
-    Django's own ``get_user`` decides, as it would for the session's next request.
     """
     if not session_key:
         return None, CLOSE_SIGNED_OUT
     store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-    user = get_user(SimpleNamespace(session=store))
-    if not user.is_authenticated or user.pk != user_id or not user.is_active:
+    user = session_user(store)
+    if user is None or user.pk != user_id or not user.is_active:
         return None, CLOSE_SIGNED_OUT
     if not agent_allowed(user, store):
         return None, CLOSE_FORBIDDEN

@@ -3,13 +3,17 @@ a chat's, and a per-address limit on the HTTP endpoints."""
 
 import asyncio
 import hashlib
+import logging
 import time
 import weakref
 
+import redis
 import redis.asyncio
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
+
+logger = logging.getLogger(__name__)
 
 
 class TokenBucket:
@@ -70,12 +74,30 @@ async def shared_allowed_async(names: list[str]) -> bool:
         return shared_allowed(names)
     keys = [backend.make_and_validate_key(key) for key in counter_keys(names)]
     timeout = settings.CHAT_SHARED_WINDOW_SECONDS * 2
-    pipe = _async_client(backend._servers[0]).pipeline(transaction=False)
-    for key in keys:
-        pipe.set(key, 0, ex=timeout, nx=True)
-        pipe.incr(key)
-    counts = (await pipe.execute())[1::2]
+    try:
+        pipe = _async_client(backend._servers[0]).pipeline(transaction=False)
+        for key in keys:
+            pipe.set(key, 0, ex=timeout, nx=True)
+            pipe.incr(key)
+        counts = (await pipe.execute())[1::2]
+    except redis.RedisError:
+        # Redis away (a restart): the chat goes on, stored and caught up as ever, held to
+        # each socket's own bucket until the counters are back.
+        _warn_unshared()
+        return True
     return all(int(count) <= settings.CHAT_SHARED_FRAMES for count in counts)
+
+
+_last_warning = float("-inf")
+
+
+def _warn_unshared() -> None:
+    """At most one warning a minute, not one per frame."""
+    global _last_warning
+    now = time.monotonic()
+    if now - _last_warning >= 60:
+        _last_warning = now
+        logger.warning("shared chat rate counters unavailable; per-socket limits only")
 
 
 _clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict]" = weakref.WeakKeyDictionary()
@@ -86,7 +108,10 @@ def _async_client(url: str):
     it first ran in; daphne has one, tests start several)."""
     per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
     if url not in per_loop:
-        per_loop[url] = redis.asyncio.Redis.from_url(url)
+        # Bounded waits: a frame waits at most a second for the counters (then goes on).
+        per_loop[url] = redis.asyncio.Redis.from_url(
+            url, socket_connect_timeout=1, socket_timeout=1
+        )
     return per_loop[url]
 
 

@@ -290,3 +290,15 @@ def test_an_agent_socket_refused_at_connect_is_not_checked_again(db):
         assert await closed_with(communicator) == CLOSE_FORBIDDEN
 
     run(scenario)
+
+
+def test_a_session_signed_under_a_fallback_secret_stays_valid_and_untouched(agent, settings):
+    """The check only reads: Django's get_user would cycle such a session's key, leaving
+    the browser's cookie pointing at nothing."""
+    client = agent_client(agent)
+    key = session_key(client)
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-secret-key-" + "x" * 40
+    user, code = access.current_agent(key, agent.pk)
+    assert (user, code) == (agent, None)
+    assert Session.objects.filter(session_key=key).exists()

@@ -190,3 +190,26 @@ async def async_count_until_refused(names) -> int:
     while await shared_allowed_async(names):
         allowed += 1
     return allowed
+
+
+def test_with_the_counters_unreachable_the_chat_goes_on(settings, shared_limit, caplog):
+    """Redis away (a restart): frames are held to each socket's own bucket, not refused."""
+    from tests.e2e.servers import free_port
+
+    client, _data = new_chat()  # (the HTTP endpoints' own limit needs the cache too)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+        }
+    }
+
+    async def scenario():
+        communicator = await customer_socket(client)
+        result = await send_messages(communicator, 3)
+        await communicator.disconnect()
+        return result
+
+    assert run(scenario) == (3, None)
+    assert Message.objects.filter(text="flood").count() == 3
+    assert "shared chat rate counters unavailable" in caplog.text
