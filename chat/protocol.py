@@ -51,10 +51,11 @@ After the channel layer lost frames (a Redis restart), the server itself sends f
 what each open socket missed (and the current status): nothing twice.
 
 Agent socket /ws/agent/ (staff session verified with two factors, else closed with 4403).
-It stays open only while that holds (chat.access, checked again on frames at most once a
-second and at once when the account changes, chat.revocation): closed with 4401 when the
-session no longer signs the agent in (logged out, password changed, deactivated), with 4403
-when it does but they are no longer a verified agent (role or permission removed).
+It stays open only while that holds (chat.access, checked again beside a frame once the
+last check is a second old, and at once when the account changes, chat.revocation):
+closed with 4401 when the session no longer signs the agent in (logged out, password
+changed, deactivated), with 4403 when it does but they are no longer a verified agent
+(role or permission removed).
 Every frame about one chat carries "conversation": <id>.
 client -> server
   {"type": "presence", "status": "online"|"away"|"offline"}

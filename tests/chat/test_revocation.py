@@ -302,3 +302,21 @@ def test_a_session_signed_under_a_fallback_secret_stays_valid_and_untouched(agen
     user, code = access.current_agent(key, agent.pk)
     assert (user, code) == (agent, None)
     assert Session.objects.filter(session_key=key).exists()
+
+
+def test_a_due_check_runs_beside_the_frame_and_closes_the_socket(agent, settings):
+    """With an interval, the frame that finds the verdict old is served on it while the
+    check runs; the check's refusal then closes the socket."""
+    settings.CHAT_AGENT_RECHECK_SECONDS = 0.000001  # every frame finds the verdict old
+    client = agent_client(agent)
+
+    async def scenario():
+        console = await connect_agent(client)
+        await drain(console, 0.05)
+        await sync_to_async(
+            lambda: type(agent).objects.filter(pk=agent.pk).update(is_staff=False)
+        )()
+        await console.send_json_to({"type": "presence", "status": "away"})
+        assert await closed_with(console) == CLOSE_FORBIDDEN
+
+    run(scenario)
