@@ -336,9 +336,9 @@ class AgentConsumer(ChatConsumer):
     async def check_access(self) -> bool:
         started = time.monotonic()
         try:
-            # Not on the shared sync thread: a check must not wait behind a batch of
-            # messages being stored there, nor hold one up.
-            check = database_sync_to_async(access.current_agent, thread_sensitive=False)
+            # On the shared sync thread, like every other read: off it (thread_sensitive
+            # False) each check left a database connection open behind it.
+            check = database_sync_to_async(access.current_agent)
             user, code = await check(self.session_key, self.user_id)
         finally:
             self.checking = None
