@@ -57,6 +57,7 @@ SERVER_ENV = {
     "CHAT_BENCH_RELAY": "true",
     "CHAT_RATE_PER_SECOND": str(RATE),
     "CHAT_RATE_BURST": str(RATE),
+    "CHAT_SHARED_FRAMES": str(RATE),  # counted (its cost is measured), never refusing
     "CHAT_AUTO_ASSIGN": "false",
     "CHAT_MAX_CHATS": "1000",
     "LOG_LEVEL": "WARNING",
@@ -546,7 +547,7 @@ def main() -> None:
     print(
         f"chat load: daphne (1 process) and clients on this machine, {os.cpu_count()} cores, "
         f"shared by both;\nsocket rate limit set out of the way: CHAT_RATE_PER_SECOND="
-        f"{RATE}, CHAT_RATE_BURST={RATE}; CHAT_BATCH_WINDOW_MS="
+        f"{RATE}, CHAT_RATE_BURST={RATE}, CHAT_SHARED_FRAMES={RATE}; CHAT_BATCH_WINDOW_MS="
         f"{os.environ.get('CHAT_BATCH_WINDOW_MS', 'default (2)')}; SQLite database",
         flush=True,
     )

@@ -14,6 +14,7 @@ CONSOLE_STRINGS = {
     "connecting": _("Connecting to the chat server…"),
     "reconnecting": _("Connection lost. Reconnecting…"),
     "sessionEnded": _("Your session has ended. Sign in again to take chats."),
+    "signedOut": _("You were signed out. Sign in again to take chats."),
     "signIn": _("Sign in again"),
     "noWaiting": _("No customer is waiting."),
     "moreWaiting": _("+%(count)s more waiting"),

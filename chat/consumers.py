@@ -6,21 +6,20 @@ chat.sockets.ChatSocket) and handed to chat.actions, through the batched writer
 Delivery rests on storage: a frame the layer loses is found again by ``resume``.
 """
 
+import asyncio
 import logging
+import time
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.utils import translation
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.models import Device
 
-from accounts import agent_sign_in
-from accounts.permissions import is_agent
 from tickets import actions as ticket_actions
 
-from . import actions, live, selectors
+from . import access, actions, live, selectors
 from .messages import Pending, Stored
-from .protocol import CLOSE_FORBIDDEN, message_fields, resume_after
+from .protocol import CLOSE_FORBIDDEN, CLOSE_SIGNED_OUT, message_fields, resume_after
 from .protocol import MAX_CLIENT_ID as MAX_CLIENT_ID  # chat.api reads it from here
 from .recovery import watch
 from .sockets import ChatSocket
@@ -139,6 +138,12 @@ class CustomerConsumer(ChatConsumer):
             await self.send_message(self.conversation_id, frame)
         self.read_up_to(self.conversation_id, frames)
 
+    def rate_names(self, content: dict) -> list[str]:
+        names = super().rate_names(content)
+        if self.conversation_id is not None:
+            names.append(f"conversation:{self.conversation_id}:customer")
+        return names
+
     async def disconnect(self, code):
         if self.conversation_id is not None:
             if not self.rating_only:
@@ -214,28 +219,27 @@ class CustomerConsumer(ChatConsumer):
         await self.send_json(event["frame"])
 
 
-def agent_allowed(user, session) -> bool:
-    """An agent (accounts.permissions.is_agent) with a session verified by a confirmed
-    device of theirs, as the admin demands (django_otp's OTPMiddleware does the same check
-    for HTTP requests; a socket has no middleware to do it), and not past its idle or
-    absolute lifetime (accounts.agent_sign_in, as workspace.middleware for HTTP)."""
-    if not is_agent(user) or agent_sign_in.expired(session):
-        return False
-    persistent_id = session.get(DEVICE_ID_SESSION_KEY) if session is not None else None
-    if not persistent_id:
-        return False
-    device = Device.from_persistent_id(persistent_id)
-    return device is not None and device.user_id == user.pk and device.confirmed
-
-
 class AgentConsumer(ChatConsumer):
+    """An agent's console. Open while its session signs in a verified agent: checked at
+    connect, again beside a frame when the last check is older than
+    CHAT_AGENT_RECHECK_SECONDS (``still_agent``; a refusal closes the socket, 4401 or
+    4403), and at once when chat.revocation says the account or roles changed
+    (``agent_revoke``). Relayed frames of held chats (``chat_message``, ``chat_typing``)
+    cost no check: the revocation event closes the socket when access ends, and the
+    events that read storage ask ``still_agent`` too."""
+
     user = None
+    session_key = None
+    checked_at = float("-inf")  # time.monotonic() of the last check of access
+    checking: asyncio.Task | None = None  # a check of access under way beside the frames
+    framed_at = float("-inf")  # time.monotonic() of the agent's last frame
 
     async def connect(self):
         await self.accept()
         user = self.scope.get("user")
-        allowed = user is not None and await database_sync_to_async(agent_allowed)(
-            user, self.scope.get("session")
+        session = self.scope.get("session")
+        allowed = user is not None and await database_sync_to_async(access.agent_allowed)(
+            user, session
         )
         if not allowed:
             self.closing = True
@@ -243,6 +247,8 @@ class AgentConsumer(ChatConsumer):
             return
         self.user = user
         self.user_id = user.pk  # read once: scope["user"] is a lazy object
+        self.session_key = session.session_key
+        self.checked_at = time.monotonic()
         self.name = selectors.agent_name(user)
         self.tickets: dict[int, int] = {}  # ticket id -> conversation id, of chats held
         await database_sync_to_async(actions.agent_connected)(user)
@@ -295,6 +301,7 @@ class AgentConsumer(ChatConsumer):
         await self.send_json(frame)
 
     async def disconnect(self, code):
+        self.closing = True  # a check of access still under way closes nothing now
         if self.user is None:
             return
         for ticket_id in list(self.tickets):
@@ -306,7 +313,59 @@ class AgentConsumer(ChatConsumer):
     def for_me(self, frame: dict, conversation: int) -> dict:
         return {**frame, "conversation": conversation}
 
+    async def still_agent(self, *, now: bool = False) -> bool:
+        """Whether this socket may go on serving its agent (chat.access): False once a
+        check found their access ended (the socket is then closed with the code that says
+        why).
+
+        A verdict is good for CHAT_AGENT_RECHECK_SECONDS. When it is older, a check starts
+        beside the frame, not in front of it: frames never queue behind a check (a check
+        in front of each agent's frame once a second cut bench/chat_load.py's C=50 rate
+        from 0.33x to 0.09x of the relay); the frame is served on the last verdict, at
+        most one interval and one check old. With 0, and with ``now`` (a revocation
+        event), the check comes first. The user is re-read by each check, so the actions
+        called next check today's permissions."""
+        if self.closing:
+            return False
+        interval = settings.CHAT_AGENT_RECHECK_SECONDS
+        if now or interval <= 0:
+            return await self.check_access()
+        if time.monotonic() - self.checked_at >= interval and self.checking is None:
+            self.checking = asyncio.get_running_loop().create_task(self.check_access())
+        return True
+
+    async def check_access(self) -> bool:
+        started = time.monotonic()
+        try:
+            # On the shared sync thread, like every other read: off it (thread_sensitive
+            # False) each check left a database connection open behind it.
+            check = database_sync_to_async(access.current_agent)
+            active = self.framed_at >= self.checked_at
+            user, code = await check(self.session_key, self.user_id, active=active)
+        finally:
+            self.checking = None
+        if self.closing:
+            return False
+        if user is None:
+            logger.info("agent socket of user %s closed: access ended (%s)", self.user_id, code)
+            self.closing = True
+            await self.close(code=code)
+            return False
+        self.user = user
+        self.checked_at = started
+        return True
+
+    def rate_names(self, content: dict) -> list[str]:
+        names = super().rate_names(content)
+        conversation = content.get("conversation")
+        if isinstance(conversation, int) and not isinstance(conversation, bool):
+            names.append(f"conversation:{conversation}:agent")
+        return names
+
     async def receive_json(self, content, **kwargs):
+        self.framed_at = time.monotonic()
+        if not await self.still_agent():
+            return
         kind = content["type"]
         db = database_sync_to_async
         if kind == "presence":
@@ -378,6 +437,16 @@ class AgentConsumer(ChatConsumer):
 
     # --- group events ---
 
+    async def agent_revoke(self, event):
+        """chat.revocation: this session signed out (close), or the user's account or
+        roles changed (check again now)."""
+        session = event.get("session")
+        if session is None:
+            await self.still_agent(now=True)
+        elif session == self.session_key and not self.closing:
+            self.closing = True
+            await self.close(code=CLOSE_SIGNED_OUT)
+
     async def chat_message(self, event):
         if event.get("exclude") == self.channel_name:
             return
@@ -386,7 +455,7 @@ class AgentConsumer(ChatConsumer):
 
     async def ticket_message(self, event):
         conversation = self.tickets.get(event["ticket"])
-        if conversation is None:
+        if conversation is None or not await self.still_agent():
             return
         found = await database_sync_to_async(selectors.stored_frame)(event["message"])
         if found is not None:
@@ -427,6 +496,8 @@ class AgentConsumer(ChatConsumer):
         )
 
     async def chat_assigned(self, event):
+        if not await self.still_agent():
+            return
         try:
             conversation = await database_sync_to_async(actions.conversation_for_agent)(
                 event["conversation"], user=self.user

@@ -51,6 +51,11 @@ After the channel layer lost frames (a Redis restart), the server itself sends f
 what each open socket missed (and the current status): nothing twice.
 
 Agent socket /ws/agent/ (staff session verified with two factors, else closed with 4403).
+It stays open only while that holds (chat.access, checked again beside a frame once the
+last check is a second old, and at once when the account changes, chat.revocation):
+closed with 4401 when the session no longer signs the agent in (logged out, password
+changed, deactivated), with 4403 when it does but they are no longer a verified agent
+(role or permission removed).
 Every frame about one chat carries "conversation": <id>.
 client -> server
   {"type": "presence", "status": "online"|"away"|"offline"}
@@ -109,7 +114,9 @@ server -> client
                                                  chat you hold), invalid, forbidden
 
 Limits (both sockets): a text frame over 16 KB closes with 1009; more than 5 frames a second
-(bursts of 20) gets {"type": "error", "code": "rate_limited"} and then close 4429.
+(bursts of 20) gets {"type": "error", "code": "rate_limited"} and then close 4429. The same
+answer comes when the socket's session, or the chat the frame is about, has sent more than
+its share (100 frames in 10 seconds by default, counted for all its sockets together).
 """
 
 import json
@@ -118,6 +125,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 CLOSE_FORBIDDEN = 4403  # a socket that may not join (no conversation, not a verified agent)
+CLOSE_SIGNED_OUT = 4401  # an agent whose session no longer signs them in (chat.access)
 CLOSE_TOO_BIG = 1009  # RFC 6455 "message too big"; mywallet_support.daphne lets daphne send it
 CLOSE_RATE_LIMITED = 4429
 MAX_CLIENT_ID = 100  # characters of a "client_id" (also cut to this by POST /chat/upload/)

@@ -3,7 +3,8 @@
 - ``DirectConsumer``: channels' JSON websocket consumer with the two of its internals that
   the chat bypasses for speed, each with its measurement (bench/chat_load.py). Look here
   first when upgrading channels.
-- ``ChatSocket``: the frame limits (size, rate, shape; chat.protocol), the error frames,
+- ``ChatSocket``: the frame limits (size, rate per socket and shared by a session's and a
+  chat's sockets, shape; chat.protocol, chat.throttle), the error frames,
   the message memory (nothing sent twice), the catch-up bookkeeping (where storage was
   read up to) and group membership that survives a channel-layer outage.
 """
@@ -23,7 +24,7 @@ from django.utils import translation
 
 from .protocol import CLOSE_RATE_LIMITED, CLOSE_TOO_BIG, ERRORS, parse_frame, too_big
 from .recovery import watch
-from .throttle import socket_bucket
+from .throttle import session_key_part, shared_allowed_async, socket_bucket
 
 logger = logging.getLogger(__name__)
 
@@ -138,13 +139,14 @@ class ChatSocket(DirectConsumer):
             await self.close(code=CLOSE_TOO_BIG)
             return
         if not self.bucket.take():
-            self.closing = True
-            await self.error("rate_limited")
-            await self.close(code=CLOSE_RATE_LIMITED)
+            await self.rate_limited()
             return
         content = parse_frame(text)
         if content is None:
             await self.error("bad_frame")
+            return
+        if not await shared_allowed_async(self.rate_names(content)):
+            await self.rate_limited(content)
             return
         try:
             await self.receive_json(content)
@@ -152,6 +154,22 @@ class ChatSocket(DirectConsumer):
             await self.error("invalid", " ".join(str(m) for m in exc.messages), content=content)
         except PermissionDenied as exc:
             await self.error("forbidden", str(exc), content=content)
+
+    def rate_names(self, content: dict) -> list[str]:
+        """The shared counters (chat.throttle.shared_allowed) a frame counts against: its
+        session's here; the consumers add their chat's."""
+        session = self.scope.get("session")
+        key = session.session_key if session is not None else None
+        return [f"session:{session_key_part(key)}"] if key else []
+
+    async def rate_limited(self, content: dict | None = None) -> None:
+        """Too many frames from this socket, its session or its chat: told, then closed
+        (4429); the frame is not handled, so nothing of it is stored."""
+        self.closing = True
+        client_id = content.get("client_id") if isinstance(content, dict) else None
+        extra = {"client_id": client_id} if isinstance(client_id, str) else {}
+        await self.error("rate_limited", content=content, **extra)
+        await self.close(code=CLOSE_RATE_LIMITED)
 
     async def error(self, code: str, detail: str = "", *, content=None, **extra) -> None:
         """An error frame in the socket's language; about the frame's chat if it named one."""

@@ -381,6 +381,14 @@ CHAT_AUTO_ASSIGN = env_bool("CHAT_AUTO_ASSIGN", default=True)
 CHAT_MAX_FRAME_BYTES = env_int("CHAT_MAX_FRAME_BYTES", 16 * 1024)
 CHAT_RATE_PER_SECOND = env_int("CHAT_RATE_PER_SECOND", 5)
 CHAT_RATE_BURST = env_int("CHAT_RATE_BURST", 20)
+# The same answer comes when one session (all its sockets together), or one side of one
+# chat, sends more than CHAT_SHARED_FRAMES frames in a window of CHAT_SHARED_WINDOW_SECONDS
+# (counted in the cache, so shared by every process when the cache is Redis).
+CHAT_SHARED_FRAMES = env_int("CHAT_SHARED_FRAMES", 100)
+CHAT_SHARED_WINDOW_SECONDS = env_int("CHAT_SHARED_WINDOW_SECONDS", 10)
+# An agent socket checks its session, account and permissions again (chat.access) on a
+# frame when its last check is older than this many seconds (0: on every frame).
+CHAT_AGENT_RECHECK_SECONDS = env_int("CHAT_AGENT_RECHECK_SECONDS", 1)
 CHAT_MAX_MESSAGE_CHARS = env_int("CHAT_MAX_MESSAGE_CHARS", 4000)
 CHAT_MAX_UPLOAD_BYTES = env_int("CHAT_MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
 

@@ -193,7 +193,7 @@ class AgentAdminSite(OTPAdminSite):
         return redirect(f"{reverse('admin:login')}?next={reverse('admin:otp_enrol')}")
 
     def chat_console_view(self, request):
-        # The console's socket serves agents only (chat.consumers.agent_allowed): others
+        # The console's socket serves agents only (chat.access.agent_allowed): others
         # would get a page that can never connect.
         if not is_agent(request.user):
             raise PermissionDenied

@@ -933,13 +933,15 @@
     },
     onframe: onFrame,
     onclose(code, willRetry) {
-      if (code === 4403) {
-        showBanner(t.sessionEnded, "error", { href: window.location.href, text: t.signIn });
+      // 4401: signed out (logout, password change, deactivation); 4403: no longer an agent.
+      if (code === 4401 || code === 4403) {
+        const text = code === 4401 ? t.signedOut : t.sessionEnded;
+        showBanner(text, "error", { href: window.location.href, text: t.signIn });
         return;
       }
       if (willRetry) showBanner(t.reconnecting, "warning");
     },
-  });
+  }, { finalCodes: [4401, 4403] });
   showBanner(t.connecting, "info");
   state.socket.connect();
   renderWaiting();

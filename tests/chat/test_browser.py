@@ -388,3 +388,27 @@ def test_the_app_opens_a_verified_chat_and_the_token_leaves_the_address_bar(
     assert page.locator("#start-view").is_visible() and "app_token" not in page.url
     assert errors == []
     page.context.close()
+
+
+def test_signing_out_in_another_tab_ends_the_console_with_a_clear_banner(browser, server):
+    """Found on main: the console's socket stayed open after its agent signed out; now it
+    is closed (4401) and the console says so instead of reconnecting."""
+    from tests.e2e.servers import STAFF_PASSWORD, STAFF_TOTP_KEY, create_staff
+
+    create_staff(server.env, "signed_out")
+    key = base64.b32encode(bytes.fromhex(STAFF_TOTP_KEY)).decode()
+    console, errors = new_page(browser, viewport=DESKTOP, locale="en-US")
+    sign_in(console, server, ("signed_out", STAFF_PASSWORD, key))
+    banner = console.locator("#connection")
+    banner.wait_for(state="hidden")  # connected
+
+    other = console.context.new_page()
+    other.set_default_timeout(TIMEOUT_MS)
+    other.goto(server.url("/admin/"))
+    other.click("#logout-form [type=submit]")
+    other.wait_for_load_state()
+
+    banner.wait_for(state="visible")
+    assert "You were signed out" in banner.inner_text()
+    assert banner.locator("a").inner_text() == "Sign in again"
+    assert errors == []
