@@ -2,13 +2,19 @@
 """The fault harness, bigger than the quick tests (tests/faults/), and the reconnect storm.
 
     .venv/bin/python bench/faults.py [--conversations 20] [--messages 30] [--emails 2000]
-                                     [--storm 500] [--only redis,postgres,import,daphne,storm]
+                                     [--storm 500]
+                                     [--only redis,postgres,import,daphne,storm,worker,disk]
 
 Starts its own PostgreSQL (initdb + pg_ctl from PG_BIN, default /usr/lib/postgresql/*/bin),
 redis-server and daphne on free ports of 127.0.0.1 in temporary directories (as root,
 PostgreSQL runs as the postgres user), and for each scenario prints one line:
 
     FAULT <scenario> lost=<n> doubled=<n> recovered_in=<seconds>s
+
+The task worker killed during delivery and the full disk (``--only worker,disk``) are the
+scenarios of tests/faults/test_worker_and_disk.py, run as they are (a real worker killed
+four times over 30 replies to a real SMTP server; a real 1 MB tmpfs): this runs that file
+and prints its FAULT lines.
 
 lost and doubled are counted from the database against what the clients sent (a unique
 token per message) and from what each side was shown; recovered_in runs from the fault's
@@ -21,6 +27,7 @@ handshakes that failed in each.
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -56,7 +63,7 @@ def main() -> None:
     parser.add_argument(
         "--within", type=float, default=30, help="seconds a storm's clients keep trying"
     )
-    parser.add_argument("--only", default="redis,postgres,import,daphne,storm")
+    parser.add_argument("--only", default="redis,postgres,import,daphne,storm,worker,disk")
     args = parser.parse_args()
     wanted = set(args.only.split(","))
     if missing := missing_binaries():
@@ -125,7 +132,40 @@ def main() -> None:
                 result.scenario = f"reconnect-storm-{args.storm}[{label}]"
                 show(result, results)
     bad = [r for r in results if r.lost or r.doubled]
-    sys.exit(1 if bad else 0)
+    failed = worker_and_disk(wanted & {"worker", "disk"})
+    sys.exit(1 if bad or failed else 0)
+
+
+def worker_and_disk(wanted: set[str]) -> bool:
+    """Run the worker and disk scenarios of the quick set (they need no bigger version) and
+    print their FAULT lines; True when one failed."""
+    if not wanted:
+        return False
+    names = {"worker": "worker_is_killed", "disk": "full_disk"}
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-s",
+            "-p",
+            "no:cacheprovider",
+            "tests/faults/test_worker_and_disk.py",
+            "-k",
+            " or ".join(names[name] for name in sorted(wanted)),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    for line in run.stdout.splitlines():
+        if "FAULT " in line:
+            print(line[line.index("FAULT ") :], flush=True)
+    if run.returncode:
+        print(run.stdout[-3000:], run.stderr[-2000:], sep="\n")
+    return run.returncode != 0
 
 
 def show(result: harness.Result, results: list) -> None:
