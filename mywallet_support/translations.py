@@ -10,4 +10,6 @@ from django.utils.translation import gettext_noop
 DJANGO_GAPS = [
     # The blank choice of selects (BLANK_CHOICE_LABEL), new in Django 6.1.
     gettext_noop("- Select an option -"),
+    # The date hierarchy's label over a list (admin/date_hierarchy.html), new in Django 6.1.
+    gettext_noop("Filter by %(field_name)s"),
 ]
