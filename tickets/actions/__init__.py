@@ -46,7 +46,7 @@ from .lifecycle import (
     validate_rating,
 )
 from .recipients import accept_cc, remove_cc
-from .replies import Reply, add_note, reply, reply_many
+from .replies import Reply, Route, add_note, reply, reply_many, reply_routes
 from .thread import (
     NOT_STORED,
     REOPENED_BY_CUSTOMER,
@@ -64,6 +64,7 @@ __all__ = [
     "Known",
     "Received",
     "Reply",
+    "Route",
     "Sender",
     "TicketState",
     "accept_cc",
@@ -91,6 +92,7 @@ __all__ = [
     "remove_cc",
     "reply",
     "reply_many",
+    "reply_routes",
     "reprocess_inbound",
     "takes",
     "update_details",
