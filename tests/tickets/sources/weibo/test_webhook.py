@@ -9,7 +9,6 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.core.cache import cache
 
 from accounts.models import CustomerIdentity
 from tickets.models import InboundMessage, Message, Ticket
@@ -18,11 +17,6 @@ from .conftest import SECRET
 
 URL = "/webhooks/weibo/"
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_nonces():
-    cache.clear()
 
 
 def signed(secret=SECRET, *, timestamp=None, nonce=None, **extra) -> dict:
