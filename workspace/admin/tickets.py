@@ -221,7 +221,7 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
                 identity=selectors.ticket_identity(obj),
                 account_events=selectors.ticket_account_events(obj),
                 can_work=can_change,
-                reply_form=ReplyForm(),
+                reply_form=ReplyForm(routes=actions.reply_routes(obj)),
                 status_form=StatusForm(initial={"status": obj.status}),
                 assign_form=AssignForm(initial={"assignee": obj.assignee_id}),
                 reply_url=self._url("reply", obj),
@@ -290,7 +290,7 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
 
     def reply_view(self, request, object_id):
         ticket = self._ticket_for_change(request, object_id)
-        form = ReplyForm(request.POST)
+        form = ReplyForm(request.POST, routes=actions.reply_routes(ticket))
         if not form.is_valid():
             for errors in form.errors.values():
                 self.message_user(request, " ".join(errors), messages.ERROR)
