@@ -15,7 +15,13 @@ and deliveries to on_commit.
 - `wallets` and `wallet_events`: wallet security from the desk and from the wallet core.
 """
 
-from .claims import answer_confirmation, claim_identity, link_claimed_customer, verify_caller
+from .claims import (
+    answer_confirmation,
+    claim_contact,
+    claim_identity,
+    link_claimed_customer,
+    verify_caller,
+)
 from .customers import merge_customers
 from .delivery import (
     MAX_DELIVERY_ATTEMPTS,
@@ -73,6 +79,7 @@ __all__ = [
     "assign",
     "assign_automatically",
     "change_status",
+    "claim_contact",
     "claim_identity",
     "deliver",
     "deliver_message",
