@@ -105,3 +105,24 @@ def test_an_email_ticket_keeps_its_form(agent_client, customer):
     )
     html = page(agent_client, received.ticket)
     assert "A reply is sent to the customer through Email" in html
+
+
+def test_a_development_send_is_shown_as_such(
+    agent_client, agent, weibo_ticket, settings, tasks_at_once, django_capture_on_commit_callbacks
+):
+    settings.WEIBO_SEND = "development"
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.reply(weibo_ticket, acting_user=agent, body="演示回复")
+    message = Message.objects.get(direction=Message.Direction.OUTBOUND)
+    assert message.delivery_status == Message.Delivery.SENT
+    html = page(agent_client, weibo_ticket)
+    assert "(development: recorded, not sent)" in html
+    assert "Not delivered" not in html
+
+
+def test_an_answer_through_another_channel_says_so(agent_client, agent, weibo_ticket):
+    CustomerIdentity.objects.create(
+        customer=weibo_ticket.customer, kind="email", value="fang@example.com"
+    )
+    actions.reply(weibo_ticket, acting_user=agent, body="邮件回复", via="email")
+    assert "via Email" in page(agent_client, weibo_ticket)
