@@ -406,6 +406,24 @@ if REQUEST_MAX_BODY_BYTES < CHAT_MAX_UPLOAD_BYTES + 64 * 1024:
         "(a chat image and its multipart wrapping)."
     )
 FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
+# Weibo (fans service platform), tickets.sources.weibo. WEIBO_APP_SECRET signs the webhook's
+# requests (sha1 of the sorted secret, timestamp and nonce); a request older or newer than
+# WEIBO_TIMESTAMP_TOLERANCE_SECONDS, or reusing a nonce within it, is refused; bodies over
+# WEIBO_MAX_BODY_BYTES are refused before they are read. Answers go through the reply API
+# at WEIBO_API_BASE with WEIBO_ACCESS_TOKEN, within WEIBO_REPLY_WINDOW_HOURS of the
+# customer's last message. WEIBO_SEND: "api", or "development" (records the answer, marked
+# sent in development; the default with DEBUG, so the demo's Weibo tickets can be answered).
+WEIBO_APP_SECRET = env_str("WEIBO_APP_SECRET", "")
+WEIBO_ACCESS_TOKEN = env_str("WEIBO_ACCESS_TOKEN", "")
+WEIBO_API_BASE = env_str("WEIBO_API_BASE", "https://m.api.weibo.com").rstrip("/")
+WEIBO_TIMESTAMP_TOLERANCE_SECONDS = env_int("WEIBO_TIMESTAMP_TOLERANCE_SECONDS", 300)
+WEIBO_MAX_BODY_BYTES = env_int("WEIBO_MAX_BODY_BYTES", 64 * 1024)
+WEIBO_REPLY_WINDOW_HOURS = env_int("WEIBO_REPLY_WINDOW_HOURS", 48)
+WEIBO_TIMEOUT_SECONDS = env_int("WEIBO_TIMEOUT_SECONDS", 10)
+WEIBO_SEND = env_str("WEIBO_SEND", "development" if DEBUG else "api")
+if WEIBO_SEND not in ("api", "development"):
+    raise ImproperlyConfigured('WEIBO_SEND must be "api" or "development".')
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(2.5 * 1024 * 1024)
 # Chat messages are stored in batches: the writer waits this long for more before it
 # commits (milliseconds), and commits at most CHAT_BATCH_MAX at once.

@@ -15,7 +15,13 @@ and deliveries to on_commit.
 - `wallets` and `wallet_events`: wallet security from the desk and from the wallet core.
 """
 
-from .claims import answer_confirmation, claim_identity, link_claimed_customer, verify_caller
+from .claims import (
+    answer_confirmation,
+    claim_contact,
+    claim_identity,
+    link_claimed_customer,
+    verify_caller,
+)
 from .customers import merge_customers
 from .delivery import (
     MAX_DELIVERY_ATTEMPTS,
@@ -46,7 +52,7 @@ from .lifecycle import (
     validate_rating,
 )
 from .recipients import accept_cc, remove_cc
-from .replies import Reply, add_note, reply, reply_many
+from .replies import Reply, Route, add_note, reply, reply_many, reply_routes
 from .thread import (
     NOT_STORED,
     REOPENED_BY_CUSTOMER,
@@ -64,6 +70,7 @@ __all__ = [
     "Known",
     "Received",
     "Reply",
+    "Route",
     "Sender",
     "TicketState",
     "accept_cc",
@@ -72,6 +79,7 @@ __all__ = [
     "assign",
     "assign_automatically",
     "change_status",
+    "claim_contact",
     "claim_identity",
     "deliver",
     "deliver_message",
@@ -91,6 +99,7 @@ __all__ = [
     "remove_cc",
     "reply",
     "reply_many",
+    "reply_routes",
     "reprocess_inbound",
     "takes",
     "update_details",

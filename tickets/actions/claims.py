@@ -7,6 +7,11 @@ sent. An agent's strong verification of one of the claimed customer's wallets on
 (the customer's yes on their registered phone or email, from a link the agent sent) proves
 the claim: the placeholder is then merged into that customer, so the ticket, its
 chat and whatever the visitor gave are theirs from then on.
+
+A WeChat or Weibo customer is known only by their account there. When they say who they
+are, the agent types the phone or email they give (`claim_contact`): the same claim, so the
+same strong verification links them, and the merge brings both records' identities,
+tickets and history together, audited.
 """
 
 from django.core.exceptions import ValidationError
@@ -15,10 +20,12 @@ from django.utils.translation import gettext as _
 
 from accounts.actions import confirmation as confirmations
 from accounts.actions import security
+from accounts.identities import normalise_identity
 from accounts.models import CustomerIdentity, DeviceConfirmation, Verification, WalletAccount
 from accounts.permissions import require_agent
+from mywallet_support.masking import mask_identity
 
-from ..models import Ticket
+from ..models import Ticket, TicketEvent
 from .customers import merge_claimed
 from .thread import post_system_note
 
@@ -34,6 +41,41 @@ def claim_identity(ticket: Ticket, identity: CustomerIdentity) -> None:
     )
     if updated:
         ticket.claimed_identity = identity
+
+
+@transaction.atomic
+def claim_contact(ticket: Ticket, *, acting_user, contact: str) -> CustomerIdentity:
+    """An agent notes that the customer on ``ticket`` says they own ``contact`` (a phone
+    number in any format, or an email address) of another customer we know. Nothing of that
+    customer is shown or linked until a strong verification of one of their wallets on
+    this ticket proves it (`verify_caller`, `answer_confirmation`). Refused when the
+    ticket already carries a claim, or no other customer has that contact."""
+    require_agent(acting_user)
+    ticket = Ticket.objects.select_for_update(of=("self",)).get(pk=ticket.pk)
+    if ticket.claimed_identity_id is not None:
+        raise ValidationError(_("This ticket already names the customer they claim to be."))
+    contact = (contact or "").strip()
+    kind = CustomerIdentity.Kind.EMAIL if "@" in contact else CustomerIdentity.Kind.PHONE
+    try:
+        value = normalise_identity(kind, contact)
+    except ValidationError:
+        raise ValidationError(_("Enter a phone number or an email address.")) from None
+    identity = (
+        CustomerIdentity.objects.filter(kind=kind, value=value, customer__merged_into=None)
+        .exclude(customer_id=ticket.customer_id)
+        .select_related("customer")
+        .first()
+    )
+    if identity is None or not identity.customer.wallets.exists():
+        raise ValidationError(_("No other customer with a wallet has this contact."))
+    claim_identity(ticket, identity)
+    TicketEvent.objects.create(
+        ticket=ticket,
+        kind=TicketEvent.Kind.CHANGED,
+        actor=acting_user,
+        data={"claim": mask_identity(kind, value)},
+    )
+    return identity
 
 
 def verify_caller(

@@ -76,7 +76,7 @@ def _merge(source, target, *, actor, reason: str, ticket: Ticket | None = None) 
         "tickets": ticket_ids,
     }
     if ticket is not None:
-        details["via"] = "chat"
+        details["via"] = ticket.channel
     for customer in (source, target):
         record_event(
             customer=customer,

@@ -13,13 +13,18 @@ reason.
 
 ``PROCESSORS`` maps a channel to the function that parses and files one stored
 InboundMessage (to reprocess a quarantined payload after a fix).
+
+``WINDOWS`` maps a channel to the dotted path of ``window_closes_at(ticket)``: when the
+channel stops taking answers on that ticket (WeChat's and Weibo's reply windows after the
+customer's last message), or None when no window applies. A channel without an entry has
+no window. The reply form offers the customer's other channels once it has closed.
 """
 
 from django.utils.module_loading import import_string
 
 from mywallet_support.mail import DeliveryError
 
-__all__ = ["AWAY", "GONE", "DeliveryError", "processor_for", "sender_for"]
+__all__ = ["AWAY", "GONE", "DeliveryError", "processor_for", "sender_for", "window_for"]
 
 AWAY = "away"
 GONE = "gone"
@@ -27,10 +32,16 @@ GONE = "gone"
 SENDERS: dict[str, str] = {
     "chat": "chat.delivery.send",
     "email": "tickets.sources.email.outbound.send",
+    "weibo": "tickets.sources.weibo.outbound.send",
 }
 
 PROCESSORS: dict[str, str] = {
     "email": "tickets.sources.email.intake.process",
+    "weibo": "tickets.sources.weibo.intake.process",
+}
+
+WINDOWS: dict[str, str] = {
+    "weibo": "tickets.sources.weibo.outbound.window_closes_at",
 }
 
 
@@ -41,4 +52,10 @@ def processor_for(channel: str):
 
 def sender_for(channel: str):
     path = SENDERS.get(channel)
+    return import_string(path) if path else None
+
+
+def window_for(channel: str):
+    """The channel's ``window_closes_at(ticket)``, or None when it has no reply window."""
+    path = WINDOWS.get(channel)
     return import_string(path) if path else None

@@ -221,7 +221,7 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
                 identity=selectors.ticket_identity(obj),
                 account_events=selectors.ticket_account_events(obj),
                 can_work=can_change,
-                reply_form=ReplyForm(),
+                reply_form=ReplyForm(routes=actions.reply_routes(obj)),
                 status_form=StatusForm(initial={"status": obj.status}),
                 assign_form=AssignForm(initial={"assignee": obj.assignee_id}),
                 reply_url=self._url("reply", obj),
@@ -232,6 +232,7 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
                 cc_accepted=cc_rows(obj, obj.cc, full=full),
                 cc_proposed=cc_rows(obj, obj.cc_proposed, full=full),
                 recipients=_reply_recipients(obj, full=full),
+                link_customer_url=self._url("claim", obj) if _may_claim(obj) else "",
             )
             if can_change:  # the security panel (ticket_security.py)
                 context.update(self.security_context(request, obj))
@@ -253,6 +254,7 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
         return [
             path("<path:object_id>/reply/", wrap(self.reply_view), name="tickets_ticket_reply"),
             path("<path:object_id>/status/", wrap(self.status_view), name="tickets_ticket_status"),
+            path("<path:object_id>/claim/", wrap(self.claim_view), name="tickets_ticket_claim"),
             path("<path:object_id>/assign/", wrap(self.assign_view), name="tickets_ticket_assign"),
             path(
                 "<path:object_id>/cc/accept/",
@@ -290,7 +292,7 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
 
     def reply_view(self, request, object_id):
         ticket = self._ticket_for_change(request, object_id)
-        form = ReplyForm(request.POST)
+        form = ReplyForm(request.POST, routes=actions.reply_routes(ticket))
         if not form.is_valid():
             for errors in form.errors.values():
                 self.message_user(request, " ".join(errors), messages.ERROR)
@@ -305,6 +307,22 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
         else:
             self.message_user(request, gettext("Reply queued for delivery."), messages.SUCCESS)
         return self._back(ticket, f"#message-{message.pk}")
+
+    def claim_view(self, request, object_id):
+        """A WeChat or Weibo customer says which customer they are (actions.claim_contact);
+        the security panel then offers that customer's wallets for verification."""
+        ticket = self._ticket_for_change(request, object_id)
+        contact = request.POST.get("contact", "")[:254]
+
+        def claim():
+            actions.claim_contact(ticket, acting_user=request.user, contact=contact)
+            return gettext(
+                "Noted. Verify them strongly (a confirmation link) to link this ticket and "
+                "merge the two customers."
+            )
+
+        tell(self, request, claim)
+        return self._back(ticket, "#security")
 
     def status_view(self, request, object_id):
         ticket = self._ticket_for_change(request, object_id)
@@ -419,6 +437,14 @@ def _chosen_message(request) -> int | None:
     """The message whose remote images the agent chose to load (``?images=<id>``)."""
     value = request.GET.get("images", "")
     return int(value) if value.isdigit() and len(value) < 19 else None
+
+
+SOCIAL_CHANNELS = frozenset({Channel.WECHAT, Channel.WEIBO})
+
+
+def _may_claim(ticket: Ticket) -> bool:
+    """A WeChat or Weibo ticket whose customer has not yet said who they are."""
+    return ticket.channel in SOCIAL_CHANNELS and ticket.claimed_identity_id is None
 
 
 def _reply_recipients(ticket: Ticket, *, full: bool) -> dict | None:

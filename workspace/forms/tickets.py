@@ -66,16 +66,32 @@ class ReplyForm(forms.Form):
         choices=[("", _("Leave as it is")), *Ticket.Status.choices],
         required=False,
     )
+    via = forms.ChoiceField(
+        label=_("Send through"), choices=(), required=False, widget=forms.RadioSelect
+    )
+
+    def __init__(self, *args, routes=(), **kwargs):
+        """``routes``: tickets.actions.reply_routes of the ticket; only the open ones are
+        offered, the ticket's own channel first when it takes an answer now."""
+        super().__init__(*args, **kwargs)
+        self.routes = list(routes)
+        self.open_routes = [route for route in self.routes if route.open]
+        self.closed_routes = [route for route in self.routes if not route.open]
+        self.fields["via"].choices = [(route.channel, route.label) for route in self.open_routes]
+        if self.open_routes:
+            self.fields["via"].initial = self.open_routes[0].channel
 
     def save(self, ticket: Ticket, *, acting_user) -> Message:
         """Write the reply or note and, if asked, move the status: both or neither."""
         data = self.cleaned_data
+        via = data.get("via") or ""
         return actions.reply(
             ticket,
             acting_user=acting_user,
             body=data["body"],
             internal=data["kind"] == self.NOTE,
             then_status=data["then_status"],
+            via="" if via == ticket.channel else via,
         )
 
 
