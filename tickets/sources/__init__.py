@@ -13,13 +13,16 @@ reason.
 
 ``PROCESSORS`` maps a channel to the function that parses and files one stored
 InboundMessage (to reprocess a quarantined payload after a fix).
+
+``WINDOWS`` maps a channel that takes answers only for a while after the customer's last
+message (WeChat: 48 hours) to its ``window_closes_at(ticket) -> datetime | None``.
 """
 
 from django.utils.module_loading import import_string
 
 from mywallet_support.mail import DeliveryError
 
-__all__ = ["AWAY", "GONE", "DeliveryError", "processor_for", "sender_for"]
+__all__ = ["AWAY", "GONE", "DeliveryError", "processor_for", "sender_for", "window_for"]
 
 AWAY = "away"
 GONE = "gone"
@@ -27,15 +30,28 @@ GONE = "gone"
 SENDERS: dict[str, str] = {
     "chat": "chat.delivery.send",
     "email": "tickets.sources.email.outbound.send",
+    "wechat": "tickets.sources.wechat.outbound.send",
 }
 
 PROCESSORS: dict[str, str] = {
     "email": "tickets.sources.email.intake.process",
+    "wechat": "tickets.sources.wechat.intake.process",
+}
+
+WINDOWS: dict[str, str] = {
+    "wechat": "tickets.sources.wechat.outbound.window_closes_at",
 }
 
 
 def processor_for(channel: str):
     path = PROCESSORS.get(channel)
+    return import_string(path) if path else None
+
+
+def window_for(channel: str):
+    """The channel's ``window_closes_at(ticket) -> datetime | None`` (None: no window), or
+    None for a channel that takes answers at any time."""
+    path = WINDOWS.get(channel)
     return import_string(path) if path else None
 
 
