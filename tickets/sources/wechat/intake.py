@@ -1,9 +1,12 @@
 """WeChat intake: the body exactly as received is stored first (InboundMessage), then
 parsed and filed through `tickets.actions.receive_many`.
 
-The webhook calls `store` then `process`. Failures are kept apart as email's are: the
-sender's (malformed XML, an unsupported type) quarantines the payload with its reason;
-ours (the database) leaves it pending for `process_pending` to file again. WeChat resends a
+The webhook calls `store` and queues `file_payload` (a task: the worker files it, so
+WeChat's answer never waits for filing); `process_pending` (``manage.py
+process_wechat``) files any payload whose task was never queued. Failures are kept apart
+as email's are: the sender's (malformed XML, an unsupported type) quarantines the payload
+with its reason; ours (the database) leaves it pending for `process_pending` to file
+again. WeChat resends a
 message it got no answer to (same MsgId): `receive_many` is idempotent on it, so the copy is
 marked duplicate and no second message is stored.
 
@@ -19,6 +22,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError
+from django.tasks import task
 from django.utils import timezone
 
 from accounts.actions import resolve_identity
@@ -62,6 +66,13 @@ def open_envelope(raw: bytes) -> bytes:
         )
     except crypto.CryptoError as exc:
         raise WeChatRejected(f"The encrypted message cannot be opened: {exc}") from exc
+
+
+@task(queue_name="default")
+def file_payload(payload_id: int) -> str:
+    """File one stored payload (queued by the webhook once the body is stored)."""
+    stored = InboundMessage.objects.filter(pk=payload_id, channel=Channel.WECHAT).first()
+    return process(stored) if stored else "missing"
 
 
 def process(stored: InboundMessage) -> str:

@@ -16,10 +16,11 @@ refusal a 4xx that stores nothing:
 5. the XML (and an encrypted body's inner XML) parsed by defusedxml with DTDs and
    entities forbidden: a DOCTYPE or an entity is refused before anything expands it.
 
-Then the body is stored as received (`intake.store`) and filed (`intake.process`): the
-answer is "success" whatever filing does (a failure leaves the payload pending or
-quarantined, logged), so WeChat's 5-second limit is never at the mercy of what follows.
-Only a failure to store the body is a 503, so WeChat tries again.
+Then the body is stored as received (`intake.store`) and its filing queued
+(`intake.file_payload`, run by the task worker): the answer is "success" once the body is
+stored, whatever filing then does, so WeChat's 5-second limit is never at the mercy of
+what follows (bench/webhook_load.py). Only a failure to store the body is a 503, so WeChat
+tries again.
 """
 
 import hashlib
@@ -104,9 +105,10 @@ def wechat(request):
         logger.exception("WeChat message could not be stored")
         return HttpResponse("storage unavailable", status=503, content_type="text/plain")
     try:
-        intake.process(stored)
+        intake.file_payload.enqueue(stored.pk)
     except Exception:
-        logger.exception("WeChat payload %s stored, filing failed (left pending)", stored.pk)
+        # Stored, so taken: `manage.py process_wechat` files what was never queued.
+        logger.exception("WeChat payload %s stored, its filing not queued", stored.pk)
     return HttpResponse("success", content_type="text/plain")
 
 

@@ -20,7 +20,7 @@ OPEN_ID = "oWx_test_liwei_0001"
 
 
 @pytest.fixture(autouse=True)
-def wechat_settings(settings):
+def wechat_settings(settings, tasks_at_once):  # filing runs as soon as it is queued
     settings.WECHAT_TOKEN = TOKEN
     settings.WECHAT_ENCODING_AES_KEY = ENCODING_AES_KEY
     settings.WECHAT_APP_ID = "wx-test-app"
