@@ -1,17 +1,19 @@
 """Agents' answers on WeChat tickets, delivered to a local WeChat API (wechat_api) that
 checks the access token, the 48-hour rule and the follower, and records what it gets."""
 
+import io
 import time
 from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from tickets import actions
 from tickets.actions import delivery
-from tickets.models import Message
+from tickets.models import Message, Ticket
 from tickets.sources import window_for
 from tickets.sources.wechat import outbound
 from tickets.sources.wechat.parsing import WeChatMessage, to_inbound
@@ -154,3 +156,17 @@ def test_the_ticket_page_shows_an_answer_sent_in_development(settings, agent, ag
     page = agent_client.get(reverse("admin:tickets_ticket_change", args=[ticket.pk]))
     assert page.status_code == 200
     assert "development: recorded, not sent to WeChat" in page.content.decode()
+
+
+def test_the_demos_wechat_tickets_can_be_answered_in_make_run(settings, agent):
+    # make run: DJANGO_DEBUG=true and no WECHAT_API_BASE (its default with debug on)
+    settings.DEBUG = True
+    settings.WECHAT_API_BASE = ""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command("seed_demo", stdout=io.StringIO())
+    tickets = Ticket.objects.filter(channel="wechat")
+    assert tickets.count() >= 2
+    for ticket in tickets:  # every demo WeChat ticket
+        message = answer(ticket, agent, body="演示回复 demo answer")
+        assert message.delivery_status == Message.Delivery.SENT, message.delivery_error
+        assert message.metadata[outbound.DEVELOPMENT]["text"]["content"] == "演示回复 demo answer"
