@@ -2,6 +2,7 @@
 `signing` (the published algorithm, written in the test): plaintext and safe mode, and
 every bad request refused with nothing stored."""
 
+import http.client
 import time
 import urllib.error
 import urllib.parse
@@ -207,3 +208,26 @@ def test_image_voice_and_subscription_events(live_server):
     assert call(live_server, qs, body) == (200, "success")
     identity.refresh_from_db()
     assert identity.undeliverable is True
+
+
+def test_an_envelope_for_another_app_is_refused(live_server, settings):
+    settings.WECHAT_APP_ID = "wx-another-app"  # the test encrypts for wx-test-app
+    qs, body = safe_request(text_xml(OPEN_ID, "not for us", 9501))
+    status, text = call(live_server, qs, body)
+    assert status == 400 and "another app" in text
+    assert stored_count() == 0
+
+
+def test_a_chunked_body_without_a_length_is_refused_unread(live_server):
+    qs, body = plain_request(text_xml(OPEN_ID, "chunked", 9601))
+    url = urllib.parse.urlsplit(live_server.url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    try:
+        connection.request(
+            "POST", f"/webhooks/wechat/?{qs}", body=iter([body]), encode_chunked=True
+        )
+        response = connection.getresponse()
+        assert response.status == 413
+    finally:
+        connection.close()
+    assert stored_count() == 0
