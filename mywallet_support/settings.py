@@ -532,6 +532,25 @@ WALLET_EVENTS_MAX_FUTURE_SECONDS = env_int("WALLET_EVENTS_MAX_FUTURE_SECONDS", 3
 # Requests refused before their signature is proven, per client address and hour: each
 # leaves a small sample; beyond this they are answered 429 and leave nothing.
 WALLET_EVENTS_REFUSED_PER_ADDRESS_HOUR = env_int("WALLET_EVENTS_REFUSED_PER_ADDRESS_HOUR", 30)
+# --- WeChat official account (tickets.sources.wechat) ------------------------------------
+# /webhooks/wechat/ checks WeChat's signature with WECHAT_TOKEN (unset: the endpoint answers
+# 503 and stores nothing). With WECHAT_ENCODING_AES_KEY (43 characters) it takes safe mode's
+# encrypted messages (msg_signature); WECHAT_APP_ID is the appid they must carry.
+WECHAT_TOKEN = env_str("WECHAT_TOKEN", "")
+WECHAT_APP_ID = env_str("WECHAT_APP_ID", "")
+WECHAT_APP_SECRET = env_str("WECHAT_APP_SECRET", "")
+WECHAT_ENCODING_AES_KEY = env_str("WECHAT_ENCODING_AES_KEY", "")
+# Timestamps further than this from now are refused; a nonce is remembered this long.
+WECHAT_TIMESTAMP_WINDOW_SECONDS = env_int("WECHAT_TIMESTAMP_WINDOW_SECONDS", 300)
+# WeChat's messages are small XML documents; larger bodies are refused before being read.
+WECHAT_MAX_BODY_BYTES = env_int("WECHAT_MAX_BODY_BYTES", 64 * 1024)
+# The API's base address (access token and customer-service messages). Empty with DEBUG:
+# a development backend records what would be sent ("sent (development)"); empty without
+# DEBUG: WeChat replies fail with a reason the agent sees.
+WECHAT_API_BASE = env_str("WECHAT_API_BASE", "" if DEBUG else "https://api.weixin.qq.com").rstrip(
+    "/"
+)
+WECHAT_API_TIMEOUT = env_int("WECHAT_API_TIMEOUT", 10)
 # Identity from the MY Wallet app: the wallet backend signs a short-lived JWT (HS256) for the
 # signed-in customer, and the app opens the chat or the self-service pages with it.
 # APP_IDENTITY_KEYS is "key-id:secret,key-id:secret": a token names its key in the "kid"

@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from demo import views as demo_views
 from tickets import account_pages
 from tickets.api import wallet_events
+from tickets.sources.wechat.webhook import wechat as wechat_webhook
 from tickets.sources.weibo.views import weibo_webhook
 
 from . import views
@@ -18,6 +19,7 @@ urlpatterns = [
     path("chat/", include("chat.urls")),
     path("api/wallet-events/", wallet_events, name="wallet-events"),
     path("webhooks/weibo/", weibo_webhook, name="weibo-webhook"),
+    path("webhooks/wechat/", wechat_webhook, name="webhook-wechat"),
     path("account/", include("accounts.urls")),
     # The signed-in customer's home and tickets: ticket reads, so the tickets side serves them.
     path("account/", account_pages.home, name="account_home"),

@@ -32,21 +32,31 @@ GONE = "gone"
 SENDERS: dict[str, str] = {
     "chat": "chat.delivery.send",
     "email": "tickets.sources.email.outbound.send",
+    "wechat": "tickets.sources.wechat.outbound.send",
     "weibo": "tickets.sources.weibo.outbound.send",
 }
 
 PROCESSORS: dict[str, str] = {
     "email": "tickets.sources.email.intake.process",
+    "wechat": "tickets.sources.wechat.intake.process",
     "weibo": "tickets.sources.weibo.intake.process",
 }
 
 WINDOWS: dict[str, str] = {
+    "wechat": "tickets.sources.wechat.outbound.window_closes_at",
     "weibo": "tickets.sources.weibo.outbound.window_closes_at",
 }
 
 
 def processor_for(channel: str):
     path = PROCESSORS.get(channel)
+    return import_string(path) if path else None
+
+
+def window_for(channel: str):
+    """The channel's ``window_closes_at(ticket) -> datetime | None`` (None: no window), or
+    None for a channel that takes answers at any time."""
+    path = WINDOWS.get(channel)
     return import_string(path) if path else None
 
 
