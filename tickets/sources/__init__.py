@@ -63,9 +63,3 @@ def window_for(channel: str):
 def sender_for(channel: str):
     path = SENDERS.get(channel)
     return import_string(path) if path else None
-
-
-def window_for(channel: str):
-    """The channel's ``window_closes_at(ticket)``, or None when it has no reply window."""
-    path = WINDOWS.get(channel)
-    return import_string(path) if path else None
