@@ -6,6 +6,8 @@ from django.views.generic import RedirectView
 from demo import views as demo_views
 from tickets import account_pages
 from tickets.api import wallet_events
+from tickets.sources.phone import api as phone_api
+from tickets.sources.phone import pages as phone_pages
 
 from . import views
 
@@ -16,6 +18,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("chat/", include("chat.urls")),
     path("api/wallet-events/", wallet_events, name="wallet-events"),
+    path("api/calls/", phone_api.calls, name="telephony-calls"),
+    path("callback/", phone_pages.request_callback, name="callback_request"),
     path("account/", include("accounts.urls")),
     # The signed-in customer's home and tickets: ticket reads, so the tickets side serves them.
     path("account/", account_pages.home, name="account_home"),

@@ -31,6 +31,7 @@ SENDERS: dict[str, str] = {
 
 PROCESSORS: dict[str, str] = {
     "email": "tickets.sources.email.intake.process",
+    "phone": "tickets.sources.phone.intake.process",
 }
 
 
