@@ -1,5 +1,6 @@
 """Filing a call: the number (any format) normalised to E.164 finds the customer or makes
-one, an answered call becomes a phone Message on the customer's open ticket (or a new one)
+one, an answered call becomes a phone Message on the customer's open ticket, whatever its
+channel (or a new phone ticket)
 through `receive_many`, with its CallLog beside it; a call nobody answered becomes a
 callback task instead. Idempotent on the telephony system's call id: the same report twice
 files one call."""
@@ -111,10 +112,18 @@ def file_call(call: Call, *, agent=None, raw_id: int | None = None) -> Filed:
 def _file(call: Call, number: str, *, agent, raw_id: int | None) -> Filed:
     ticket = None
     callback = None
-    if call.outcome in UNANSWERED:
-        key = (CustomerIdentity.Kind.PHONE, number)
-        customer = resolve_identities({key: ""})[key].customer
-    else:
+    key = (CustomerIdentity.Kind.PHONE, number)
+    customer = resolve_identities({key: ""})[key].customer
+    if call.outcome not in UNANSWERED:
+        # The customer's open ticket on any channel (a call about their email goes on
+        # that ticket), else a new phone ticket.
+        current = (
+            Ticket.objects.filter(customer=customer)
+            .exclude(status__in=[Ticket.Status.SOLVED, Ticket.Status.CLOSED])
+            .order_by("-last_message_at", "-pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
         received = actions.receive(
             Inbound(
                 channel=Channel.PHONE,
@@ -124,6 +133,7 @@ def _file(call: Call, number: str, *, agent, raw_id: int | None) -> Filed:
                 subject=_("Phone call"),
                 external_id=f"call:{call.call_id}" if call.call_id else "",
                 continue_open=True,
+                ticket_id=current,
                 metadata={
                     "call": {
                         "direction": call.direction,
@@ -137,7 +147,6 @@ def _file(call: Call, number: str, *, agent, raw_id: int | None) -> Filed:
             )
         )
         ticket = received.ticket
-        customer = ticket.customer
     logged = CallLog.objects.create(
         external_id=call.call_id or None,
         caller_number=number,
