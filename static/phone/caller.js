@@ -1,7 +1,8 @@
 // The log-a-call page: as the agent types the caller's number, say who it belongs to
 // (the admin's caller view), before anything is saved. Text only, never HTML.
+// The admin loads form media in the head: start once the form is there.
 "use strict";
-(function () {
+document.addEventListener("DOMContentLoaded", function () {
   const input = document.getElementById("id_caller_number");
   if (!input || !document.getElementById("calllog_form")) return;
   const out = document.createElement("p");
@@ -37,4 +38,4 @@
   });
   input.addEventListener("change", lookUp);
   lookUp();
-})();
+});
