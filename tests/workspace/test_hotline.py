@@ -151,3 +151,8 @@ def test_the_callbacks_queue_lists_open_callbacks_by_due_time_and_marks_them_don
     later.refresh_from_db()
     assert sooner.status == Callback.Status.DONE and sooner.done_by == agent
     assert later.status == Callback.Status.OPEN
+
+
+def test_the_ticket_list_links_to_logging_a_call(agent_client):
+    page = agent_client.get(reverse("admin:tickets_ticket_changelist")).content.decode()
+    assert f'href="{reverse(ADD)}"' in page and "Log a call" in page
