@@ -7,12 +7,14 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
-from django.test import Client
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.test import Client, RequestFactory
+from django.utils import timezone, translation
 
 from tests.accounts.self_service_helpers import csrf_client, page_text, post
+from tests.accounts.test_customer_texts import asks_for_a_code
 from tickets.models import Callback
-from tickets.sources.phone.pages import throttle_key
+from tickets.sources.phone.pages import CallbackForm, throttle_key
 
 URL = "/callback/"
 
@@ -117,3 +119,17 @@ def test_each_address_gets_its_hourly_allowance_then_429(customer):
     assert Callback.objects.count() == 3
     # another address is not held back by this one
     assert post(csrf_client("10.0.0.1"), URL, {"phone": "+8613800138000"}).status_code == 200
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_no_state_of_the_page_asks_the_customer_to_pass_a_code_on(language, customer):
+    request = RequestFactory().get(URL)
+    with translation.override(language):
+        for context in (
+            {"state": "ask", "form": CallbackForm()},
+            {"state": "done"},
+            {"state": "throttled"},
+            {"state": "too_large"},
+        ):
+            html = render_to_string("phone/callback.html", context, request=request)
+            assert not asks_for_a_code(html), (context["state"], asks_for_a_code(html))

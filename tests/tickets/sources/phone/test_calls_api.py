@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Customer, CustomerIdentity
 from tests.conftest import race
-from tickets.actions import reprocess_inbound
+from tickets.actions import merge_customers, reprocess_inbound
 from tickets.models import Callback, CallLog, Channel, InboundMessage, Message, Ticket
 
 TOKEN = "test-telephony-token"
@@ -212,3 +212,15 @@ def test_a_quarantined_record_can_be_reprocessed_after_a_fix(client, customer, s
 
     assert reprocess_inbound(stored, acting_user=supervisor) == InboundMessage.Status.PROCESSED
     assert Callback.objects.get().call.external_id == "late"
+
+
+def test_a_merge_moves_the_callers_calls_and_callbacks(client, customer, supervisor):
+    """A missed call from an unknown number, later found to be Li Wei's second phone."""
+    post(client, record(call_id="m-2", number="+8613912345678", outcome="missed"))
+    stranger = CallLog.objects.get().customer
+    assert stranger != customer
+
+    merge_customers(source=stranger, target=customer, acting_user=supervisor)
+
+    assert CallLog.objects.get().customer == customer
+    assert Callback.objects.get().customer == customer
