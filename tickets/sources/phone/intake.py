@@ -4,23 +4,29 @@ A record is one JSON object::
 
     {"call_id": "c-123", "number": "+86 138 0013 8000", "direction": "inbound",
      "outcome": "answered", "started_at": "2026-12-04T18:20:00+08:00",
-     "duration_seconds": 95, "notes": "...", "recording": "rec/123.wav"}
+     "duration_seconds": 95, "notes": "...", "recording": "rec/123.wav",
+     "agent": "wang.fang"}
 
 ``call_id``, ``number``, ``outcome`` and ``started_at`` are required; ``direction``
-defaults to inbound. The body is stored (InboundMessage) before it is parsed, so a record
-we refuse is kept with its reason (quarantined) and can be reprocessed after a fix.
+defaults to inbound. ``agent``, the username of the agent who took the call, is recorded on
+the CallLog when it names an active agent (else the call is filed without one).
+
+The body is stored (InboundMessage) before it is parsed, so a record we refuse is kept with
+its reason (quarantined) and can be reprocessed after a fix.
 """
 
 import hashlib
 import json
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from accounts.permissions import is_agent
 from tickets.models import Channel, InboundMessage
 
 from .calls import Call, Filed, file_call
@@ -49,8 +55,9 @@ def _text(record: dict, name: str, *, required: bool = False, limit: int = 255) 
     return value.strip()
 
 
-def parse(raw: bytes) -> Call:
-    """A call record from the body, or ValidationError saying what is wrong with it."""
+def parse(raw: bytes) -> tuple[Call, str]:
+    """A call record from the body and the username of the agent who took it ("" when
+    none), or ValidationError saying what is wrong with it."""
     try:
         record = json.loads(raw)
     except (UnicodeDecodeError, ValueError):
@@ -69,7 +76,7 @@ def parse(raw: bytes) -> Call:
         isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= 86400
     ):
         raise ValidationError(_("duration_seconds must be a whole number of seconds."))
-    return Call(
+    call = Call(
         number=_text(record, "number", required=True, limit=64),
         started_at=started,
         direction=_text(record, "direction", limit=16) or "inbound",
@@ -79,6 +86,16 @@ def parse(raw: bytes) -> Call:
         call_id=_text(record, "call_id", required=True, limit=100),
         recording_ref=_text(record, "recording", limit=255),
     )
+    return call, _text(record, "agent", limit=150)
+
+
+def _agent(username: str):
+    """The agent a record names, if it names an active one: the telephony system's word is
+    taken for who answered, nothing more."""
+    if not username:
+        return None
+    user = get_user_model().objects.filter(username=username).first()
+    return user if user is not None and is_agent(user) else None
 
 
 def process(stored: InboundMessage) -> str:
@@ -86,9 +103,9 @@ def process(stored: InboundMessage) -> str:
     reprocessor registered in tickets.sources.PROCESSORS). Raises ValidationError after
     quarantining a record we refuse."""
     try:
-        call = parse(bytes(stored.raw))
+        call, username = parse(bytes(stored.raw))
         with transaction.atomic():
-            filed: Filed = file_call(call, raw_id=stored.pk)
+            filed: Filed = file_call(call, agent=_agent(username), raw_id=stored.pk)
     except ValidationError as error:
         stored.status = InboundMessage.Status.QUARANTINED
         stored.reason = "; ".join(error.messages)[:1000]

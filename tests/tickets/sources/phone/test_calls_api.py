@@ -224,3 +224,11 @@ def test_a_merge_moves_the_callers_calls_and_callbacks(client, customer, supervi
 
     assert CallLog.objects.get().customer == customer
     assert Callback.objects.get().customer == customer
+
+
+def test_the_agent_who_took_the_call_is_recorded_when_they_are_an_agent(client, customer, agent):
+    post(client, record(call_id="a-1", agent="agent"))
+    post(client, record(call_id="a-2", agent="nobody-here"))
+
+    calls = dict(CallLog.objects.values_list("external_id", "agent"))
+    assert calls == {"a-1": agent.pk, "a-2": None}
