@@ -47,6 +47,8 @@ AGENT_PERMISSIONS = [
     "tickets.view_calllog",
     "tickets.add_calllog",
     "tickets.change_calllog",
+    "tickets.view_callback",
+    "tickets.change_callback",
     "tickets.view_inboundmessage",
     "chat.view_conversation",
     "chat.view_agentpresence",

@@ -597,3 +597,13 @@ LOGGING.setdefault("filters", {})["mask_personal_data"] = {
 }
 for _handler in LOGGING["handlers"].values():
     _handler.setdefault("filters", []).append("mask_personal_data")
+
+# The phone hotline (tickets.sources.phone). POST /api/calls/ takes the telephony system's
+# call records with "Authorization: Bearer <TELEPHONY_API_TOKEN>"; unset, it refuses
+# everything (503). Bodies over TELEPHONY_MAX_BYTES are refused before they are read.
+TELEPHONY_API_TOKEN = env_str("TELEPHONY_API_TOKEN", "")
+TELEPHONY_MAX_BYTES = env_int("TELEPHONY_MAX_BYTES", 16 * 1024)
+# A missed call, or a web request with no preferred time, is due this many minutes later.
+TELEPHONY_CALLBACK_WITHIN_MINUTES = env_int("TELEPHONY_CALLBACK_WITHIN_MINUTES", 30)
+# The customer's callback request page: requests per client address and hour.
+TELEPHONY_CALLBACK_REQUESTS_PER_HOUR = env_int("TELEPHONY_CALLBACK_REQUESTS_PER_HOUR", 5)

@@ -6,6 +6,8 @@ from django.views.generic import RedirectView
 from demo import views as demo_views
 from tickets import account_pages
 from tickets.api import wallet_events
+from tickets.sources.phone import api as phone_api
+from tickets.sources.phone import pages as phone_pages
 from tickets.sources.wechat.webhook import wechat as wechat_webhook
 from tickets.sources.weibo.views import weibo_webhook
 
@@ -18,6 +20,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("chat/", include("chat.urls")),
     path("api/wallet-events/", wallet_events, name="wallet-events"),
+    path("api/calls/", phone_api.calls, name="telephony-calls"),
+    path("callback/", phone_pages.request_callback, name="callback_request"),
     path("webhooks/weibo/", weibo_webhook, name="weibo-webhook"),
     path("webhooks/wechat/", wechat_webhook, name="webhook-wechat"),
     path("account/", include("accounts.urls")),

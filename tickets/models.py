@@ -361,6 +361,61 @@ class CallLog(models.Model):
         return f"{self.get_direction_display()} {self.started_at:%Y-%m-%d %H:%M}"
 
 
+class Callback(models.Model):
+    """A call the hotline owes a customer: a missed call reported by the telephony system,
+    or a customer's request from the web while the hotline was busy. Agents work them in
+    due order from the admin's queue and mark them done."""
+
+    class Source(models.TextChoices):
+        MISSED_CALL = "missed_call", _("Missed call")
+        WEB = "web", _("Web request")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("To call back")
+        DONE = "done", _("Done")
+
+    phone = models.CharField(_("phone number"), max_length=32)
+    source = models.CharField(_("source"), max_length=12, choices=Source.choices)
+    status = models.CharField(
+        _("status"), max_length=6, choices=Status.choices, default=Status.OPEN, db_index=True
+    )
+    due_at = models.DateTimeField(_("due"), db_index=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    customer = models.ForeignKey(
+        "accounts.Customer",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="callbacks",
+        verbose_name=_("customer"),
+    )
+    call = models.OneToOneField(
+        CallLog,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="callback",
+        verbose_name=_("missed call"),
+    )
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("done by"),
+    )
+
+    class Meta:
+        verbose_name = _("callback")
+        verbose_name_plural = _("callbacks")
+        ordering = ["due_at"]
+
+    def __str__(self):
+        return f"{self.get_source_display()} {self.due_at:%Y-%m-%d %H:%M}"
+
+
 class TicketEvent(models.Model):
     """What happened to a ticket and who did it: assignment, status, merge, reply..."""
 

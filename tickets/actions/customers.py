@@ -11,7 +11,7 @@ from accounts.models import AccountEvent, Customer
 from accounts.permissions import MERGE_CUSTOMERS, require_permission
 from mywallet_support.masking import mask_identity
 
-from ..models import CallLog, Ticket, TicketEvent
+from ..models import Callback, CallLog, Ticket, TicketEvent
 
 
 @transaction.atomic
@@ -59,6 +59,7 @@ def _merge(source, target, *, actor, reason: str, ticket: Ticket | None = None) 
     source.wallets.update(customer=target)
     Ticket.objects.filter(pk__in=ticket_ids).update(customer=target)
     CallLog.objects.filter(customer=source).update(customer=target)
+    Callback.objects.filter(customer=source).update(customer=target)
     if source.user_id and not target.user_id:
         target.user_id, source.user_id = source.user_id, None
         source.save(update_fields=["user"])

@@ -38,6 +38,7 @@ SENDERS: dict[str, str] = {
 
 PROCESSORS: dict[str, str] = {
     "email": "tickets.sources.email.intake.process",
+    "phone": "tickets.sources.phone.intake.process",
     "wechat": "tickets.sources.wechat.intake.process",
     "weibo": "tickets.sources.weibo.intake.process",
 }

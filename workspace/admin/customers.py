@@ -37,6 +37,7 @@ from tickets.models import Ticket
 from tickets.selectors import contact_search_value, search_customers
 
 from ..site import ViewOnlyMixin
+from .calls import log_call_link
 from .common import refusal_text
 from .wallet_security import WalletSecurityActionsMixin
 
@@ -119,8 +120,16 @@ class CustomerAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "account_events",
+        "log_call",
     ]
-    readonly_fields = ["user", "merged_into", "created_at", "updated_at", "account_events"]
+    readonly_fields = [
+        "user",
+        "merged_into",
+        "created_at",
+        "updated_at",
+        "account_events",
+        "log_call",
+    ]
     inlines = [IdentityInline, WalletInline, TicketInline]
     actions = ["merge_into_oldest"]
 
@@ -143,6 +152,12 @@ class CustomerAdmin(admin.ModelAdmin):
         if obj is None or obj.pk is None:
             return ""
         return audit_trail(events_for_customer(obj), show_wallet=True, more=("customer", obj.pk))
+
+    @admin.display(description=_("hotline"))
+    def log_call(self, obj):
+        if obj is None or obj.pk is None:
+            return ""
+        return log_call_link(obj)
 
     @admin.display(description=_("contacts"))
     def contacts(self, obj):

@@ -21,11 +21,9 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import REPROCESS_INBOUND
 from mywallet_support.csp import allow_images, lock_down
 from mywallet_support.mail import DeliveryError
-from mywallet_support.masking import mask_phone
 from tickets import actions, selectors
 from tickets.models import (
     Attachment,
-    CallLog,
     Channel,
     InboundMessage,
     Message,
@@ -566,42 +564,6 @@ class InboundMessageAdmin(ReadOnlyAdmin):
         response["Content-Disposition"] = f'attachment; filename="inbound-{inbound.pk}.{extension}"'
         response["X-Content-Type-Options"] = "nosniff"
         return response
-
-
-@admin.register(CallLog)
-class CallLogAdmin(admin.ModelAdmin):
-    list_display = [
-        "started_at",
-        "masked_caller",
-        "direction",
-        "outcome",
-        "duration",
-        "agent",
-        "customer",
-        "ticket",
-    ]
-    list_filter = ["direction", "outcome", "agent"]
-    search_fields = ["caller_number", "external_id", "ticket__reference"]
-    list_select_related = ["agent", "customer", "ticket"]
-    raw_id_fields = ["customer", "ticket", "agent"]
-    date_hierarchy = "started_at"
-
-    @admin.display(description=_("caller number"), ordering="caller_number")
-    def masked_caller(self, obj):
-        return mask_phone(obj.caller_number)
-
-    # A logged call's number is shown in full, and editable, only to an agent who has
-    # earned its ticket's contacts (workspace.admin.contacts); a new call is typed in.
-    def _full(self, request, obj) -> bool:
-        return obj is None or full_contacts(obj.ticket, request.user)
-
-    def get_exclude(self, request, obj=None):
-        exclude = list(super().get_exclude(request, obj) or [])
-        return exclude if self._full(request, obj) else [*exclude, "caller_number"]
-
-    def get_readonly_fields(self, request, obj=None):
-        readonly = list(super().get_readonly_fields(request, obj))
-        return readonly if self._full(request, obj) else [*readonly, "masked_caller"]
 
 
 @admin.register(TicketEvent)

@@ -1,0 +1,158 @@
+"""The hotline in the workspace: logging a call from a typed number (any format) finds the
+customer, shows who it is before saving, files the notes as a phone Message on their open
+ticket (or opens one) and lands the agent on that ticket; the customer page links to it;
+the callbacks queue lists what is owed by due time, and agents mark callbacks done."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Customer
+from tests.tickets import factories
+from tickets import actions
+from tickets.models import Callback, CallLog, Channel, Message, Ticket
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tasks_at_once")]
+
+ADD = "admin:tickets_calllog_add"
+
+
+def log(client, **fields):
+    data = {
+        "caller_number": "138 0013 8000",
+        "direction": "inbound",
+        "outcome": "answered",
+        "started_at_0": timezone.localtime().strftime("%Y-%m-%d"),
+        "started_at_1": timezone.localtime().strftime("%H:%M:%S"),
+        "duration_minutes": "4",
+        "notes": "Cannot bind a new card.",
+    }
+    data.update(fields)
+    return client.post(reverse(ADD), data)
+
+
+def test_a_logged_call_lands_on_the_customers_open_ticket(agent_client, agent, customer):
+    open_ticket = actions.receive(factories.email("li.wei@example.com", text="Card?")).ticket
+
+    response = log(agent_client)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert response.url == reverse("admin:tickets_ticket_change", args=[open_ticket.pk])
+    call = CallLog.objects.get()
+    assert (call.customer, call.ticket, call.agent) == (customer, open_ticket, agent)
+    assert call.caller_number == "+8613800138000"
+    assert call.duration == timedelta(minutes=4)
+    message = open_ticket.messages.get(channel=Channel.PHONE)
+    assert message.text == "Cannot bind a new card."
+    assert Ticket.objects.count() == 1
+
+
+def test_a_call_from_a_new_number_opens_a_phone_ticket_for_a_new_customer(agent_client, customer):
+    response = log(agent_client, caller_number="+86 139-1234-5678")
+
+    assert response.status_code == 302
+    call = CallLog.objects.get()
+    assert call.customer != customer and call.ticket.channel == Channel.PHONE
+    assert call.ticket.customer == call.customer
+
+
+def test_a_bad_number_is_refused_on_the_form_and_nothing_is_written(agent_client, customer):
+    response = log(agent_client, caller_number="12345")
+
+    assert response.status_code == 200
+    assert "not a valid phone number" in response.content.decode()
+    assert not CallLog.objects.exists() and not Message.objects.exists()
+    assert Customer.objects.count() == 1
+
+
+def test_a_missed_call_logged_by_hand_goes_to_the_callbacks_queue(agent_client, customer):
+    response = log(agent_client, outcome="missed", notes="")
+
+    assert response.status_code == 302
+    assert response.url == reverse("admin:tickets_callback_changelist")
+    assert Callback.objects.get().customer == customer
+
+
+def test_the_caller_is_shown_before_saving_with_other_contacts_masked(agent_client, customer):
+    ticket = actions.receive(factories.email("li.wei@example.com", text="Card?")).ticket
+    url = reverse("admin:tickets_calllog_caller")
+
+    known = agent_client.get(url, {"number": "13800138000"}).json()
+    new = agent_client.get(url, {"number": "+8613912345678"}).json()
+    bad = agent_client.get(url, {"number": "12"}).json()
+
+    assert known == {
+        "valid": True,
+        "found": True,
+        "name": "Li Wei",
+        "ticket": ticket.reference,
+        "contacts": ["li***@example.com"],
+    }
+    assert new["found"] is False and new["valid"] is True
+    assert bad["valid"] is False
+    assert not CallLog.objects.exists()
+
+
+def test_the_caller_view_is_for_agents_only(client, customer):
+    response = client.get(reverse("admin:tickets_calllog_caller"), {"number": "13800138000"})
+    assert response.status_code == 302  # to the login page
+    assert "Li Wei" not in response.content.decode()
+
+
+def test_the_customer_page_links_to_logging_a_call_with_their_number(agent_client, customer):
+    page = agent_client.get(reverse("admin:accounts_customer_change", args=[customer.pk]))
+    link = reverse(ADD) + f"?customer={customer.pk}"
+    assert link in page.content.decode()
+
+    form = agent_client.get(link).content.decode()
+    assert "+86 138****8000" in form and "+8613800138000" not in form  # masked
+    assert "phone/caller.js" in form
+
+    response = log(agent_client, caller_number="", customer=str(customer.pk))
+    assert response.status_code == 302
+    assert CallLog.objects.get().customer == customer
+
+
+def test_no_number_and_no_customer_is_refused(agent_client, customer):
+    response = log(agent_client, caller_number="")
+    assert "Type the caller" in response.content.decode()
+    assert not CallLog.objects.exists()
+
+
+def test_the_callbacks_queue_lists_open_callbacks_by_due_time_and_marks_them_done(
+    agent_client, agent, customer
+):
+    now = timezone.now()
+    later = Callback.objects.create(
+        phone="+8613800138000", source="web", due_at=now + timedelta(hours=2), customer=customer
+    )
+    sooner = Callback.objects.create(
+        phone="+8613900139000", source="missed_call", due_at=now - timedelta(minutes=5)
+    )
+    done = Callback.objects.create(
+        phone="+8613700137000", source="web", due_at=now, status=Callback.Status.DONE
+    )
+
+    page = agent_client.get(reverse("admin:tickets_callback_changelist")).content.decode()
+    assert page.index("+86 139****9000") < page.index("+86 138****8000")
+    assert "+86 137****7000" not in page  # done: not in the queue
+    assert "+8613800138000" not in page  # numbers masked
+    assert done.pk
+
+    response = agent_client.post(
+        reverse("admin:tickets_callback_changelist") + "?status__exact=open",
+        {"action": "mark_done", "_selected_action": [sooner.pk]},
+        follow=True,
+    )
+    assert "1 callbacks marked done." in response.content.decode()
+    sooner.refresh_from_db()
+    later.refresh_from_db()
+    assert sooner.status == Callback.Status.DONE and sooner.done_by == agent
+    assert later.status == Callback.Status.OPEN
+
+
+def test_the_ticket_list_links_to_logging_a_call(agent_client):
+    page = agent_client.get(reverse("admin:tickets_ticket_changelist")).content.decode()
+    assert f'href="{reverse(ADD)}"' in page and "Log a call" in page
