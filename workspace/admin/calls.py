@@ -22,6 +22,7 @@ from django.http import HttpResponseRedirect, JsonResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -49,7 +50,7 @@ class LogCallForm(forms.ModelForm):
     has not verified the customer never sees it in full."""
 
     caller_number = forms.CharField(
-        label=_("caller number"),
+        label=capfirst(_("caller number")),
         max_length=32,
         required=False,
         widget=forms.TextInput(attrs={"autofocus": True, "type": "tel"}),
@@ -58,13 +59,13 @@ class LogCallForm(forms.ModelForm):
         queryset=Customer.objects.all(), required=False, widget=forms.HiddenInput
     )
     notes = forms.CharField(
-        label=_("notes"),
+        label=capfirst(_("notes")),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("What the caller asked and what you told them: kept on the ticket."),
     )
     duration_minutes = forms.IntegerField(
-        label=_("duration (minutes)"), required=False, min_value=0, max_value=24 * 60
+        label=capfirst(_("duration (minutes)")), required=False, min_value=0, max_value=24 * 60
     )
 
     class Meta:
