@@ -156,3 +156,59 @@ def test_the_callbacks_queue_lists_open_callbacks_by_due_time_and_marks_them_don
 def test_the_ticket_list_links_to_logging_a_call(agent_client):
     page = agent_client.get(reverse("admin:tickets_ticket_changelist")).content.decode()
     assert f'href="{reverse(ADD)}"' in page and "Log a call" in page
+
+
+def test_a_logged_calls_notes_are_written_by_the_agent_not_as_the_customers_words(
+    agent_client, agent, customer
+):
+    log(agent_client)
+
+    message = Message.objects.get(channel=Channel.PHONE)
+    assert message.author == agent
+    assert message.direction == Message.Direction.INBOUND
+    assert message.sender.customer == customer
+    assert message.metadata["logged_by_agent"] is True
+    assert message.metadata["call"]["direction"] == "inbound"
+
+
+def test_an_outbound_call_does_not_reopen_a_solved_ticket(agent_client, agent, customer):
+    solved = actions.receive(factories.email("li.wei@example.com", text="Card?")).ticket
+    Ticket.objects.filter(pk=solved.pk).update(status=Ticket.Status.SOLVED)
+
+    response = log(agent_client, direction="outbound", notes="Called back: card bound.")
+
+    assert response.status_code == 302
+    solved.refresh_from_db()
+    assert solved.status == Ticket.Status.SOLVED
+    assert CallLog.objects.get().ticket == solved
+    message = solved.messages.get(channel=Channel.PHONE)
+    assert (message.direction, message.author, message.text) == (
+        Message.Direction.OUTBOUND,
+        agent,
+        "Called back: card bound.",
+    )
+    assert message.delivery_status == Message.Delivery.SENT
+    assert Ticket.objects.count() == 1
+
+
+def test_an_outbound_call_leaves_a_pending_ticket_pending(agent_client, customer):
+    pending = actions.receive(factories.email("li.wei@example.com", text="Card?")).ticket
+    Ticket.objects.filter(pk=pending.pk).update(status=Ticket.Status.PENDING)
+
+    log(agent_client, direction="outbound")
+
+    pending.refresh_from_db()
+    assert pending.status == Ticket.Status.PENDING
+    assert pending.messages.get(channel=Channel.PHONE).direction == Message.Direction.OUTBOUND
+
+
+def test_an_inbound_answered_call_reopens_a_pending_ticket_as_any_customer_contact(
+    agent_client, customer
+):
+    pending = actions.receive(factories.email("li.wei@example.com", text="Card?")).ticket
+    Ticket.objects.filter(pk=pending.pk).update(status=Ticket.Status.PENDING)
+
+    log(agent_client)
+
+    pending.refresh_from_db()
+    assert pending.status == Ticket.Status.OPEN
