@@ -6,14 +6,18 @@ the callbacks queue lists what is owed by due time, and agents mark callbacks do
 from datetime import timedelta
 
 import pytest
+from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Customer
+from accounts.models import Customer, DeviceConfirmation, Verification
+from tests.accounts.codes_fixtures import _no_code_limits, sms_gateway
+from tests.accounts.security_helpers import answer, last_sms_link
 from tests.tickets import factories
 from tickets import actions
 from tickets.models import Callback, CallLog, Channel, Message, Ticket
 
+__all__ = ["_no_code_limits", "sms_gateway"]
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tasks_at_once")]
 
 ADD = "admin:tickets_calllog_add"
@@ -212,3 +216,58 @@ def test_an_inbound_answered_call_reopens_a_pending_ticket_as_any_customer_conta
 
     pending.refresh_from_db()
     assert pending.status == Ticket.Status.OPEN
+
+
+def told(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def test_verify_the_caller_now_sends_the_confirmation_link_and_lands_on_the_panel(
+    agent_client, agent, customer, sms_gateway
+):
+    response = log(agent_client, verify_caller="on")
+
+    ticket = CallLog.objects.get().ticket
+    assert response.url == reverse("admin:tickets_ticket_change", args=[ticket.pk]) + "#security"
+    confirmation = DeviceConfirmation.objects.get()
+    assert (confirmation.ticket, confirmation.agent, confirmation.account) == (
+        ticket,
+        agent,
+        customer.wallets.get(),
+    )
+    assert confirmation.purpose == DeviceConfirmation.Purpose.VERIFICATION
+    # The agent is told where it went, masked: they have not verified the caller yet.
+    (sent,) = [text for text in told(response) if "Confirmation link" in text]
+    assert confirmation.masked_destination in sent and "13800138000" not in sent
+
+    # The caller answers yes on their phone: a strong verification on the ticket.
+    answer(last_sms_link(sms_gateway), confirmed=True)
+    verification = Verification.objects.get(ticket=ticket)
+    assert verification.strength == Verification.Strength.STRONG
+
+
+def test_verify_the_caller_now_without_a_wallet_says_so_and_keeps_the_call(
+    agent_client, sms_gateway
+):
+    response = log(agent_client, caller_number="+86 139-1234-5678", verify_caller="on")
+
+    call = CallLog.objects.get()
+    assert response.url.endswith("#security")
+    assert any("no wallet" in text for text in told(response))
+    assert call.ticket.messages.filter(channel=Channel.PHONE).count() == 1
+    assert not DeviceConfirmation.objects.exists() and not sms_gateway.messages
+
+
+def test_no_confirmation_link_unless_the_agent_ticks_it(agent_client, customer, sms_gateway):
+    response = log(agent_client)
+
+    assert not response.url.endswith("#security")
+    assert not DeviceConfirmation.objects.exists() and not sms_gateway.messages
+
+
+def test_the_add_call_page_offers_verifying_the_caller_in_both_languages(agent_client):
+    english = agent_client.get(reverse(ADD)).content.decode()
+    chinese = agent_client.get(reverse(ADD), HTTP_ACCEPT_LANGUAGE="zh-Hans").content.decode()
+
+    assert 'name="verify_caller"' in english and "Verify the caller now" in english
+    assert 'name="verify_caller"' in chinese and "立即核验来电者" in chinese
