@@ -240,10 +240,12 @@ def test_verify_the_caller_now_sends_the_confirmation_link_and_lands_on_the_pane
     (sent,) = [text for text in told(response) if "Confirmation link" in text]
     assert confirmation.masked_destination in sent and "13800138000" not in sent
 
-    # The caller answers yes on their phone: a strong verification on the ticket.
+    # The panel the agent lands on shows the link waiting, then the caller's answer.
+    assert "mw-sec-confirmation-pending" in agent_client.get(response.url).content.decode()
     answer(last_sms_link(sms_gateway), confirmed=True)
     verification = Verification.objects.get(ticket=ticket)
     assert verification.strength == Verification.Strength.STRONG
+    assert "mw-sec-confirmation-confirmed" in agent_client.get(response.url).content.decode()
 
 
 def test_verify_the_caller_now_without_a_wallet_says_so_and_keeps_the_call(
