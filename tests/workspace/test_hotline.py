@@ -173,6 +173,8 @@ def test_a_logged_calls_notes_are_written_by_the_agent_not_as_the_customers_word
     assert message.sender.customer == customer
     assert message.metadata["logged_by_agent"] is True
     assert message.metadata["call"]["direction"] == "inbound"
+    page = agent_client.get(reverse("admin:tickets_ticket_change", args=[message.ticket_id]))
+    assert "(call logged by the agent)" in page.content.decode()
 
 
 def test_an_outbound_call_does_not_reopen_a_solved_ticket(agent_client, agent, customer):
