@@ -6,14 +6,18 @@ the callbacks queue lists what is owed by due time, and agents mark callbacks do
 from datetime import timedelta
 
 import pytest
+from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Customer
+from accounts.models import Customer, DeviceConfirmation, Verification
+from tests.accounts.codes_fixtures import _no_code_limits, sms_gateway
+from tests.accounts.security_helpers import answer, last_sms_link
 from tests.tickets import factories
 from tickets import actions
 from tickets.models import Callback, CallLog, Channel, Message, Ticket
 
+__all__ = ["_no_code_limits", "sms_gateway"]
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tasks_at_once")]
 
 ADD = "admin:tickets_calllog_add"
@@ -156,3 +160,118 @@ def test_the_callbacks_queue_lists_open_callbacks_by_due_time_and_marks_them_don
 def test_the_ticket_list_links_to_logging_a_call(agent_client):
     page = agent_client.get(reverse("admin:tickets_ticket_changelist")).content.decode()
     assert f'href="{reverse(ADD)}"' in page and "Log a call" in page
+
+
+def test_a_logged_calls_notes_are_written_by_the_agent_not_as_the_customers_words(
+    agent_client, agent, customer
+):
+    log(agent_client)
+
+    message = Message.objects.get(channel=Channel.PHONE)
+    assert message.author == agent
+    assert message.direction == Message.Direction.INBOUND
+    assert message.sender.customer == customer
+    assert message.metadata["logged_by_agent"] is True
+    assert message.metadata["call"]["direction"] == "inbound"
+    page = agent_client.get(reverse("admin:tickets_ticket_change", args=[message.ticket_id]))
+    assert "(call logged by the agent)" in page.content.decode()
+
+
+def test_an_outbound_call_does_not_reopen_a_solved_ticket(agent_client, agent, customer):
+    solved = actions.receive(factories.email("li.wei@example.com", text="Card?")).ticket
+    Ticket.objects.filter(pk=solved.pk).update(status=Ticket.Status.SOLVED)
+
+    response = log(agent_client, direction="outbound", notes="Called back: card bound.")
+
+    assert response.status_code == 302
+    solved.refresh_from_db()
+    assert solved.status == Ticket.Status.SOLVED
+    assert CallLog.objects.get().ticket == solved
+    message = solved.messages.get(channel=Channel.PHONE)
+    assert (message.direction, message.author, message.text) == (
+        Message.Direction.OUTBOUND,
+        agent,
+        "Called back: card bound.",
+    )
+    assert message.delivery_status == Message.Delivery.SENT
+    assert Ticket.objects.count() == 1
+
+
+def test_an_outbound_call_leaves_a_pending_ticket_pending(agent_client, customer):
+    pending = actions.receive(factories.email("li.wei@example.com", text="Card?")).ticket
+    Ticket.objects.filter(pk=pending.pk).update(status=Ticket.Status.PENDING)
+
+    log(agent_client, direction="outbound")
+
+    pending.refresh_from_db()
+    assert pending.status == Ticket.Status.PENDING
+    assert pending.messages.get(channel=Channel.PHONE).direction == Message.Direction.OUTBOUND
+
+
+def test_an_inbound_answered_call_reopens_a_pending_ticket_as_any_customer_contact(
+    agent_client, customer
+):
+    pending = actions.receive(factories.email("li.wei@example.com", text="Card?")).ticket
+    Ticket.objects.filter(pk=pending.pk).update(status=Ticket.Status.PENDING)
+
+    log(agent_client)
+
+    pending.refresh_from_db()
+    assert pending.status == Ticket.Status.OPEN
+
+
+def told(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def test_verify_the_caller_now_sends_the_confirmation_link_and_lands_on_the_panel(
+    agent_client, agent, customer, sms_gateway
+):
+    response = log(agent_client, verify_caller="on")
+
+    ticket = CallLog.objects.get().ticket
+    assert response.url == reverse("admin:tickets_ticket_change", args=[ticket.pk]) + "#security"
+    confirmation = DeviceConfirmation.objects.get()
+    assert (confirmation.ticket, confirmation.agent, confirmation.account) == (
+        ticket,
+        agent,
+        customer.wallets.get(),
+    )
+    assert confirmation.purpose == DeviceConfirmation.Purpose.VERIFICATION
+    # The agent is told where it went, masked: they have not verified the caller yet.
+    (sent,) = [text for text in told(response) if "Confirmation link" in text]
+    assert confirmation.masked_destination in sent and "13800138000" not in sent
+
+    # The panel the agent lands on shows the link waiting, then the caller's answer.
+    assert "mw-sec-confirmation-pending" in agent_client.get(response.url).content.decode()
+    answer(last_sms_link(sms_gateway), confirmed=True)
+    verification = Verification.objects.get(ticket=ticket)
+    assert verification.strength == Verification.Strength.STRONG
+    assert "mw-sec-confirmation-confirmed" in agent_client.get(response.url).content.decode()
+
+
+def test_verify_the_caller_now_without_a_wallet_says_so_and_keeps_the_call(
+    agent_client, sms_gateway
+):
+    response = log(agent_client, caller_number="+86 139-1234-5678", verify_caller="on")
+
+    call = CallLog.objects.get()
+    assert response.url.endswith("#security")
+    assert any("no wallet" in text for text in told(response))
+    assert call.ticket.messages.filter(channel=Channel.PHONE).count() == 1
+    assert not DeviceConfirmation.objects.exists() and not sms_gateway.messages
+
+
+def test_no_confirmation_link_unless_the_agent_ticks_it(agent_client, customer, sms_gateway):
+    response = log(agent_client)
+
+    assert not response.url.endswith("#security")
+    assert not DeviceConfirmation.objects.exists() and not sms_gateway.messages
+
+
+def test_the_add_call_page_offers_verifying_the_caller_in_both_languages(agent_client):
+    english = agent_client.get(reverse(ADD)).content.decode()
+    chinese = agent_client.get(reverse(ADD), HTTP_ACCEPT_LANGUAGE="zh-Hans").content.decode()
+
+    assert 'name="verify_caller"' in english and "Verify the caller now" in english
+    assert 'name="verify_caller"' in chinese and "立即核验来电者" in chinese

@@ -11,10 +11,12 @@ and deliveries to on_commit.
 - `delivery`: outbound messages through their channel's sender, and what became of them.
 - `recipients`: the Cc of email tickets, proposed by mail, accepted or removed by agents.
 - `customers`: merging customers (it moves their tickets).
+- `calls`: a phone call an agent logged, or an outbound call, as a phone Message.
 - `claims`: a typed contact's claimed customer, linked once an agent verifies it.
 - `wallets` and `wallet_events`: wallet security from the desk and from the wallet core.
 """
 
+from .calls import record_call
 from .claims import (
     answer_confirmation,
     claim_contact,
@@ -94,6 +96,7 @@ __all__ = [
     "receive",
     "receive_many",
     "receive_with_replies",
+    "record_call",
     "record_delivery",
     "record_rating",
     "remove_cc",

@@ -4,9 +4,10 @@ A new call is typed in (number in any format, direction, outcome, start, duratio
 and filed by `tickets.sources.phone.calls.log_call`: the number finds the customer or makes
 one, an answered call's notes become a phone Message on the customer's open ticket (or a
 new one), and the agent lands on that ticket, where its security panel verifies the
-caller. Before saving, the page shows who the number belongs to (the `caller` view, asked
-by static/phone/caller.js as the agent types): the name, the open ticket and the
-customer's other contacts masked; the number the agent typed is theirs already.
+caller; a "verify the caller now" tick sends that panel's confirmation link at once and
+lands on the panel. Before saving, the page shows who the number belongs to (the `caller`
+view, asked by static/phone/caller.js as the agent types): the name, the open ticket and
+the customer's other contacts masked; the number the agent typed is theirs already.
 
 A logged call's number is shown in full only to an agent who has earned its ticket's
 contacts (workspace.admin.contacts). Callbacks are a queue ordered by due time; an agent
@@ -26,13 +27,16 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts.actions.confirmation import confirm_on_device
+from accounts.codes import CodeNotSent
 from accounts.models import Customer
 from accounts.permissions import WORK_TICKETS
+from accounts.security_selectors import verifiable_wallets
 from mywallet_support.masking import mask_identity, mask_phone
 from tickets.models import Callback, CallLog, Ticket
 from tickets.sources.phone import calls
 
-from .common import refusal_text, run_each
+from .common import refusal_text, run_each, tell
 from .contacts import full_contacts
 
 
@@ -66,6 +70,14 @@ class LogCallForm(forms.ModelForm):
     )
     duration_minutes = forms.IntegerField(
         label=capfirst(_("duration (minutes)")), required=False, min_value=0, max_value=24 * 60
+    )
+    verify_caller = forms.BooleanField(
+        label=capfirst(_("verify the caller now")),
+        required=False,
+        help_text=_(
+            "Sends the security panel's confirmation link to the registered phone (or email) "
+            "of the customer's wallet at once; their answer shows on the ticket."
+        ),
     )
 
     class Meta:
@@ -153,6 +165,7 @@ class CallLogAdmin(admin.ModelAdmin):
                 "started_at",
                 "duration_minutes",
                 "notes",
+                "verify_caller",
             ]
         return super().get_form(request, obj, change, **kwargs)
 
@@ -197,6 +210,7 @@ class CallLogAdmin(admin.ModelAdmin):
         obj.__dict__.update({k: v for k, v in filed.call.__dict__.items() if not k.startswith("_")})
         obj._state.adding = False
         request._filed_call = filed
+        request._verify_caller = form.cleaned_data.get("verify_caller", False)
         return None
 
     def save_related(self, request, form, formsets, change):
@@ -212,13 +226,37 @@ class CallLogAdmin(admin.ModelAdmin):
                 messages.SUCCESS,
             )
             # The ticket's page, where the caller is verified and answered.
-            return HttpResponseRedirect(
-                reverse("admin:tickets_ticket_change", args=[filed.ticket.pk])
-            )
+            url = reverse("admin:tickets_ticket_change", args=[filed.ticket.pk])
+            if getattr(request, "_verify_caller", False):
+                tell(self, request, lambda: self._confirm_caller(request, filed.ticket))
+                url += "#security"
+            return HttpResponseRedirect(url)
         if filed is not None and filed.callback is not None:
             self.message_user(request, gettext("Call logged; a callback is due."))
             return HttpResponseRedirect(reverse("admin:tickets_callback_changelist"))
         return super().response_add(request, obj, post_url_continue)
+
+    def _confirm_caller(self, request, ticket) -> str:
+        """The "verify the caller now" tick: the security panel's own strong verification
+        (accounts.actions.confirmation.confirm_on_device), sent while the caller is still on
+        the line to the first wallet's registered phone, else its email; the agent is told
+        where, masked, and sees the answer in the ticket's security panel."""
+        for wallet in verifiable_wallets(ticket).order_by("pk"):
+            channel = "phone" if wallet.registered_phone else "email"
+            if wallet.registered_phone or wallet.registered_email:
+                try:
+                    confirmation = confirm_on_device(
+                        ticket, wallet, acting_user=request.user, channel=channel
+                    )
+                except CodeNotSent as exc:
+                    raise ValidationError(str(exc)) from None
+                return gettext(
+                    "Confirmation link sent to %(to)s. Ask the caller to open it and answer; "
+                    "the answer shows in the security panel."
+                ) % {"to": confirmation.masked_destination}
+        raise ValidationError(
+            gettext("The caller has no wallet with a registered phone or email to confirm.")
+        )
 
     def get_urls(self):
         return [

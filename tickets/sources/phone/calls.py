@@ -2,8 +2,10 @@
 one, an answered call becomes a phone Message on the customer's open ticket, whatever its
 channel (or a new phone ticket)
 through `receive_many`, with its CallLog beside it; a call nobody answered becomes a
-callback task instead. Idempotent on the telephony system's call id: the same report twice
-files one call."""
+callback task instead. A call an agent logged (or took, as the telephony system says), and
+any outbound call, is written by the agent (tickets.actions.record_call): its notes are
+never filed as the customer's words and an outbound call reopens nothing. Idempotent on
+the telephony system's call id: the same report twice files one call."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -113,40 +115,56 @@ def _file(call: Call, number: str, *, agent, raw_id: int | None) -> Filed:
     ticket = None
     callback = None
     key = (CustomerIdentity.Kind.PHONE, number)
-    customer = resolve_identities({key: ""})[key].customer
+    identity = resolve_identities({key: ""})[key]
+    customer = identity.customer
     if call.outcome not in UNANSWERED:
-        # The customer's open ticket on any channel (a call about their email goes on
-        # that ticket), else a new phone ticket.
-        current = (
-            Ticket.objects.filter(customer=customer)
-            .exclude(status__in=[Ticket.Status.SOLVED, Ticket.Status.CLOSED])
-            .order_by("-last_message_at", "-pk")
-            .values_list("pk", flat=True)
-            .first()
-        )
-        received = actions.receive(
-            Inbound(
-                channel=Channel.PHONE,
-                sender_kind=CustomerIdentity.Kind.PHONE,
-                sender=number,
-                text=call.notes.strip() or _summary(call),
-                subject=_("Phone call"),
-                external_id=f"call:{call.call_id}" if call.call_id else "",
-                continue_open=True,
-                ticket_id=current,
-                metadata={
-                    "call": {
-                        "direction": call.direction,
-                        "outcome": call.outcome,
-                        "duration_seconds": int(call.duration.total_seconds())
-                        if call.duration
-                        else None,
-                    }
-                },
+        text = call.notes.strip() or _summary(call)
+        external_id = f"call:{call.call_id}" if call.call_id else ""
+        metadata = {
+            "call": {
+                "direction": call.direction,
+                "outcome": call.outcome,
+                "duration_seconds": int(call.duration.total_seconds()) if call.duration else None,
+            }
+        }
+        outbound = call.direction == CallLog.Direction.OUTBOUND
+        if agent is not None or outbound:
+            # An agent's notes, or the desk's own call: written by the agent, never as the
+            # customer's words, and an outbound call reopens nothing.
+            ticket = actions.record_call(
+                identity,
+                outbound=outbound,
+                text=text,
+                agent=agent,
+                external_id=external_id,
+                metadata=metadata,
                 raw_id=raw_id,
             )
-        )
-        ticket = received.ticket
+        else:
+            # The customer's open ticket on any channel (a call about their email goes on
+            # that ticket), else a new phone ticket.
+            current = (
+                Ticket.objects.filter(customer=customer)
+                .exclude(status__in=[Ticket.Status.SOLVED, Ticket.Status.CLOSED])
+                .order_by("-last_message_at", "-pk")
+                .values_list("pk", flat=True)
+                .first()
+            )
+            received = actions.receive(
+                Inbound(
+                    channel=Channel.PHONE,
+                    sender_kind=CustomerIdentity.Kind.PHONE,
+                    sender=number,
+                    text=text,
+                    subject=_("Phone call"),
+                    external_id=external_id,
+                    continue_open=True,
+                    ticket_id=current,
+                    metadata=metadata,
+                    raw_id=raw_id,
+                )
+            )
+            ticket = received.ticket
     logged = CallLog.objects.create(
         external_id=call.call_id or None,
         caller_number=number,
