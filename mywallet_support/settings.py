@@ -551,6 +551,9 @@ WECHAT_API_BASE = env_str("WECHAT_API_BASE", "" if DEBUG else "https://api.weixi
     "/"
 )
 WECHAT_API_TIMEOUT = env_int("WECHAT_API_TIMEOUT", 10)
+# Pictures and voice notes are fetched from the temporary-media API while filed, up to this
+# size (and WECHAT_API_TIMEOUT); a larger one is not fetched, its message says why.
+WECHAT_MEDIA_MAX_BYTES = env_int("WECHAT_MEDIA_MAX_BYTES", 5 * 1024 * 1024)
 # Identity from the MY Wallet app: the wallet backend signs a short-lived JWT (HS256) for the
 # signed-in customer, and the app opens the chat or the self-service pages with it.
 # APP_IDENTITY_KEYS is "key-id:secret,key-id:secret": a token names its key in the "kid"

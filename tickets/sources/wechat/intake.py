@@ -10,6 +10,10 @@ again. WeChat resends a
 message it got no answer to (same MsgId): `receive_many` is idempotent on it, so the copy is
 marked duplicate and no second message is stored.
 
+Pictures and voice notes are fetched from WeChat's temporary-media API before filing
+(`media`) and stored as the message's attachment; one that cannot be fetched leaves its
+reason in the message's metadata (MEDIA_NOT_FETCHED) and the message is filed anyway.
+
 Subscribe and unsubscribe events file no message: subscribing finds (or creates) the
 customer by OpenID and makes them reachable again; unsubscribing marks the identity
 undeliverable (WeChat refuses messages to someone who left, error 43004), so replies go
@@ -29,14 +33,17 @@ from accounts.actions import resolve_identity
 from accounts.models import CustomerIdentity
 from mywallet_support.masking import mask_text
 from tickets import actions
-from tickets.models import Channel, InboundMessage
+from tickets.inbound import Inbound
+from tickets.models import Channel, InboundMessage, Message
 
-from . import crypto
+from . import crypto, media
 from .parsing import WeChatMessage, WeChatRejected, parse, parse_xml, to_inbound
 
 logger = logging.getLogger(__name__)
 
 SOURCE = "webhook:/webhooks/wechat/"
+# A picture or voice note WeChat would not give: the reason, in the message's metadata.
+MEDIA_NOT_FETCHED = "media_not_fetched"
 
 
 def store(raw: bytes, *, source: str = SOURCE) -> InboundMessage:
@@ -85,8 +92,11 @@ def process(stored: InboundMessage) -> str:
         return _finish(stored, InboundMessage.Status.QUARANTINED, str(exc))
     if message.msg_type == "event":
         return _event(stored, message)
+    inbound = to_inbound(message, raw_id=stored.pk)
+    if message.media_id:
+        _attach_media(inbound, message)
     try:
-        (received,) = actions.receive_many([to_inbound(message, raw_id=stored.pk)])
+        (received,) = actions.receive_many([inbound])
     except DatabaseError:
         raise  # ours: stays pending
     except Exception as exc:
@@ -100,6 +110,21 @@ def process(stored: InboundMessage) -> str:
     logger.info("WeChat message %s from %s: %s", stored.pk, mask_text(message.open_id), status)
     stored.status = status
     return status
+
+
+def _attach_media(inbound: Inbound, message: WeChatMessage) -> None:
+    """Fetch the picture or voice note into the message's attachments; when it cannot be
+    fetched, the reason goes in the metadata (MEDIA_NOT_FETCHED) and the message is filed
+    all the same. A retry of a message already filed fetches nothing."""
+    if not media.enabled():
+        return
+    if Message.objects.filter(channel=Channel.WECHAT, external_id=inbound.external_id).exists():
+        return
+    try:
+        inbound.attachments = (media.fetch(message.media_id),)
+    except media.MediaUnavailable as exc:
+        inbound.metadata[MEDIA_NOT_FETCHED] = str(exc)
+        logger.warning("WeChat media of %s could not be fetched: %s", message.msg_id, exc)
 
 
 def _event(stored: InboundMessage, message: WeChatMessage) -> str:

@@ -27,6 +27,7 @@ def wechat_settings(settings, tasks_at_once):  # filing runs as soon as it is qu
     settings.WECHAT_APP_ID = "wx-test-app"
     settings.WECHAT_MAX_BODY_BYTES = 16 * 1024
     settings.WECHAT_TIMESTAMP_WINDOW_SECONDS = 300
+    settings.WECHAT_API_BASE = ""  # no media fetched from the outside (test_media.py does it)
 
 
 def call(live_server, qs: str, body: bytes | None = None, *, method: str | None = None):

@@ -1,4 +1,4 @@
-"""A small WeChat API on a free 127.0.0.1 port, speaking the two calls the sender makes:
+"""A small WeChat API on a free 127.0.0.1 port, speaking the calls the sender and intake make:
 
 - ``GET /cgi-bin/token?grant_type=client_credential&appid=..&secret=..``: ``{"access_token",
   "expires_in"}``, or errcode 40013 / 40125 for a wrong appid or secret;
@@ -7,7 +7,11 @@
   OpenID's last message is more than 48 hours old (``last_message_at``), 43004 for an
   OpenID that does not follow the account (``followers``); ``busy`` makes it answer -1.
 
-It records what it receives (``sent``, ``token_requests``)."""
+- ``GET /cgi-bin/media/get?access_token=..&media_id=..``: the file put in ``media`` (its
+  type, a Content-Disposition name), 40001 for a token it did not issue, 40007 for a media
+  id it does not hold.
+
+It records what it receives (``media_requests`` too) (``sent``, ``token_requests``)."""
 
 import json
 import secrets
@@ -34,6 +38,8 @@ class WeChatAPI:
         self.followers: set[str] = set()
         self.last_message_at: dict[str, float] = {}  # OpenID -> Unix seconds
         self.busy = False
+        self.media: dict[str, tuple[str, bytes]] = {}  # media id -> (content type, bytes)
+        self.media_requests: list[str] = []
 
     def customer_wrote(self, open_id: str, *, ago: float = 0) -> None:
         with self.lock:
@@ -54,6 +60,16 @@ class WeChatAPI:
             self.token_requests += 1
             self.tokens.add(token)
         return {"access_token": token, "expires_in": 7200}
+
+    def handle_media(self, query: dict) -> tuple[str, bytes] | dict:
+        media_id = (query.get("media_id") or [""])[0]
+        with self.lock:
+            self.media_requests.append(media_id)
+            if (query.get("access_token") or [""])[0] not in self.tokens:
+                return {"errcode": 40001, "errmsg": "invalid credential"}
+            if media_id not in self.media:
+                return {"errcode": 40007, "errmsg": "invalid media_id"}
+            return self.media[media_id]
 
     def handle_send(self, query: dict, raw: bytes) -> dict:
         with self.lock:
@@ -89,6 +105,19 @@ def _handler(ref: list) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self):
             url = urlsplit(self.path)
+            if url.path == "/cgi-bin/media/get":
+                found = ref[0].handle_media(parse_qs(url.query))
+                if isinstance(found, dict):
+                    return self._answer(found)
+                content_type, data = found
+                extension = content_type.rsplit("/", 1)[-1]
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Disposition", f'attachment; filename="media.{extension}"')
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return None
             if url.path != "/cgi-bin/token":
                 return self._answer({"errcode": 404, "errmsg": "not found"})
             return self._answer(ref[0].handle_token(parse_qs(url.query)))
