@@ -37,6 +37,18 @@ EARLIER_TICKETS = 10
 # --- the thread -----------------------------------------------------------------------------
 
 
+def current_ticket(customer) -> Ticket | None:
+    """The ticket a new contact of ``customer``'s continues when nothing names one (a
+    phone call): their most recently active ticket that is neither solved nor closed, on
+    any channel. One rule, so the log-a-call page shows the ticket the call will land on."""
+    return (
+        Ticket.objects.filter(customer=customer)
+        .exclude(status__in=[Ticket.Status.SOLVED, Ticket.Status.CLOSED])
+        .order_by("-last_message_at", "-pk")
+        .first()
+    )
+
+
 def ticket_thread(
     ticket: Ticket,
     *,

@@ -33,7 +33,8 @@ from accounts.models import Customer
 from accounts.permissions import WORK_TICKETS
 from accounts.security_selectors import verifiable_wallets
 from mywallet_support.masking import mask_identity, mask_phone
-from tickets.models import Callback, CallLog, Ticket
+from tickets import selectors
+from tickets.models import Callback, CallLog
 from tickets.sources.phone import calls
 
 from .common import refusal_text, run_each, tell
@@ -283,13 +284,8 @@ class CallLogAdmin(admin.ModelAdmin):
             return JsonResponse(
                 {"valid": True, "found": False, "detail": gettext("A new customer.")}
             )
-        ticket = (
-            Ticket.objects.filter(customer=customer)
-            .exclude(status=Ticket.Status.CLOSED)
-            .order_by("-updated_at")
-            .values_list("reference", flat=True)
-            .first()
-        )
+        current = selectors.current_ticket(customer)
+        ticket = current.reference if current else None
         contacts = [
             mask_identity(kind, value)
             for kind, value in customer.identities.values_list("kind", "value")

@@ -20,7 +20,7 @@ from accounts.actions import resolve_identities
 from accounts.identities import normalise_phone
 from accounts.models import Customer, CustomerIdentity
 from accounts.permissions import WORK_TICKETS, require_permission
-from tickets import actions
+from tickets import actions, selectors
 from tickets.inbound import Inbound
 from tickets.models import Callback, CallLog, Channel, Ticket
 
@@ -143,13 +143,7 @@ def _file(call: Call, number: str, *, agent, raw_id: int | None) -> Filed:
         else:
             # The customer's open ticket on any channel (a call about their email goes on
             # that ticket), else a new phone ticket.
-            current = (
-                Ticket.objects.filter(customer=customer)
-                .exclude(status__in=[Ticket.Status.SOLVED, Ticket.Status.CLOSED])
-                .order_by("-last_message_at", "-pk")
-                .values_list("pk", flat=True)
-                .first()
-            )
+            current = selectors.current_ticket(customer)
             received = actions.receive(
                 Inbound(
                     channel=Channel.PHONE,
@@ -159,7 +153,7 @@ def _file(call: Call, number: str, *, agent, raw_id: int | None) -> Filed:
                     subject=_("Phone call"),
                     external_id=external_id,
                     continue_open=True,
-                    ticket_id=current,
+                    ticket_id=current.pk if current else None,
                     metadata=metadata,
                     raw_id=raw_id,
                 )
