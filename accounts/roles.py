@@ -52,7 +52,8 @@ AGENT_PERMISSIONS = [
     "tickets.view_inboundmessage",
     "chat.view_conversation",
     "chat.view_agentpresence",
-    "chat.view_cannedreply",
+    "tickets.view_article",
+    "tickets.view_macro",
 ]
 
 SUPERVISOR_PERMISSIONS = [
@@ -66,9 +67,12 @@ SUPERVISOR_PERMISSIONS = [
     "tickets.change_queue",
     REPROCESS_INBOUND,
     "tickets.delete_ticket",
-    "chat.add_cannedreply",
-    "chat.change_cannedreply",
-    "chat.delete_cannedreply",
+    "tickets.add_article",
+    "tickets.change_article",
+    "tickets.delete_article",
+    "tickets.add_macro",
+    "tickets.change_macro",
+    "tickets.delete_macro",
     # Sign-ins (django-axes): who failed, who is paused, who signed in. View only.
     "axes.view_accessattempt",
     "axes.view_accessfailurelog",

@@ -1,5 +1,6 @@
-"""The chat's JSON endpoints (chat/protocol.py): start, upload, leave a message, and the
-attachments of a conversation. Thin: input is checked here, the work is chat.actions'."""
+"""The chat's JSON endpoints (chat/protocol.py): help articles suggested before a chat
+starts, start, upload, leave a message, and the attachments of a conversation. Thin: input
+is checked here, the work is chat.actions' (and the knowledge base's, tickets.knowledge)."""
 
 import uuid
 
@@ -7,12 +8,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import app_identity
 from accounts.permissions import VIEW_TICKETS, is_agent
 from tickets.actions import NOT_STORED
+from tickets.knowledge import SUGGEST_TEXT_CHARS, is_chinese, suggest_articles
 from tickets.models import Attachment, Queue
 
 from . import actions, selectors
@@ -56,6 +60,25 @@ def _conversation_json(conversation) -> dict:
         "agents_online": selectors.agents_online(conversation.queue),
         "verified_by_app": conversation.verified_by_app,
     }
+
+
+@require_GET
+def suggestions(request):
+    """Up to three help articles for the customer's question (``q``), before they are
+    queued: titles in the page's language, links to /help/<slug>/."""
+    if not http_allowed(request, "suggestions"):
+        return _too_many()
+    text = request.GET.get("q", "")[:SUGGEST_TEXT_CHARS]
+    found = suggest_articles(text, chinese=is_chinese(get_language()))
+    articles = [
+        {
+            "slug": article.slug,
+            "title": article.title,
+            "url": reverse("help_article", args=[article.slug]),
+        }
+        for article in found
+    ]
+    return JsonResponse({"articles": articles})
 
 
 @require_POST

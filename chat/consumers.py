@@ -285,7 +285,7 @@ class AgentConsumer(ChatConsumer):
     def opening(self):
         with translation.override(self.language):
             held = [
-                selectors.chat_frame(conversation)
+                selectors.chat_frame(conversation, agent=self.user)
                 for conversation in selectors.held_conversations(self.user)
             ]
             return selectors.hello_frame(self.user), selectors.waiting_snapshot(), held
@@ -509,7 +509,7 @@ class AgentConsumer(ChatConsumer):
 
         def build():
             with translation.override(self.language):
-                return selectors.chat_frame(conversation)
+                return selectors.chat_frame(conversation, agent=self.user)
 
         await self.hold(await database_sync_to_async(build)())
 

@@ -2,7 +2,8 @@
 
 The transcript is the ticket's thread (tickets.Message rows); what the chat adds is its
 live state (waiting in a queue, held by an agent, offline, ended), agents' presence and
-their limit of concurrent chats, and the canned replies shown in the console.
+and their limit of concurrent chats. The console's canned replies are the tickets side's
+macros (tickets.Macro).
 """
 
 from django.conf import settings
@@ -123,27 +124,3 @@ class AgentPresence(models.Model):
     @property
     def limit(self) -> int:
         return self.max_chats if self.max_chats is not None else settings.CHAT_MAX_CHATS
-
-
-class CannedReply(models.Model):
-    """A ready answer agents insert in the console; an empty queue means every queue."""
-
-    title = models.CharField(_("title"), max_length=100)
-    text = models.TextField(_("text"))
-    queue = models.ForeignKey(
-        "tickets.Queue",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="canned_replies",
-        verbose_name=_("queue"),
-    )
-    position = models.PositiveSmallIntegerField(_("position"), default=0)
-
-    class Meta:
-        verbose_name = _("canned reply")
-        verbose_name_plural = _("canned replies")
-        ordering = ["position", "title"]
-
-    def __str__(self):
-        return self.title

@@ -65,6 +65,7 @@ CUSTOMER_STRINGS = {
 def chat_page(request):
     config = {
         "startUrl": reverse("chat:start"),
+        "suggestionsUrl": reverse("chat:suggestions"),
         "uploadUrl": reverse("chat:upload"),
         "leaveMessageUrl": reverse("chat:leave_message"),
         "socketPath": "/ws/chat/",

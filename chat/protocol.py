@@ -6,6 +6,14 @@ its summary. Below it: the constants and frame checks the consumers (chat/consum
 
 HTTP first (it sets the session and CSRF cookies):
 - GET  /chat/                   the customer page.
+- GET  /chat/suggestions/?q=    the customer's question (its first 1,000 characters),
+                                before a chat starts; answers {"articles": [{"slug",
+                                "title", "url"}]}: up to 3 published help articles whose
+                                keywords it names (tickets.knowledge.suggest_articles),
+                                titles in the page's language, url /help/<slug>/. The
+                                page offers them with "This answered my question" and "I
+                                still need an agent" (which starts the chat, the question
+                                in the message box). Same per-address limit as start.
 - POST /chat/start/             form fields name, contact (phone or email), queue (slug),
                                 all optional; CSRF. Opens the conversation (a Ticket on the
                                 chat channel), remembers it in the session, answers JSON

@@ -12,10 +12,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mywallet_support.masking import mask_identity
+from tickets.macros import rendered_macros
 from tickets.models import Message, Queue
 from tickets.selectors import customer_panel
 
-from .models import AgentPresence, CannedReply, Conversation
+from .models import AgentPresence, Conversation
 
 # A socket may still join a chat that ended this recently, to send its rating only (the
 # connection may drop between the "closed" status and the rating).
@@ -273,9 +274,10 @@ def agents_online(queue: Queue | None) -> bool:
     return available_agents(queue).exists()
 
 
-def chat_frame(conversation: Conversation) -> dict:
-    """The "chat" frame: a conversation an agent holds, with the customer panel (only
-    masked contact details; links into the admin for the customer, wallets and tickets).
+def chat_frame(conversation: Conversation, *, agent) -> dict:
+    """The "chat" frame: a conversation ``agent`` holds, with the customer panel (only
+    masked contact details; links into the admin for the customer, wallets and tickets)
+    and the macros that fit its ticket, rendered for its customer (tickets.macros).
 
     The panel is the ticket's customer's: a guest who typed a known contact is on a
     placeholder until verified, so of the customer they claim to be the frame carries
@@ -293,6 +295,10 @@ def chat_frame(conversation: Conversation) -> dict:
         "queue": {"slug": queue.slug, "name": queue.name} if queue else None,
         "verified_by_app": conversation.verified_by_app,
         "claim": claim_of(ticket),
+        "macros": [
+            {"title": macro.title, "text": macro.text}
+            for macro in rendered_macros(ticket, agent=agent)
+        ],
         "customer": {
             "name": customer.name,
             "url": reverse("admin:accounts_customer_change", args=[customer.pk]),
@@ -387,14 +393,6 @@ def hello_frame(user) -> dict:
                 "presence": _presence_of(agent),
             }
             for agent in agents
-        ],
-        "canned": [
-            {
-                "title": reply.title,
-                "text": reply.text,
-                "queue": reply.queue.slug if reply.queue else "",
-            }
-            for reply in CannedReply.objects.select_related("queue")
         ],
     }
 

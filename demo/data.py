@@ -27,10 +27,11 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.actions import add_identity, resolve_identity
 from accounts.models import BankCard, Customer, CustomerIdentity, Transaction, WalletAccount
 from accounts.roles import AGENTS, SUPERVISORS
-from chat.models import CannedReply
 from tickets.actions import add_note, change_status, receive, reply
 from tickets.inbound import Inbound
 from tickets.models import CallLog, Channel, Message, Queue, Ticket
+
+from .knowledge import seed_knowledge
 
 TOTP_DEVICE_NAME = "Authenticator app (demo)"
 BACKUP_DEVICE_NAME = "Backup codes"
@@ -560,41 +561,6 @@ class SeedResult:
     created: Counter = field(default_factory=Counter)
 
 
-# Ready answers for the chat console: (title, text, queue slug or None for every queue).
-CANNED_REPLIES = [
-    (
-        "问候 / Greeting",
-        "您好，我是 MY Wallet 客服，很高兴为您服务。请问有什么可以帮您？\n"
-        "Hello, this is MY Wallet Support. How can I help you today?",
-        None,
-    ),
-    (
-        "核实身份 / Verify identity",
-        "为了保护您的账户安全，我需要先核实您的身份：稍后会向您的注册手机发送一个确认链接，"
-        "请打开后点击“是我本人”。您无需把任何验证码告诉任何人，包括我。\n"
-        "To protect your account I need to verify your identity first: I will send a "
-        'confirmation link to your registered phone; open it and tap "Yes, this is me". '
-        "You never need to tell anyone a code, including me.",
-        "security",
-    ),
-    (
-        "支付失败排查 / Failed payment",
-        "请告诉我付款的大致时间、金额和商户，我帮您查一下失败原因。\n"
-        "Please tell me roughly when, how much and where you paid, and I will look up why "
-        "it failed.",
-        None,
-    ),
-    (
-        "自助重置支付密码 / Reset payment password",
-        "您可以在 /account/reset-payment-password/ 自助重置支付密码，"
-        "验证码会发送到您的注册手机或邮箱。\n"
-        "You can reset your payment password yourself at /account/reset-payment-password/; "
-        "a code goes to your registered phone or email.",
-        "security",
-    ),
-]
-
-
 @transaction.atomic
 def seed(*, reset_passwords: bool = False) -> SeedResult:
     """Create whatever demo data is missing; with ``reset_passwords``, restore the demo
@@ -610,12 +576,7 @@ def seed(*, reset_passwords: bool = False) -> SeedResult:
         _customer(spec, acting_user=users["supervisor"], result=result)
     for conversation in CONVERSATIONS:
         _conversation(conversation, users=users, result=result)
-    for title, text, queue_slug in CANNED_REPLIES:
-        _reply, created = CannedReply.objects.get_or_create(
-            title=title,
-            defaults={"text": text, "queue": Queue.objects.filter(slug=queue_slug).first()},
-        )
-        result.created["canned replies"] += created
+    seed_knowledge(result.created)
     return result
 
 

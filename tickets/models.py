@@ -1,4 +1,7 @@
+import re
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -457,3 +460,120 @@ class TicketEvent(models.Model):
 
     def __str__(self):
         return self.get_kind_display()
+
+
+# --- the knowledge base and macros ------------------------------------------------------------
+
+# The placeholders a macro may use, each filled by tickets.macros.render_macro for a ticket.
+MACRO_PLACEHOLDERS = ("customer_name", "ticket_reference", "agent_name", "queue")
+MACRO_PLACEHOLDER = re.compile(r"\{([^{}\s]*)\}")
+PLACEHOLDER_HELP = _(
+    "Placeholders: {customer_name}, {ticket_reference}, {agent_name}, {queue}; "
+    "a missing customer name is left out."
+)
+
+
+class Article(models.Model):
+    """A help article, in English and Simplified Chinese side by side: one row per question,
+    so /help/<slug>/ is the same page in both languages.
+
+    Bodies are plain text with a little markup (tickets.knowledge.render_body): blank lines
+    part paragraphs, lines starting with "- " make a list, [text](/path) a link. Keywords
+    (comma-separated, either language) suggest the article in the chat."""
+
+    class Category(models.TextChoices):
+        PAYMENTS = "payments", _("Payments")
+        ACCOUNT = "account", _("Your account")
+        SECURITY = "security", _("Safety and security")
+
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    title_en = models.CharField(_("title (English)"), max_length=200)
+    title_zh = models.CharField(_("title (Chinese)"), max_length=200)
+    body_en = models.TextField(_("body (English)"))
+    body_zh = models.TextField(_("body (Chinese)"))
+    keywords_en = models.CharField(
+        _("keywords (English)"),
+        max_length=500,
+        blank=True,
+        help_text=_("Comma-separated words or phrases that suggest this article in the chat."),
+    )
+    keywords_zh = models.CharField(
+        _("keywords (Chinese)"),
+        max_length=500,
+        blank=True,
+        help_text=_("Comma-separated words or phrases that suggest this article in the chat."),
+    )
+    published = models.BooleanField(_("published"), default=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("help article")
+        verbose_name_plural = _("help articles")
+        ordering = ["category", "position", "slug"]
+
+    def __str__(self):
+        return self.title_en
+
+    def title(self, chinese: bool) -> str:
+        return self.title_zh if chinese else self.title_en
+
+    def body(self, chinese: bool) -> str:
+        return self.body_zh if chinese else self.body_en
+
+    def keywords(self) -> list[str]:
+        """Both languages' keywords, lower-cased: a customer may write in either."""
+        words = f"{self.keywords_en},{self.keywords_zh}".replace("，", ",").lower()
+        return [word.strip() for word in words.split(",") if word.strip()]
+
+
+class Macro(models.Model):
+    """A canned reply with placeholders, in English and Chinese, for the ticket page's reply
+    form and the chat console; sending it may also set the ticket's status. An empty queue
+    means every queue."""
+
+    title = models.CharField(_("title"), max_length=100)
+    body_en = models.TextField(_("text (English)"), help_text=PLACEHOLDER_HELP)
+    body_zh = models.TextField(_("text (Chinese)"), help_text=PLACEHOLDER_HELP)
+    queue = models.ForeignKey(
+        Queue,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="macros",
+        verbose_name=_("queue"),
+    )
+    status = models.CharField(
+        _("then set status"),
+        max_length=10,
+        choices=[(s, label) for s, label in Ticket.Status.choices if s != Ticket.Status.CLOSED],
+        blank=True,
+        help_text=_("Applied after the reply is sent; leave empty to keep the status."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("macro")
+        verbose_name_plural = _("macros")
+        ordering = ["position", "title"]
+
+    def __str__(self):
+        return self.title
+
+    def clean(self):
+        """Refuse a placeholder we cannot fill: the customer would see it as typed."""
+        errors = {}
+        for field in ("body_en", "body_zh"):
+            unknown = sorted(
+                {name for name in MACRO_PLACEHOLDER.findall(getattr(self, field))}
+                - set(MACRO_PLACEHOLDERS)
+            )
+            if unknown:
+                errors[field] = _("Unknown placeholder %(names)s; use %(known)s.") % {
+                    "names": ", ".join(f"{{{name}}}" for name in unknown),
+                    "known": ", ".join(f"{{{name}}}" for name in MACRO_PLACEHOLDERS),
+                }
+        if errors:
+            raise ValidationError(errors)

@@ -20,6 +20,11 @@
     startForm: $("start-form"),
     startError: $("start-error"),
     startButton: $("start-button"),
+    suggestView: $("suggest-view"),
+    suggestList: $("suggest-list"),
+    suggestAnswered: $("suggest-answered"),
+    suggestAgent: $("suggest-agent"),
+    suggestThanks: $("suggest-thanks"),
     conversation: $("conversation-view"),
     notice: $("chat-notice"),
     verified: $("chat-verified"),
@@ -463,18 +468,63 @@
     ui.text.focus();
   }
 
+  /* ---- help articles before the queue ---- */
+  // The customer's question is offered the matching help articles once (chat/protocol.py,
+  // GET /chat/suggestions/); "I still need an agent" starts the chat with the question in
+  // the message box. No articles, or no answer from the server: the chat starts at once.
+  let offeredFor = "";
+
+  function question() {
+    return ui.startForm.elements.question.value.trim();
+  }
+
+  async function offerArticles() {
+    const text = question();
+    if (!text || text === offeredFor) return false;
+    offeredFor = text;
+    try {
+      const response = await fetch(`${config.suggestionsUrl}?q=${encodeURIComponent(text)}`, {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+      });
+      const articles = response.ok ? (await response.json()).articles || [] : [];
+      if (!articles.length) return false;
+      ui.suggestList.replaceChildren(
+        ...articles.map((article) => el("li", {}, el("a", { href: article.url, target: "_blank", rel: "noopener", text: article.title })))
+      );
+    } catch (error) {
+      return false;
+    }
+    ui.startForm.hidden = true;
+    ui.suggestView.hidden = false;
+    ui.suggestList.querySelector("a").focus();
+    return true;
+  }
+
+  ui.suggestAnswered.addEventListener("click", () => {
+    ui.suggestView.hidden = true;
+    ui.suggestThanks.hidden = false;
+  });
+  ui.suggestAgent.addEventListener("click", () => {
+    ui.suggestView.hidden = true;
+    ui.startForm.hidden = false;
+    ui.startForm.requestSubmit();
+  });
+
   /* ---- forms ---- */
   async function startChat(event) {
     event.preventDefault();
     ui.startError.textContent = "";
     ui.startButton.disabled = true;
     try {
+      if (await offerArticles()) return;
       const result = await post(config.startUrl, new FormData(ui.startForm));
       if (!result.ok || !result.data.conversation) {
         ui.startError.textContent = firstError(result.data) || t.startFailed;
         return;
       }
       openConversation(result.data);
+      if (question() && !ui.text.value) ui.text.value = question();
     } catch (error) {
       ui.startError.textContent = t.startFailed;
     } finally {

@@ -2,7 +2,7 @@
  *
  * Presence, the waiting list with live wait times, several chats at once (a tab each, with
  * its own thread, draft, typing indicator and customer panel), replies and internal notes,
- * canned replies, transfer and close. New chats beep (Web Audio) and count in the title.
+ * macros (canned replies), transfer and close. New chats beep (Web Audio) and count in the title.
  * All text from the network is inserted with textContent. */
 "use strict";
 
@@ -33,7 +33,6 @@
     me: null, // {id, name, presence, max_chats}
     queues: [],
     agents: [],
-    canned: [],
     waiting: [], // the oldest waiting chats, at most config.waitingListed of them
     waitingTotal: 0, // every chat waiting, listed or not
     pageAsked: 0, // when a fresh "waiting" page was last asked for
@@ -214,6 +213,7 @@
     if (frame.claim !== undefined) chat.claim = frame.claim;
     if (frame.verified_by_app !== undefined) chat.verifiedByApp = frame.verified_by_app;
     if (frame.queue !== undefined) chat.queue = frame.queue;
+    if (frame.macros !== undefined) chat.macros = frame.macros;
     fillCanned(chat);
     chat.state = frame.state || "active";
     chat.closed = chat.state === "closed" || chat.state === "ended";
@@ -291,7 +291,7 @@
       if (event.target.type === "radio") chat.form.classList.toggle("cc-note-mode", mode(chat) === "note");
     });
     chat.canned.addEventListener("change", () => {
-      const reply = state.canned[Number(chat.canned.value)];
+      const reply = (chat.macros || [])[Number(chat.canned.value)];
       chat.canned.value = "";
       if (!reply) return;
       const { selectionStart: start, selectionEnd: end, value } = chat.text;
@@ -318,15 +318,11 @@
     return checked ? checked.value : "message";
   }
 
-  // The chat's queue's own canned replies and the general ones (no queue); the option's
-  // value is the reply's index in state.canned.
+  // The macros of the chat's "chat" frame: its queue's and the general ones, already
+  // rendered for its customer by the server; the option's value is the index in chat.macros.
   function fillCanned(chat) {
     const first = chat.canned.options[0];
-    const slug = chat.queue && chat.queue.slug ? chat.queue.slug : "";
-    const options = [];
-    state.canned.forEach((reply, index) => {
-      if (!reply.queue || reply.queue === slug) options.push(el("option", { value: String(index), text: reply.title }));
-    });
+    const options = (chat.macros || []).map((reply, index) => el("option", { value: String(index), text: reply.title }));
     chat.canned.replaceChildren(first, ...options);
     chat.canned.hidden = options.length === 0;
   }
@@ -785,15 +781,11 @@
     state.me = frame.agent || null;
     state.queues = frame.queues || [];
     state.agents = frame.agents || [];
-    state.canned = frame.canned || [];
     if (state.me) {
       setPresence(state.me.presence || "offline");
     }
     updateLimit();
-    for (const chat of state.chats.values()) {
-      fillCanned(chat);
-      fillTransfer(chat);
-    }
+    for (const chat of state.chats.values()) fillTransfer(chat);
   }
 
   // Another agent's presence changed (or ours, in another console of ours).

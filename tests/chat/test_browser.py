@@ -34,17 +34,20 @@ TIMEOUT_MS = 10_000
 XSS = '<script>window.__xss = 1</script><img src="x" onerror="window.__xss = 2">'
 
 
-# Canned replies for every queue, for "general" and for "security"; the admin answers
+# Macros for every queue, for "general" and for "security"; the admin answers
 # "general" chats too.
 CANNED_SETUP = """
 from django.contrib.auth import get_user_model
-from chat.models import CannedReply
-from tickets.models import Queue
+from tickets.models import Macro, Queue
 general, security = Queue.objects.get(slug="general"), Queue.objects.get(slug="security")
 general.agents.add(get_user_model().objects.get(username="admin"))
-CannedReply.objects.create(title="问候", text="您好，请问有什么可以帮您？")
-CannedReply.objects.create(title="查询中", text="我正在为您查询，请稍候。", queue=general)
-CannedReply.objects.create(title="冻结说明", text="为保护资金安全，账户已冻结。", queue=security)
+Macro.objects.create(title="问候", body_en="Hello!", body_zh="您好，请问有什么可以帮您？")
+Macro.objects.create(
+    title="查询中", body_en="One moment.", body_zh="我正在为您查询，请稍候。", queue=general
+)
+Macro.objects.create(
+    title="冻结说明", body_en="Frozen.", body_zh="为保护资金安全，账户已冻结。", queue=security
+)
 """
 
 

@@ -438,13 +438,10 @@ def test_an_agent_console_closing_sets_the_agent_offline(agent):
     assert agent.chat_presence.sockets == 0
 
 
-def test_the_hello_frame_carries_canned_replies_and_queues(agent):
-    from chat.models import CannedReply
+def test_the_hello_frame_carries_the_queues(agent):
     from tickets.models import Queue
 
     Queue.objects.create(name="Security", slug="security")
-    CannedReply.objects.create(title="Network", text="请检查网络后重试。")
-
     console_client = agent_client(agent)
 
     async def scenario():
@@ -457,4 +454,32 @@ def test_the_hello_frame_carries_canned_replies_and_queues(agent):
     hello = run(scenario)
     assert hello["agent"]["id"] == agent.pk and hello["agent"]["max_chats"] == 3
     assert hello["queues"] == [{"slug": "security", "name": "Security"}]
-    assert hello["canned"] == [{"title": "Network", "text": "请检查网络后重试。", "queue": ""}]
+    assert "canned" not in hello  # macros come with each chat, rendered for its customer
+
+
+def test_the_chat_frame_carries_the_macros_rendered_for_its_customer(agent):
+    from tickets.models import Macro, Queue
+
+    security = Queue.objects.create(name="Security", slug="security")
+    Macro.objects.create(
+        title="Greeting",
+        body_en="Hello {customer_name}, I am {agent_name}.",
+        body_zh="{customer_name}您好，我是{agent_name}，工单 {ticket_reference}。",
+    )
+    Macro.objects.create(title="Frozen", body_en="Frozen.", body_zh="已冻结。", queue=security)
+    Macro.objects.create(title="Old", body_en="x", body_zh="x", active=False)
+    console_client = agent_client(agent)
+
+    async def scenario():
+        console = await connect_agent(console_client)
+        _client, data = await sync_to_async(start_chat)(name="李雷")
+        await console.send_json_to({"type": "accept", "conversation": data["conversation"]})
+        chat = await receive_until(console, lambda f: f["type"] == "chat")
+        await console.disconnect()
+        return data, chat
+
+    data, chat = run(scenario)
+    # A general chat: the general macros only, in the customer's language (Chinese).
+    assert chat["macros"] == [
+        {"title": "Greeting", "text": f"李雷您好，我是agent，工单 {data['reference']}。"}
+    ]

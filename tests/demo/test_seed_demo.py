@@ -14,9 +14,8 @@ from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Transaction
-from chat.models import CannedReply
 from demo.data import DEMO_STAFF
-from tickets.models import CallLog, Channel, Ticket
+from tickets.models import Article, CallLog, Channel, Macro, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -188,8 +187,26 @@ def test_reset_passwords_restores_the_demo_login():
     assert StaticToken.objects.filter(token=AGENT.backup_codes[0]).exists()
 
 
-def test_the_chat_console_has_canned_replies_for_every_queue_and_for_security():
+def test_the_macros_serve_every_queue_and_security_in_both_languages():
     seed()
-    assert CannedReply.objects.filter(queue=None).count() >= 2
-    assert CannedReply.objects.filter(queue__slug="security").exists()
-    assert all("\n" in reply.text for reply in CannedReply.objects.all())  # zh and en
+    assert Macro.objects.filter(queue=None).count() >= 2
+    assert Macro.objects.filter(queue__slug="security").exists()
+    assert Macro.objects.exclude(status="").exists()  # one shows the status change
+    for macro in Macro.objects.all():
+        assert macro.body_en and macro.body_zh
+        macro.full_clean()  # every placeholder is one we fill
+
+
+def test_the_help_centre_answers_the_five_common_questions_in_both_languages():
+    seed()
+    slugs = set(Article.objects.filter(published=True).values_list("slug", flat=True))
+    assert {
+        "why-did-my-payment-fail",
+        "reset-payment-password",
+        "account-locked",
+        "update-my-details",
+        "how-we-keep-payments-safe",
+    } <= slugs
+    for article in Article.objects.all():
+        assert article.title_zh and article.body_zh and article.keywords_zh
+        assert article.title_en and article.body_en and article.keywords_en

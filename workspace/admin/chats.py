@@ -1,9 +1,9 @@
-"""The chat's records in the admin: conversations and presence to look at, canned replies
-to edit."""
+"""The chat's records in the admin: conversations and presence to look at (the console's
+canned replies are the tickets side's macros: workspace/admin/knowledge.py)."""
 
 from django.contrib import admin
 
-from chat.models import AgentPresence, CannedReply, Conversation
+from chat.models import AgentPresence, Conversation
 
 from ..site import ViewOnlyMixin
 
@@ -27,10 +27,3 @@ class AgentPresenceAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
-
-
-@admin.register(CannedReply)
-class CannedReplyAdmin(admin.ModelAdmin):
-    list_display = ["title", "queue", "position"]
-    list_filter = ["queue"]
-    search_fields = ["title", "text"]

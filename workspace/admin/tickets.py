@@ -22,6 +22,7 @@ from accounts.permissions import REPROCESS_INBOUND
 from mywallet_support.csp import allow_images, lock_down
 from mywallet_support.mail import DeliveryError
 from tickets import actions, selectors
+from tickets.macros import rendered_macros
 from tickets.models import (
     Attachment,
     Channel,
@@ -220,6 +221,7 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
                 account_events=selectors.ticket_account_events(obj),
                 can_work=can_change,
                 reply_form=ReplyForm(routes=actions.reply_routes(obj)),
+                macros=rendered_macros(obj, agent=request.user),
                 status_form=StatusForm(initial={"status": obj.status}),
                 assign_form=AssignForm(initial={"assignee": obj.assignee_id}),
                 reply_url=self._url("reply", obj),

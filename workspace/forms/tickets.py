@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Transaction, WalletAccount
 from tickets import actions
-from tickets.models import Message, Ticket
+from tickets.models import Macro, Message, Ticket
 
 RECENT_TRANSACTION_CHOICES = 50
 
@@ -69,6 +69,11 @@ class ReplyForm(forms.Form):
     via = forms.ChoiceField(
         label=_("Send through"), choices=(), required=False, widget=forms.RadioSelect
     )
+    # The macro the text came from (static/tickets/macros.js): its status change applies
+    # when the agent chose none other.
+    macro = forms.ModelChoiceField(
+        queryset=Macro.objects.filter(active=True), required=False, widget=forms.HiddenInput
+    )
 
     def __init__(self, *args, routes=(), **kwargs):
         """``routes``: tickets.actions.reply_routes of the ticket; only the open ones are
@@ -80,6 +85,13 @@ class ReplyForm(forms.Form):
         self.fields["via"].choices = [(route.channel, route.label) for route in self.open_routes]
         if self.open_routes:
             self.fields["via"].initial = self.open_routes[0].channel
+
+    def clean(self):
+        data = super().clean()
+        macro = data.get("macro")
+        if macro is not None and macro.status and not data.get("then_status"):
+            data["then_status"] = macro.status
+        return data
 
     def save(self, ticket: Ticket, *, acting_user) -> Message:
         """Write the reply or note and, if asked, move the status: both or neither."""
