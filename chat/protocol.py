@@ -77,10 +77,7 @@ client -> server
   {"type": "close", "conversation": id}
 server -> client
   {"type": "hello", "agent": {"id", "name", "presence", "max_chats"},
-   "queues": [{"slug", "name"}], "agents": [{"id", "name", "presence"}],
-   "canned": [{"title", "text", "queue"}]}        canned replies of every queue ("" for
-                                                 the general ones): a chat offers its
-                                                 queue's and the general ones
+   "queues": [{"slug", "name"}], "agents": [{"id", "name", "presence"}]}
   {"type": "waiting", "chats": [{"conversation", "reference", "customer", "queue",
    "waiting_since": ISO, "preview"}], "count": n}
                                                  the oldest CHAT_WAITING_LISTED (50) chats
@@ -102,12 +99,16 @@ server -> client
                                                  first CHAT_WAITING_LISTED and shows
                                                  "+K more waiting" for count minus those
   {"type": "chat", "conversation", "reference", "ticket_url", "state",
-   "queue": {"slug", "name"} | null, "customer": {"name", "url", "contact",
+   "queue": {"slug", "name"} | null, "macros": [{"title", "text"}],
+   "customer": {"name", "url", "contact",
    "identities": [{"kind", "kind_display", "value" (masked)}], "wallets": [{"number",
    "url", "status", "status_label", "lock_reason", "lock_reason_label", "balance",
    "currency", "recent_failed": [...]}], "earlier_tickets": [{"reference", "subject",
    "url"}]}}                                      a chat this agent now holds (accept,
-                                                 auto-assign, transfer in, reconnect)
+                                                 auto-assign, transfer in, reconnect);
+                                                 "macros": its queue's and the general
+                                                 ones, filled in for its customer in
+                                                 their language (tickets.macros)
   {"type": "ack", "conversation", "client_id", "id"}
   {"type": "message", "conversation", "id", "author": "customer"|"agent"|"system"|"note",
    "name", "text", "sent_at", "attachments": [...]}

@@ -40,7 +40,7 @@ def test_the_chat_frame_links_the_customer_wallet_and_earlier_tickets_once_verif
     )
     # A typed contact is a claim: the frame names the claimed customer, masked, and
     # carries nothing of theirs.
-    claimed = selectors.chat_frame(conversation)
+    claimed = selectors.chat_frame(conversation, agent=agent)
     assert claimed["claim"] == {"name": "Li Wei", "contact": "li***@example.com"}
     assert claimed["customer"]["wallets"] == [] and claimed["customer"]["earlier_tickets"] == []
     text = str(claimed)
@@ -52,7 +52,7 @@ def test_the_chat_frame_links_the_customer_wallet_and_earlier_tickets_once_verif
     )
     conversation = actions.conversation_for_agent(conversation.pk, user=agent)
     with translation.override("zh-hans"):
-        frame = selectors.chat_frame(conversation)
+        frame = selectors.chat_frame(conversation, agent=agent)
     assert frame["claim"] is None and not frame["verified_by_app"]
     assert frame["queue"] == {"slug": "security", "name": "Security"}
     panel = frame["customer"]
@@ -80,10 +80,10 @@ def test_the_chat_frame_links_the_customer_wallet_and_earlier_tickets_once_verif
 def test_an_unlocked_wallet_has_no_lock_reason_label(customer):
     app = verify(sign(customer.wallets.get(), audience=AUDIENCE_CHAT), audience=AUDIENCE_CHAT)
     conversation = actions.start_conversation(session_key="s", app=app)
-    assert selectors.chat_frame(conversation)["verified_by_app"]
-    [shown] = selectors.chat_frame(conversation)["customer"]["wallets"]
+    assert selectors.chat_frame(conversation, agent=None)["verified_by_app"]
+    [shown] = selectors.chat_frame(conversation, agent=None)["customer"]["wallets"]
     assert shown["lock_reason_label"] == "" and frame_queue(conversation) is None
 
 
 def frame_queue(conversation):
-    return selectors.chat_frame(conversation)["queue"]
+    return selectors.chat_frame(conversation, agent=None)["queue"]
