@@ -2,19 +2,22 @@
 the bodies' little markup (escaped, sanitised), and the public /help/ pages in both
 languages."""
 
+from collections import Counter
+
 import pytest
 from django.test import Client
 
 from demo.knowledge import seed_knowledge
+from tests.accounts.test_customer_texts import asks_for_a_code
 from tickets.knowledge import render_body, search_articles, suggest_articles
-from tickets.models import Article
+from tickets.models import Article, Macro
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def articles(db):
-    seed_knowledge(created=__import__("collections").Counter())
+    seed_knowledge(Counter())
     return Article.objects.all()
 
 
@@ -131,3 +134,13 @@ def test_the_chat_suggests_articles_for_the_question_in_the_page_s_language(arti
     nothing = Client().get("/chat/suggestions/", {"q": "hello"})
     assert nothing.json() == {"articles": []}
     assert Client().get("/chat/suggestions/").json() == {"articles": []}
+
+
+@pytest.mark.parametrize("accept", ["en", "zh-CN"])
+def test_no_article_or_macro_asks_a_customer_to_pass_a_code_on(articles, accept):
+    client = Client(headers={"accept-language": accept})
+    for article in articles:
+        page = client.get(f"/help/{article.slug}/").content.decode()
+        assert not asks_for_a_code(page), article.slug
+    for macro in Macro.objects.all():
+        assert not asks_for_a_code(macro.body_en) and not asks_for_a_code(macro.body_zh)
