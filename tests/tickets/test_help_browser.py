@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.chat.test_browser import ADMIN, ROOT, browser, totp_code
+from tests.chat.test_browser import ADMIN, ROOT, SUPERVISOR, browser, totp_code
 from tests.e2e.servers import manage, migrated_database, running_daphne
 from tests.workspace.test_csp_browser import visit, watched_page
 
@@ -94,9 +94,16 @@ def test_the_chat_offers_articles_before_queueing(browser, site, locale, accept,
     page.context.close()
 
 
-def test_the_ticket_page_s_macro_picker_fills_the_reply_and_the_status(browser, site):
-    page, errors, violations = watched_page(browser, viewport=SCREEN, locale="en-US")
-    username, password, key = ADMIN
+@pytest.mark.parametrize(
+    ("login", "locale", "accept"), [(ADMIN, "en-US", "en"), (SUPERVISOR, "zh-CN", "zh-Hans")]
+)
+def test_the_ticket_page_s_macro_picker_fills_the_reply_and_the_status(
+    browser, site, login, locale, accept
+):
+    """Each language signs in a different user: a TOTP code is good once."""
+    page, errors, violations = watched_page(browser, viewport=SCREEN, locale=locale)
+    page.set_extra_http_headers({"Accept-Language": accept})
+    username, password, key = login
     visit(page, site, "/admin/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
@@ -112,7 +119,8 @@ def test_the_ticket_page_s_macro_picker_fills_the_reply_and_the_status(browser, 
     assert "{" not in body and "MW-" in body
     assert page.locator("select[name=then_status]").input_value() == "solved"
     assert page.locator("input[name=macro]").input_value() != ""
-    page.screenshot(path=str(SCREENSHOTS / "ticket-macro-en.png"))
+    page.locator("#reply").scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / f"ticket-macro-{accept.lower()}.png"))
     assert not violations, violations
     assert not errors, errors
     page.context.close()
