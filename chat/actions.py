@@ -30,6 +30,7 @@ from accounts.audit import record_event
 from accounts.identities import normalise_identity
 from accounts.models import AccountEvent, CustomerIdentity
 from accounts.permissions import is_agent, require_agent
+from mywallet_support.mail import customer_language
 from tickets import actions as ticket_actions
 from tickets.inbound import Inbound, InboundAttachment
 from tickets.models import Channel, Queue, Ticket, TicketEvent
@@ -55,11 +56,14 @@ def contact_identity_kind(contact: str) -> str:
 @dataclass(frozen=True)
 class Caller:
     """Who is chatting, as far as we know: the identity the chat is filed under, the
-    customer a typed contact claims to be (never trusted), and the app's proof if any."""
+    customer a typed contact claims to be (never trusted), and the app's proof if any.
+    ``guest``: the identity's customer was made for this chat (a placeholder, or a contact
+    new to us), so what the chat learns of them (their language) is theirs to keep."""
 
     identity: CustomerIdentity
     claimed: CustomerIdentity | None = None
     app: AppIdentity | None = None
+    guest: bool = False
 
 
 def _caller(*, user, name: str, contact: str, app: AppIdentity | None) -> Caller:
@@ -83,9 +87,10 @@ def guest_caller(*, name: str, contact: str) -> Caller:
         owner = CustomerIdentity.objects.select_related("customer").filter(kind=kind, value=value)
         owner = owner.first()
         if owner is None:
-            return Caller(identity=resolve_identity(kind=kind, value=value, display_name=name))
-        return Caller(identity=_placeholder(name), claimed=owner)
-    return Caller(identity=_placeholder(name))
+            identity = resolve_identity(kind=kind, value=value, display_name=name)
+            return Caller(identity=identity, guest=True)
+        return Caller(identity=_placeholder(name), claimed=owner, guest=True)
+    return Caller(identity=_placeholder(name), guest=True)
 
 
 def _placeholder(name: str) -> CustomerIdentity:
@@ -119,14 +124,19 @@ def start_conversation(
     contact: str = "",
     queue: Queue | None = None,
     app: AppIdentity | None = None,
+    language: str = "",
 ) -> Conversation:
     """Open a chat: a ticket on the chat channel and its conversation, waiting for an agent
     (or offline when none of the queue is online). ``app``: the customer the MY Wallet
     app's token proved (accounts.app_identity.verify), recorded as a strong verification
-    on the ticket. Raises ValidationError on a bad contact."""
+    on the ticket. ``language``: the page's, kept on a guest's own new customer so that
+    answers (macros, mail) speak it. Raises ValidationError on a bad contact."""
     name, contact = name.strip()[:200], contact.strip()[:255]
     caller = _caller(user=user, name=name, contact=contact, app=app)
     customer = caller.identity.customer
+    if caller.guest and language:
+        customer.language = customer_language(language)
+        customer.save(update_fields=["language"])
     if app is not None:
         wallet = app.account
     else:

@@ -107,6 +107,7 @@ def start(request):
             contact=request.POST.get("contact", ""),
             queue=_queue(request),
             app=app,
+            language=get_language(),
         )
     except ValidationError as exc:
         return _error(exc, field="contact")

@@ -472,7 +472,8 @@ def test_the_chat_frame_carries_the_macros_rendered_for_its_customer(agent):
 
     async def scenario():
         console = await connect_agent(console_client)
-        _client, data = await sync_to_async(start_chat)(name="李雷")
+        chinese = Client(headers={"accept-language": "zh-CN"})
+        _client, data = await sync_to_async(start_chat)(chinese, name="李雷")
         await console.send_json_to({"type": "accept", "conversation": data["conversation"]})
         chat = await receive_until(console, lambda f: f["type"] == "chat")
         await console.disconnect()
@@ -483,3 +484,26 @@ def test_the_chat_frame_carries_the_macros_rendered_for_its_customer(agent):
     assert chat["macros"] == [
         {"title": "Greeting", "text": f"李雷您好，我是agent，工单 {data['reference']}。"}
     ]
+
+
+def test_a_guest_chatting_in_english_gets_the_macros_in_english(agent):
+    from tickets.models import Macro
+
+    Macro.objects.create(
+        title="Hi", body_en="Hello {customer_name}.", body_zh="{customer_name}您好。"
+    )
+    console_client = agent_client(agent)
+
+    async def scenario():
+        console = await connect_agent(console_client)
+        english = Client(headers={"accept-language": "en"})
+        _client, data = await sync_to_async(start_chat)(english, name="Emily")
+        await console.send_json_to({"type": "accept", "conversation": data["conversation"]})
+        chat = await receive_until(console, lambda f: f["type"] == "chat")
+        await console.disconnect()
+        return data, chat
+
+    data, chat = run(scenario)
+    assert chat["macros"] == [{"title": "Hi", "text": "Hello Emily."}]
+    # the page's language is kept on the guest's own customer: mail speaks it too
+    assert Conversation.objects.get(pk=data["conversation"]).ticket.customer.language == "en"
