@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
+from accounts.confirmations import agent_name
 from mywallet_support.mail import customer_language
 
 from .models import MACRO_PLACEHOLDER, Macro, Ticket
@@ -25,13 +26,12 @@ class RenderedMacro:
     title: str
     text: str
     status: str
-    queue: str
 
 
 def macros_for(ticket: Ticket) -> QuerySet[Macro]:
     """The active macros that fit the ticket: its queue's and the general ones."""
     fits = Q(queue=None) if ticket.queue_id is None else Q(queue=None) | Q(queue=ticket.queue_id)
-    return Macro.objects.filter(fits, active=True).select_related("queue")
+    return Macro.objects.filter(fits, active=True)
 
 
 def placeholder_values(ticket: Ticket, *, agent) -> dict[str, str]:
@@ -39,9 +39,7 @@ def placeholder_values(ticket: Ticket, *, agent) -> dict[str, str]:
     return {
         "customer_name": (customer.name if customer else "") or "",
         "ticket_reference": ticket.reference or "",
-        "agent_name": (agent.first_name or agent.get_full_name() or agent.get_username())
-        if agent
-        else "",
+        "agent_name": agent_name(agent) if agent else "",
         "queue": ticket.queue.name if ticket.queue_id else "",
     }
 
@@ -81,7 +79,6 @@ def _render(macro: Macro, language: str, values: dict[str, str]) -> RenderedMacr
         title=macro.title,
         text=fill(body, values),
         status=macro.status,
-        queue=macro.queue.slug if macro.queue_id else "",
     )
 
 

@@ -2,6 +2,8 @@
 and a reply sent from one applies its status change through the actions, with history."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.workspace.test_tickets import from_customer
@@ -79,3 +81,16 @@ def test_an_unknown_or_retired_macro_is_refused_and_nothing_is_sent(agent_client
     ticket.refresh_from_db()
     assert ticket.status != Ticket.Status.SOLVED
     assert not ticket.messages.filter(text="Hello").exists()
+
+
+def test_the_ticket_page_s_queries_do_not_grow_with_the_macros(agent_client, ticket, solving):
+    page = reverse("admin:tickets_ticket_change", args=[ticket.pk])
+    agent_client.get(page)  # warm: the session, the content types
+    with CaptureQueriesContext(connection) as one:
+        agent_client.get(page)
+    for index in range(10):
+        Macro.objects.create(title=f"M{index}", body_en="{customer_name}", body_zh="{queue}")
+    with CaptureQueriesContext(connection) as eleven:
+        html = agent_client.get(page).content.decode()
+    assert html.count("data-status=") == 11
+    assert len(eleven) == len(one)
