@@ -1,0 +1,201 @@
+"""The admin home: the support team's dashboard, above Django's list of models.
+
+The figures are ``tickets.reports.dashboard`` for the last 14 days in the agent's time
+zone (a fixed number of queries, whatever the data); this module turns them into headline
+cards, the charts of ``workspace.charts`` (labels in the agent's language) and the
+feedback report. Agents see the team's figures, read only; supervisors (who manage the
+queues) also get links into the ticket list behind them. Staff without the ticket
+permissions see the models list only.
+"""
+
+from datetime import timedelta
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.permissions import is_agent
+from tickets.models import Channel, Ticket
+from tickets.reports import dashboard
+
+from . import charts
+
+DAYS = 14
+# Who gets the links into the ticket lists behind the figures: supervisors, who manage the
+# queues whose load the dashboard shows.
+REPORT_LINKS_PERMISSION = "tickets.change_queue"
+NONE = "\N{EN DASH}"  # a figure with no data yet
+
+
+def context(request) -> dict:
+    """The template's context for the admin home; nothing for staff who are not agents."""
+    if not is_agent(request.user):
+        return {}
+    figures = dashboard(now=timezone.now(), tz=timezone.get_current_timezone(), days=DAYS)
+    days = [_day(day) for day in figures.window.dates]
+    return {
+        "cards": _cards(figures.headline),
+        "charts": _charts(figures, days),
+        "topics": [_topic(topic) for topic in figures.topics],
+        "comments": figures.comments,
+        "report_links": _report_links() if request.user.has_perm(REPORT_LINKS_PERMISSION) else [],
+        "window_days": DAYS,
+    }
+
+
+def duration_text(value: timedelta | None) -> str:
+    """A response time as people say it: 12 min, 3 h 05 min, 2 d 4 h; a dash for none."""
+    if value is None:
+        return NONE
+    minutes = round(value.total_seconds() / 60)
+    if minutes < 60:
+        return _("%(minutes)d min") % {"minutes": minutes}
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return _("%(hours)d h %(minutes)02d min") % {"hours": hours, "minutes": minutes}
+    days, hours = divmod(hours, 24)
+    return _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
+
+
+def _hours_tick(hours: float) -> str:
+    return duration_text(timedelta(hours=hours))
+
+
+def _cards(headline) -> list[dict]:
+    today, week = headline.first_response_today, headline.first_response_week
+    trend = ""
+    if today is not None and week is not None and today != week:
+        trend = "better" if today < week else "worse"
+    score = headline.satisfaction
+    return [
+        {"label": _("Open tickets"), "value": headline.open, "css": "card-open"},
+        {"label": _("Unassigned"), "value": headline.unassigned, "css": "card-unassigned"},
+        {
+            "label": _("Breaching SLA now"),
+            "value": headline.breaching,
+            "css": "card-breaching" if headline.breaching else "card-ok",
+        },
+        {
+            "label": _("First response today (median)"),
+            "value": duration_text(today),
+            "note": _("7 days: %(median)s") % {"median": duration_text(week)},
+            "css": f"card-trend-{trend}" if trend else "card-neutral",
+        },
+        {
+            "label": _("Satisfaction, 30 days"),
+            "value": f"{score:.1f} / 5" if score is not None else NONE,
+            "note": _("%(count)d ratings") % {"count": headline.rated},
+            "css": "card-satisfaction",
+        },
+    ]
+
+
+def _charts(figures, days: list[str]) -> list[dict]:
+    channel_series = [
+        charts.Series(str(Channel(code).label), f"series-{code}", counts)
+        for code, counts in figures.created.items()
+    ]
+    queues = [(name or _("No queue"), count) for name, count in figures.open_by_queue]
+    weeks = [_day(week.start) for week in figures.weeks]
+    return [
+        _wide(charts.stacked_bars(_("Tickets per channel per day"), days, channel_series)),
+        _narrow(charts.horizontal_bars(_("Open tickets by queue"), queues, "series-queue")),
+        _narrow(
+            charts.grouped_bars(
+                _("SLA breaches per day"),
+                days,
+                [
+                    charts.Series(
+                        _("First response"), "series-first", figures.first_response_breaches
+                    ),
+                    charts.Series(
+                        _("Resolution"), "series-resolution", figures.resolution_breaches
+                    ),
+                ],
+            )
+        ),
+        _narrow(_times(_("First response time"), days, figures.first_response)),
+        _narrow(_times(_("Resolution time"), days, figures.resolution)),
+        _narrow(
+            charts.lines(
+                _("Satisfaction per week (average score)"),
+                weeks,
+                [
+                    charts.Series(
+                        _("Average score"), "series-score", [w.average for w in figures.weeks]
+                    )
+                ],
+                maximum=5,
+            )
+        ),
+        _narrow(
+            charts.grouped_bars(
+                _("Ratings and feedback per week"),
+                weeks,
+                [
+                    charts.Series(_("Ratings"), "series-rated", [w.rated for w in figures.weeks]),
+                    charts.Series(
+                        _("Feedback tickets"),
+                        "series-feedback",
+                        [w.feedback_tickets for w in figures.weeks],
+                    ),
+                ],
+            )
+        ),
+    ]
+
+
+def _times(title: str, days: list[str], durations) -> charts.Chart:
+    def hours(values):
+        return [None if v is None else v.total_seconds() / 3600 for v in values]
+
+    return charts.lines(
+        title,
+        days,
+        [
+            charts.Series(_("Median"), "series-median", hours(durations.median)),
+            charts.Series(_("90th percentile"), "series-p90", hours(durations.p90)),
+        ],
+        tick=_hours_tick,
+    )
+
+
+def _topic(topic) -> dict:
+    average = topic.average
+    return {
+        "category": Ticket.Category(topic.category).label,
+        "tickets": topic.tickets,
+        "rated": topic.rated,
+        "average": f"{average:.1f}" if average is not None else NONE,
+        "score_css": _score_css(average),
+        "low": topic.low,
+    }
+
+
+def _score_css(average: float | None) -> str:
+    if average is None:
+        return "score-none"
+    return "score-good" if average >= 4 else "score-fair" if average >= 3 else "score-poor"
+
+
+def _report_links() -> list[tuple[str, str]]:
+    tickets = reverse("admin:tickets_ticket_changelist")
+    return [
+        (_("Open tickets"), f"{tickets}?status__exact=open"),
+        (_("New tickets"), f"{tickets}?status__exact=new"),
+        (_("Unassigned"), f"{tickets}?assignee__isnull=True"),
+        (_("Feedback and suggestions"), f"{tickets}?category__exact=feedback"),
+        (_("Solved tickets"), f"{tickets}?status__exact=solved"),
+    ]
+
+
+def _day(day) -> str:
+    return f"{day.month}/{day.day}"
+
+
+def _wide(chart: charts.Chart) -> dict:
+    return {"chart": chart, "css": "chart-wide"}
+
+
+def _narrow(chart: charts.Chart) -> dict:
+    return {"chart": chart, "css": "chart-narrow"}
