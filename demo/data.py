@@ -32,6 +32,8 @@ from tickets.actions import add_note, change_status, receive, reply
 from tickets.inbound import Inbound
 from tickets.models import CallLog, Channel, Message, Queue, Ticket
 
+from .history import seed_history
+
 TOTP_DEVICE_NAME = "Authenticator app (demo)"
 BACKUP_DEVICE_NAME = "Backup codes"
 
@@ -616,6 +618,7 @@ def seed(*, reset_passwords: bool = False) -> SeedResult:
             defaults={"text": text, "queue": Queue.objects.filter(slug=queue_slug).first()},
         )
         result.created["canned replies"] += created
+    result.created["tickets"] += seed_history(agent=users["agent"])
     return result
 
 
