@@ -7,7 +7,7 @@ Content-Security-Policy (no inline style) holds because colours come from CSS cl
 (``static/css/dashboard.css``), never from a style attribute.
 
 Every chart has the same frame: a plot area inside fixed margins, a value axis with a
-few round ticks starting at zero, category labels along the bottom (thinned out when
+few round ticks starting at zero (``axis``), category labels along the bottom (thinned out when
 they would collide), and a legend. Values of ``None`` are gaps (a day without data).
 """
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 WIDTH = 640
 HEIGHT = 220
-LEFT, RIGHT, TOP, BOTTOM = 44, 8, 10, 26
+LEFT, RIGHT, TOP, BOTTOM = 52, 8, 10, 26
 LABEL_ROOM = 40  # the width one category label needs along the bottom
 BAR_GAP = 0.25  # the share of a slot left empty between bars
 
@@ -89,10 +89,15 @@ def nice_ceiling(value: float) -> float:
     if value <= 0:
         return 1
     power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * power + 1e-9 * power:
-            return step * power
-    return 10 * power  # pragma: no cover - the loop ends at 10
+    return next(step * power for step in (1, 2, 2.5, 5, 10) if value <= step * power * (1 + 1e-9))
+
+
+def axis(highest: float) -> list[float]:
+    """The value axis' ticks from zero: at most six, a round step apart, the last at or
+    above ``highest`` (0-5 for a score, 0-20 by 5 for 17 tickets)."""
+    step = nice_ceiling(highest / 5)
+    count = max(math.ceil(highest / step - 1e-9), 1)
+    return [step * n for n in range(count + 1)]
 
 
 def compact(value: float) -> str:
@@ -103,10 +108,12 @@ def compact(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
-def stacked_bars(title: str, labels: list[str], series: list[Series], *, tick=compact) -> Chart:
+def stacked_bars(
+    title: str, labels: list[str], series: list[Series], *, tick=compact, width=WIDTH
+) -> Chart:
     """One column per label, the series stacked in it bottom up (tickets per channel)."""
     totals = [sum(s.values[i] or 0 for s in series) for i in range(len(labels))]
-    chart, y = _frame(title, labels, max(totals, default=0), tick, series)
+    chart, y = _frame(title, labels, max(totals, default=0), tick, series, width)
     slot = _slot(chart, labels)
     for i in range(len(labels)):
         base = chart.bottom
@@ -122,10 +129,12 @@ def stacked_bars(title: str, labels: list[str], series: list[Series], *, tick=co
     return chart
 
 
-def grouped_bars(title: str, labels: list[str], series: list[Series], *, tick=compact) -> Chart:
+def grouped_bars(
+    title: str, labels: list[str], series: list[Series], *, tick=compact, width=WIDTH
+) -> Chart:
     """One column per label, the series side by side in it (breaches of each SLA)."""
     highest = max((v or 0 for s in series for v in s.values), default=0)
-    chart, y = _frame(title, labels, highest, tick, series)
+    chart, y = _frame(title, labels, highest, tick, series, width)
     slot = _slot(chart, labels)
     width = slot * (1 - BAR_GAP) / max(len(series), 1)
     for i in range(len(labels)):
@@ -148,13 +157,19 @@ def grouped_bars(title: str, labels: list[str], series: list[Series], *, tick=co
 
 
 def lines(
-    title: str, labels: list[str], series: list[Series], *, tick=compact, maximum=None
+    title: str,
+    labels: list[str],
+    series: list[Series],
+    *,
+    tick=compact,
+    maximum=None,
+    width=WIDTH,
 ) -> Chart:
     """A line per series over the labels, broken where a value is None; a dot on each
     value, titled with it (a lone day still shows). ``maximum`` fixes the axis (a 1-5
     score), otherwise it is the highest value, rounded up."""
     highest = max((v for s in series for v in s.values if v is not None), default=0)
-    chart, y = _frame(title, labels, maximum or highest, tick, series)
+    chart, y = _frame(title, labels, maximum or highest, tick, series, width)
     slot = _slot(chart, labels)
     for s in series:
         run: list[str] = []
@@ -171,17 +186,28 @@ def lines(
     return chart
 
 
-def horizontal_bars(title: str, items: list[tuple[str, float]], css: str, *, tick=compact) -> Chart:
+def horizontal_bars(
+    title: str, items: list[tuple[str, float]], css: str, *, tick=compact, width=WIDTH
+) -> Chart:
     """One bar per item, longest first as given, its label on the left (open tickets by
     queue). The chart grows with the items so every label has its line."""
     row = 26
     height = TOP + BOTTOM + row * max(len(items), 1)
-    chart = Chart(title=title, height=height, left=130, bottom=height - BOTTOM, horizontal=True)
-    maximum = nice_ceiling(max((value for _label, value in items), default=0))
+    chart = Chart(
+        title=title,
+        width=width,
+        height=height,
+        left=150,
+        right=width - RIGHT - 10,
+        bottom=height - BOTTOM,
+        horizontal=True,
+    )
+    ticks = axis(max((value for _label, value in items), default=0))
+    maximum = ticks[-1]
     span = chart.right - chart.left
-    for n in range(5):
-        value = maximum * n / 4
-        chart.x_labels.append(Label(_r(chart.left + span * n / 4), chart.bottom + 16, tick(value)))
+    for value in ticks:
+        x = chart.left + span * value / maximum
+        chart.x_labels.append(Label(_r(x), chart.bottom + 16, tick(value)))
     for i, (label, value) in enumerate(items):
         top = chart.top + row * i + 4
         chart.y_ticks.append(Label(chart.left - 6, _r(top + row / 2), label))
@@ -192,17 +218,16 @@ def horizontal_bars(title: str, items: list[tuple[str, float]], css: str, *, tic
     return chart
 
 
-def _frame(title, labels, highest, tick, series) -> tuple[Chart, callable]:
+def _frame(title, labels, highest, tick, series, width) -> tuple[Chart, callable]:
     """The chart with its value ticks, category labels and legend, and its y scale."""
-    chart = Chart(title=title, legend=list(series))
-    maximum = nice_ceiling(highest)
+    chart = Chart(title=title, width=width, right=width - RIGHT, legend=list(series))
+    ticks = axis(highest)
     height = chart.bottom - chart.top
 
     def y(value):
-        return chart.bottom - height * value / maximum
+        return chart.bottom - height * value / ticks[-1]
 
-    for n in range(5):
-        value = maximum * n / 4
+    for value in ticks:
         chart.y_ticks.append(Label(chart.left - 6, _r(y(value)), tick(value)))
     slot = _slot(chart, labels)
     every = max(1, math.ceil(LABEL_ROOM / slot)) if labels else 1

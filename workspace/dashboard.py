@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import npgettext, pgettext
 
 from accounts.permissions import is_agent
 from tickets.models import Channel, Ticket
@@ -24,6 +24,7 @@ DAYS = 14
 # Who gets the links into the ticket lists behind the figures: supervisors, who manage the
 # queues whose load the dashboard shows.
 REPORT_LINKS_PERMISSION = "tickets.change_queue"
+WIDE, NARROW = 960, 480  # the charts' drawing widths, about their size on a 1366 px screen
 NONE = "\N{EN DASH}"  # a figure with no data yet
 
 
@@ -49,16 +50,24 @@ def duration_text(value: timedelta | None) -> str:
         return NONE
     minutes = round(value.total_seconds() / 60)
     if minutes < 60:
-        return _("%(minutes)d min") % {"minutes": minutes}
+        return pgettext("dashboard", "%(minutes)d min") % {"minutes": minutes}
     hours, minutes = divmod(minutes, 60)
     if hours < 48:
-        return _("%(hours)d h %(minutes)02d min") % {"hours": hours, "minutes": minutes}
+        return pgettext("dashboard", "%(hours)d h %(minutes)02d min") % {
+            "hours": hours,
+            "minutes": minutes,
+        }
     days, hours = divmod(hours, 24)
-    return _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
+    return pgettext("dashboard", "%(days)d d %(hours)d h") % {"days": days, "hours": hours}
 
 
 def _hours_tick(hours: float) -> str:
-    return duration_text(timedelta(hours=hours))
+    """A time axis' tick, short: 0, 30 min, 2.5 h."""
+    if not hours:
+        return "0"
+    if hours < 1:
+        return pgettext("dashboard", "%(minutes)d min") % {"minutes": round(hours * 60)}
+    return pgettext("dashboard", "%(hours)s h") % {"hours": charts.compact(hours)}
 
 
 def _cards(headline) -> list[dict]:
@@ -68,23 +77,32 @@ def _cards(headline) -> list[dict]:
         trend = "better" if today < week else "worse"
     score = headline.satisfaction
     return [
-        {"label": _("Open tickets"), "value": headline.open, "css": "card-open"},
-        {"label": _("Unassigned"), "value": headline.unassigned, "css": "card-unassigned"},
         {
-            "label": _("Breaching SLA now"),
+            "label": pgettext("dashboard", "Open tickets"),
+            "value": headline.open,
+            "css": "card-open",
+        },
+        {
+            "label": pgettext("dashboard", "Unassigned"),
+            "value": headline.unassigned,
+            "css": "card-unassigned",
+        },
+        {
+            "label": pgettext("dashboard", "Breaching SLA now"),
             "value": headline.breaching,
             "css": "card-breaching" if headline.breaching else "card-ok",
         },
         {
-            "label": _("First response today (median)"),
+            "label": pgettext("dashboard", "First response today (median)"),
             "value": duration_text(today),
-            "note": _("7 days: %(median)s") % {"median": duration_text(week)},
+            "note": pgettext("dashboard", "7 days: %(median)s") % {"median": duration_text(week)},
             "css": f"card-trend-{trend}" if trend else "card-neutral",
         },
         {
-            "label": _("Satisfaction, 30 days"),
+            "label": pgettext("dashboard", "Satisfaction, 30 days"),
             "value": f"{score:.1f} / 5" if score is not None else NONE,
-            "note": _("%(count)d ratings") % {"count": headline.rated},
+            "note": npgettext("dashboard", "%(count)d rating", "%(count)d ratings", headline.rated)
+            % {"count": headline.rated},
             "css": "card-satisfaction",
         },
     ]
@@ -95,69 +113,78 @@ def _charts(figures, days: list[str]) -> list[dict]:
         charts.Series(str(Channel(code).label), f"series-{code}", counts)
         for code, counts in figures.created.items()
     ]
-    queues = [(name or _("No queue"), count) for name, count in figures.open_by_queue]
+    queues = [
+        (name or pgettext("dashboard", "No queue"), count) for name, count in figures.open_by_queue
+    ]
+    breaches = [
+        charts.Series(
+            pgettext("dashboard", "First response"), "series-first", figures.first_response_breaches
+        ),
+        charts.Series(
+            pgettext("dashboard", "Resolution"), "series-resolution", figures.resolution_breaches
+        ),
+    ]
     weeks = [_day(week.start) for week in figures.weeks]
+    scores = [
+        charts.Series(
+            pgettext("dashboard", "Average score"),
+            "series-score",
+            [week.average for week in figures.weeks],
+        )
+    ]
+    ratings = [
+        charts.Series(
+            pgettext("dashboard", "Ratings"), "series-rated", [w.rated for w in figures.weeks]
+        ),
+        charts.Series(
+            pgettext("dashboard", "Feedback tickets"),
+            "series-feedback",
+            [w.feedback_tickets for w in figures.weeks],
+        ),
+    ]
     return [
-        _wide(charts.stacked_bars(_("Tickets per channel per day"), days, channel_series)),
-        _narrow(charts.horizontal_bars(_("Open tickets by queue"), queues, "series-queue")),
-        _narrow(
-            charts.grouped_bars(
-                _("SLA breaches per day"),
-                days,
-                [
-                    charts.Series(
-                        _("First response"), "series-first", figures.first_response_breaches
-                    ),
-                    charts.Series(
-                        _("Resolution"), "series-resolution", figures.resolution_breaches
-                    ),
-                ],
-            )
-        ),
-        _narrow(_times(_("First response time"), days, figures.first_response)),
-        _narrow(_times(_("Resolution time"), days, figures.resolution)),
-        _narrow(
-            charts.lines(
-                _("Satisfaction per week (average score)"),
-                weeks,
-                [
-                    charts.Series(
-                        _("Average score"), "series-score", [w.average for w in figures.weeks]
-                    )
-                ],
-                maximum=5,
-            )
+        _wide(
+            charts.stacked_bars,
+            pgettext("dashboard", "Tickets per channel per day"),
+            days,
+            channel_series,
         ),
         _narrow(
-            charts.grouped_bars(
-                _("Ratings and feedback per week"),
-                weeks,
-                [
-                    charts.Series(_("Ratings"), "series-rated", [w.rated for w in figures.weeks]),
-                    charts.Series(
-                        _("Feedback tickets"),
-                        "series-feedback",
-                        [w.feedback_tickets for w in figures.weeks],
-                    ),
-                ],
-            )
+            charts.horizontal_bars,
+            pgettext("dashboard", "Open tickets by queue"),
+            queues,
+            "series-queue",
+        ),
+        _narrow(charts.grouped_bars, pgettext("dashboard", "SLA breaches per day"), days, breaches),
+        _times(pgettext("dashboard", "First response time"), days, figures.first_response),
+        _times(pgettext("dashboard", "Resolution time"), days, figures.resolution),
+        _narrow(
+            charts.lines,
+            pgettext("dashboard", "Satisfaction per week (average score)"),
+            weeks,
+            scores,
+            maximum=5,
+        ),
+        _narrow(
+            charts.grouped_bars,
+            pgettext("dashboard", "Ratings and feedback per week"),
+            weeks,
+            ratings,
         ),
     ]
 
 
-def _times(title: str, days: list[str], durations) -> charts.Chart:
+def _times(title: str, days: list[str], durations) -> dict:
+    """A response-time chart: median and 90th percentile per day, in hours."""
+
     def hours(values):
         return [None if v is None else v.total_seconds() / 3600 for v in values]
 
-    return charts.lines(
-        title,
-        days,
-        [
-            charts.Series(_("Median"), "series-median", hours(durations.median)),
-            charts.Series(_("90th percentile"), "series-p90", hours(durations.p90)),
-        ],
-        tick=_hours_tick,
-    )
+    series = [
+        charts.Series(pgettext("dashboard", "Median"), "series-median", hours(durations.median)),
+        charts.Series(pgettext("dashboard", "90th percentile"), "series-p90", hours(durations.p90)),
+    ]
+    return _narrow(charts.lines, title, days, series, tick=_hours_tick)
 
 
 def _topic(topic) -> dict:
@@ -181,11 +208,11 @@ def _score_css(average: float | None) -> str:
 def _report_links() -> list[tuple[str, str]]:
     tickets = reverse("admin:tickets_ticket_changelist")
     return [
-        (_("Open tickets"), f"{tickets}?status__exact=open"),
-        (_("New tickets"), f"{tickets}?status__exact=new"),
-        (_("Unassigned"), f"{tickets}?assignee__isnull=True"),
-        (_("Feedback and suggestions"), f"{tickets}?category__exact=feedback"),
-        (_("Solved tickets"), f"{tickets}?status__exact=solved"),
+        (pgettext("dashboard", "Open tickets"), f"{tickets}?status__exact=open"),
+        (pgettext("dashboard", "New tickets"), f"{tickets}?status__exact=new"),
+        (pgettext("dashboard", "Unassigned"), f"{tickets}?assignee__isnull=True"),
+        (pgettext("dashboard", "Feedback and suggestions"), f"{tickets}?category__exact=feedback"),
+        (pgettext("dashboard", "Solved tickets"), f"{tickets}?status__exact=solved"),
     ]
 
 
@@ -193,9 +220,11 @@ def _day(day) -> str:
     return f"{day.month}/{day.day}"
 
 
-def _wide(chart: charts.Chart) -> dict:
-    return {"chart": chart, "css": "chart-wide"}
+def _wide(draw, *args, **options) -> dict:
+    """A chart across the whole main column."""
+    return {"chart": draw(*args, width=WIDE, **options), "css": "chart-wide"}
 
 
-def _narrow(chart: charts.Chart) -> dict:
-    return {"chart": chart, "css": "chart-narrow"}
+def _narrow(draw, *args, **options) -> dict:
+    """A chart in one of the main column's two halves."""
+    return {"chart": draw(*args, width=NARROW, **options), "css": "chart-narrow"}
