@@ -174,12 +174,13 @@ def created_per_channel(window: Window) -> dict[str, list[int]]:
 
 
 def open_by_queue() -> list[tuple[str, int]]:
-    """Open tickets per queue, the largest first; "" for tickets in no queue."""
+    """Open tickets per queue, the largest first; "" for tickets in no queue, last of
+    its size (on every database: NULLs sort differently on SQLite and PostgreSQL)."""
     rows = (
         Ticket.objects.filter(OPEN)
         .values("queue__name")
         .annotate(n=Count("id"))
-        .order_by("-n", "queue__name")
+        .order_by("-n", F("queue__name").asc(nulls_last=True))
     )
     return [(row["queue__name"] or "", row["n"]) for row in rows]
 
