@@ -145,7 +145,7 @@ def seed_history(*, agent, now: datetime | None = None) -> int:
 
 def _first_message(number: int) -> Inbound:
     subject, text, category, queue = TOPICS[number % len(TOPICS)]
-    channel, kind, sender = random.Random(-number).choice(SENDERS)  # noqa: S311
+    channel, kind, sender = random.Random(f"sender-{number}").choice(SENDERS)  # noqa: S311
     return Inbound(
         channel=channel,
         sender_kind=kind,
