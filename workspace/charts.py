@@ -108,6 +108,17 @@ def compact(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
+def shorten(label: str, room: int = 24) -> str:
+    """A label cut to fit ``room`` narrow characters (a Chinese character takes two), with
+    an ellipsis; the whole label stays in the bar's title."""
+    used = 0
+    for i, char in enumerate(label):
+        used += 2 if ord(char) > 0x2E7F else 1
+        if used > room:
+            return label[:i].rstrip() + "\N{HORIZONTAL ELLIPSIS}"
+    return label
+
+
 def stacked_bars(
     title: str, labels: list[str], series: list[Series], *, tick=compact, width=WIDTH
 ) -> Chart:
@@ -210,7 +221,7 @@ def horizontal_bars(
         chart.x_labels.append(Label(_r(x), chart.bottom + 16, tick(value)))
     for i, (label, value) in enumerate(items):
         top = chart.top + row * i + 4
-        chart.y_ticks.append(Label(chart.left - 6, _r(top + row / 2), label))
+        chart.y_ticks.append(Label(chart.left - 6, _r(top + row / 2), shorten(label)))
         chart.rects.append(
             Rect(chart.left, _r(top), _r(span * value / maximum), row - 8, css, f"{label}: {value}")
         )

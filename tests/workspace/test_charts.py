@@ -105,3 +105,11 @@ def test_chinese_labels_are_kept_as_given():
     assert chart.rects[0].title == "账户安全 Security: 3"
     assert chart.rects[1].width == 0
     assert chart.horizontal
+
+
+def test_long_queue_names_are_shortened_but_titled_in_full():
+    name = "客户服务中心综合咨询与投诉处理 General enquiries"
+    chart = charts.horizontal_bars("Queues", [(name, 2)], "q")
+    assert chart.y_ticks[0].text == "客户服务中心综合咨询与投…"  # 12 wide characters
+    assert chart.rects[0].title == f"{name}: 2"
+    assert charts.shorten("Security") == "Security"
