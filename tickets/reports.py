@@ -84,7 +84,7 @@ class Durations:
 
 @dataclass(frozen=True)
 class Topic:
-    category: str
+    name: str  # a category's code, or a queue's name ("" for no queue)
     tickets: int
     rated: int
     average: float | None
@@ -118,7 +118,8 @@ class Dashboard:
     first_response: Durations
     resolution: Durations
     weeks: list[Week]
-    topics: list[Topic]
+    topics: list[Topic]  # by category
+    queues: list[Topic]  # the same by queue
     comments: list[Comment] = field(default_factory=list)
 
 
@@ -136,7 +137,8 @@ def dashboard(*, now: datetime, tz: tzinfo, days: int = 14) -> Dashboard:
         first_response=first_response,
         resolution=response_times(window, "solved_at", "solved_at"),
         weeks=satisfaction_weeks(window),
-        topics=feedback_topics(window),
+        topics=feedback_topics(window, by="category"),
+        queues=feedback_topics(window, by="queue__name"),
         comments=recent_comments(window),
     )
 
@@ -230,23 +232,24 @@ def satisfaction_weeks(window: Window) -> list[Week]:
     ]
 
 
-def feedback_topics(window: Window) -> list[Topic]:
-    """Per category, over the last 30 days: tickets opened, rated, their average score and
-    how many were rated 1 or 2. The categories with tickets, the most first."""
+def feedback_topics(window: Window, *, by: str) -> list[Topic]:
+    """Per category (``by="category"``) or queue (``"queue__name"``), over the last 30
+    days: tickets opened, rated, their average score and how many were rated 1 or 2; the
+    busiest first."""
     since = window.since(SATISFACTION_DAYS)
     rated_since = Q(satisfaction_score__isnull=False, solved_at__gte=since)
     rows = (
         Ticket.objects.filter(Q(created_at__gte=since) | rated_since)
-        .values("category")
+        .values(by)
         .annotate(
             tickets=Count("id", filter=Q(created_at__gte=since)),
             rated=Count("id", filter=rated_since),
             average=Avg("satisfaction_score", filter=rated_since),
             low=Count("id", filter=rated_since & Q(satisfaction_score__lte=2)),
         )
-        .order_by("-tickets", "category")
+        .order_by("-tickets", F(by).asc(nulls_last=True))
     )
-    return [Topic(**row) for row in rows]
+    return [Topic(row.pop(by) or "", **row) for row in rows]
 
 
 def recent_comments(window: Window, limit: int = 5) -> list[Comment]:

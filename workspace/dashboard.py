@@ -40,7 +40,13 @@ def context(request) -> dict:
     return {
         "cards": _cards(figures.headline),
         "charts": _charts(figures, days),
-        "topics": [_topic(topic) for topic in figures.topics],
+        "topics": [
+            _topic(topic, str(Ticket.Category(topic.name).label)) for topic in figures.topics
+        ],
+        "queues": [
+            _topic(topic, topic.name or pgettext("dashboard", "No queue"))
+            for topic in figures.queues
+        ],
         "comments": figures.comments,
         "report_links": _report_links() if request.user.has_perm(REPORT_LINKS_PERMISSION) else [],
         "window_days": DAYS,
@@ -206,10 +212,10 @@ def _times(title: str, days: list[str], durations) -> dict:
     return _narrow(charts.lines, title, days, series, tick=_hours_tick)
 
 
-def _topic(topic) -> dict:
+def _topic(topic, name: str) -> dict:
     average = topic.average
     return {
-        "category": Ticket.Category(topic.category).label,
+        "name": name,
         "tickets": topic.tickets,
         "rated": topic.rated,
         "average": f"{average:.1f}" if average is not None else NONE,

@@ -168,11 +168,25 @@ def test_feedback_topics_per_category(ticket):
     ticket(shanghai(4), category="feedback")
     ticket(shanghai(4), category="transaction", satisfaction_score=5, **solved)
 
-    topics = reports.feedback_topics(WINDOW)
+    topics = reports.feedback_topics(WINDOW, by="category")
 
     assert topics == [
         reports.Topic("feedback", tickets=3, rated=2, average=2.5, low=1),
         reports.Topic("transaction", tickets=1, rated=1, average=5.0, low=0),
+    ]
+
+
+def test_feedback_topics_per_queue_no_queue_last(ticket):
+    feedback = Queue.objects.create(name="Feedback", slug="feedback")
+    solved = {"status": Ticket.Status.SOLVED, "solved_at": shanghai(4)}
+    ticket(shanghai(4), queue=feedback, satisfaction_score=2, **solved)
+    ticket(shanghai(4), satisfaction_score=4, **solved)
+
+    queues = reports.feedback_topics(WINDOW, by="queue__name")
+
+    assert queues == [
+        reports.Topic("Feedback", tickets=1, rated=1, average=2.0, low=1),
+        reports.Topic("", tickets=1, rated=1, average=4.0, low=0),
     ]
 
 
