@@ -3,7 +3,8 @@
 
 Fills a fresh database with 1,000 and then 50,000 tickets (three messages each, spread
 over 5,000 customers), and prints for each size the query count and the median time of
-the ticket list, a filtered list, a search by email, and one ticket page; then the
+the ticket list, a filtered list, a search by email, one ticket page and the dashboard
+(the admin home); then the
 50k/1k ratios. The query counts must not grow with the data; times are compared only
 within this run (the machine is noisy).
 
@@ -180,6 +181,7 @@ def main() -> None:
             "list, status=open": f"{changelist}?status__exact=open",
             "search by email": f"{changelist}?q=customer42%40example.com",
             "one ticket page": reverse("admin:tickets_ticket_change", args=[ticket.pk]),
+            "dashboard": reverse("admin:index"),
         }
         rows[size] = {name: measure(client, url, args.repeat) for name, url in pages.items()}
         total = Ticket.objects.count()

@@ -31,6 +31,7 @@ from tickets.actions import add_note, change_status, receive, reply
 from tickets.inbound import Inbound
 from tickets.models import CallLog, Channel, Message, Queue, Ticket
 
+from .history import seed_history
 from .knowledge import seed_knowledge
 
 TOTP_DEVICE_NAME = "Authenticator app (demo)"
@@ -577,6 +578,7 @@ def seed(*, reset_passwords: bool = False) -> SeedResult:
     for conversation in CONVERSATIONS:
         _conversation(conversation, users=users, result=result)
     seed_knowledge(result.created)
+    result.created["tickets"] += seed_history(agent=users["agent"])
     return result
 
 

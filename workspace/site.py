@@ -42,6 +42,8 @@ from accounts import agent_sign_in, enrolment
 from accounts.permissions import is_agent
 from chat.console import console_view
 
+from . import dashboard
+
 BACKUP_CODE_COUNT = 10
 # The grant whose link was opened (or whose code was typed) in this browser.
 GRANT_SESSION_KEY = "enrolment_grant"
@@ -137,6 +139,7 @@ class AgentAdminSite(OTPAdminSite):
     index_title = _("Agent workspace")
     login_form = AgentLoginForm
     login_template = "admin/agent_login.html"
+    index_template = "admin/dashboard.html"
 
     def __init__(self, name="admin"):
         super().__init__(name)
@@ -173,6 +176,10 @@ class AgentAdminSite(OTPAdminSite):
         if request.method == "POST" and self.needs_enrolment(request):
             return redirect("admin:otp_enrol")
         return response
+
+    def index(self, request, extra_context=None):
+        """The home page is the team's dashboard (workspace.dashboard), models alongside."""
+        return super().index(request, {**dashboard.context(request), **(extra_context or {})})
 
     def enrol_view(self, request):
         return enrol(request, site=self)
