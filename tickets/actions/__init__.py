@@ -13,6 +13,7 @@ and deliveries to on_commit.
 - `customers`: merging customers (it moves their tickets).
 - `calls`: a phone call an agent logged, or an outbound call, as a phone Message.
 - `claims`: a typed contact's claimed customer, linked once an agent verifies it.
+- `payments`: a failed payment's explanation sent to the customer, the ticket marked.
 - `wallets` and `wallet_events`: wallet security from the desk and from the wallet core.
 """
 
@@ -53,6 +54,7 @@ from .lifecycle import (
     update_details,
     validate_rating,
 )
+from .payments import explain_in_chat, mark_failed_payment, send_payment_explanation
 from .recipients import accept_cc, remove_cc
 from .replies import Reply, Route, add_note, reply, reply_many, reply_routes
 from .thread import (
@@ -86,8 +88,10 @@ __all__ = [
     "deliver",
     "deliver_message",
     "enqueue_delivery",
+    "explain_in_chat",
     "link_claimed_customer",
     "mark_delivery_failed",
+    "mark_failed_payment",
     "mark_shown",
     "merge_customers",
     "open_ticket",
@@ -104,6 +108,7 @@ __all__ = [
     "reply_many",
     "reply_routes",
     "reprocess_inbound",
+    "send_payment_explanation",
     "takes",
     "update_details",
     "validate_rating",
