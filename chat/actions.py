@@ -579,6 +579,19 @@ def rate(conversation: Conversation, *, score, comment: str = "") -> Ticket:
     return ticket
 
 
+def explain_failed_payment(conversation_id: int, *, language: str) -> None:
+    """The customer wrote of a failed payment: the explanation at once, as an automatic
+    message (tickets.actions.explain_in_chat), naming their own payments only when the
+    MY Wallet app's token proved who they are; a guest gets the general causes."""
+    conversation = Conversation.objects.select_related("ticket").filter(pk=conversation_id)
+    conversation = conversation.first()
+    if conversation is None or conversation.state == Conversation.State.ENDED:
+        return
+    ticket_actions.explain_in_chat(
+        conversation.ticket, known=conversation.verified_by_app, language=language
+    )
+
+
 def conversation_for_agent(conversation_id, *, user) -> Conversation:
     """A conversation an agent asks about by id (any agent may read; writing is checked
     by each action)."""
