@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from demo import views as demo_views
-from tickets import account_pages
+from tickets import account_pages, feedback_pages
 from tickets.api import wallet_events
 from tickets.sources.phone import api as phone_api
 from tickets.sources.phone import pages as phone_pages
@@ -30,6 +30,8 @@ urlpatterns = [
     path("account/tickets/<str:reference>/", account_pages.ticket, name="account_ticket"),
     # A confirmation link's answer may link a chat's ticket to its customer: tickets side too.
     path("account/confirm/<slug:token>/", account_pages.confirm, name="account_confirm"),
+    # The satisfaction survey's link (email tickets' "solved" notice): tickets side.
+    path("feedback/<str:token>/", feedback_pages.feedback, name="feedback"),
     # 404 unless DEBUG or DEMO_APP_PAGE.
     path("demo/app/", demo_views.play_the_app, name="demo_app"),
 ]

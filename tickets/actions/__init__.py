@@ -7,7 +7,8 @@ and deliveries to on_commit.
   (closed tickets, reopening, first answers, last activity); automatic notices and notes.
 - `intake`: customers' messages from every channel (`receive`, `receive_many`).
 - `replies`: agents' answers and notes (`reply`, `add_note`, `reply_many`).
-- `lifecycle`: opening a ticket, assignment, status, details, SLA due times.
+- `lifecycle`: opening a ticket, assignment, status, details, SLA due times, ratings.
+- `survey`: the "solved" notice of email tickets, with the satisfaction survey's link.
 - `delivery`: outbound messages through their channel's sender, and what became of them.
 - `recipients`: the Cc of email tickets, proposed by mail, accepted or removed by agents.
 - `customers`: merging customers (it moves their tickets).
@@ -50,6 +51,7 @@ from .lifecycle import (
     assign_automatically,
     change_status,
     open_ticket,
+    rate_by_link,
     record_rating,
     update_details,
     validate_rating,
@@ -97,6 +99,7 @@ __all__ = [
     "open_ticket",
     "post_notice",
     "post_system_note",
+    "rate_by_link",
     "receive",
     "receive_many",
     "receive_with_replies",
