@@ -4,7 +4,8 @@ demo, under the project's Content-Security-Policy.
 
 The customer opens the survey link of a solved email ticket in Chinese and in English,
 rates, and is thanked; the agent sees Li Wei's failed payments on his ticket in both
-languages. Screenshots (1366x768) go to test-output/screenshots/. Skipped without chromium
+languages; Li Wei, coming from the MY Wallet app, writes in the chat that his payment
+failed and reads why at once. Screenshots (1366x768) go to test-output/screenshots/. Skipped without chromium
 or playwright locally, as tests/chat's; fails under CI=true.
 """
 
@@ -12,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.chat.test_browser import AGENT, browser, totp_code
+from tests.chat.test_browser import ADMIN, AGENT, APP_TOKEN, browser, totp_code
 from tests.e2e.servers import ROOT, manage, migrated_database, running_daphne
 from tests.workspace.test_csp_browser import visit, watched_page
 
@@ -33,6 +34,10 @@ ticket = Ticket.objects.filter(channel="email", customer__name__startswith="李�
 agent = get_user_model().objects.get(username="agent")
 if ticket.status != Ticket.Status.SOLVED:
     actions.change_status(ticket, acting_user=agent, status=Ticket.Status.SOLVED)
+# An agent shown online, so that a chat waits for them with its composer open (the page
+# is what this test looks at; going online is tested in tests/chat).
+from chat.models import AgentPresence
+AgentPresence.objects.update_or_create(user=agent, defaults={"status": "online", "sockets": 1})
 print(survey.link_for(ticket).split("/", 3)[3], ticket.pk)
 """
 
@@ -81,12 +86,13 @@ def test_the_customer_rates_the_solved_ticket_in_both_languages(browser, site, s
 
 def test_the_agent_sees_the_failed_payments_on_the_ticket(browser, site, screenshots):
     server, _path, ticket = site
-    for locale, title, cause in (
-        ("en-US", "Failed payment", "the connection dropped"),
-        ("zh-CN", "付款失败", "网络连接中断"),
+    # Two staff, one sign-in each: a one-time code is refused a second time.
+    for staff, locale, title, cause in (
+        (AGENT, "en-US", "Failed payment", "the connection dropped"),
+        (ADMIN, "zh-CN", "付款失败", "网络连接中断"),
     ):
         page, errors, violations = watched_page(browser, viewport=SCREEN, locale=locale)
-        username, password, key = AGENT
+        username, password, key = staff
         visit(page, server, "/admin/login/")
         page.fill("#id_username", username)
         page.fill("#id_password", password)
@@ -99,6 +105,28 @@ def test_the_agent_sees_the_failed_payments_on_the_ticket(browser, site, screens
         assert panel.locator(".mw-finding").count() == 2  # Li Wei's two failed payments
         panel.scroll_into_view_if_needed()
         page.screenshot(path=screenshots / f"ticket-payment-diagnosis-{locale}.png")
+        assert violations == [], locale
+        assert errors == [], locale
+        page.context.close()
+
+
+def test_the_app_customer_reads_why_the_payment_failed_in_the_chat(browser, site, screenshots):
+    server, _path, _ticket = site
+    for locale, text, expected in (
+        ("zh-CN", "我的付款失败了", "原因是输入的支付密码不正确"),
+        ("en-US", "My payment didn't go through", "failed because the payment password"),
+    ):
+        token = manage("shell", "-c", APP_TOKEN, env=server.env).stdout.strip().splitlines()[-1]
+        page, errors, violations = watched_page(browser, viewport=SCREEN, locale=locale)
+        page.goto(server.url(f"/chat/#app_token={token}"))
+        page.locator("#conversation-view").wait_for(state="visible")
+        page.fill("#composer-text", text)
+        page.press("#composer-text", "Enter")
+        explanation = page.locator(".msg-system .msg-text", has_text="¥128.00")
+        explanation.wait_for()
+        assert expected in explanation.inner_text()
+        assert "美团外卖 Meituan" in explanation.inner_text()
+        page.screenshot(path=screenshots / f"chat-payment-explanation-{locale}.png")
         assert violations == [], locale
         assert errors == [], locale
         page.context.close()
