@@ -5,8 +5,8 @@ demo, under the project's Content-Security-Policy.
 The customer opens the survey link of a solved email ticket in Chinese and in English,
 rates, and is thanked; the agent sees Li Wei's failed payments on his ticket in both
 languages; Li Wei, coming from the MY Wallet app, writes in the chat that his payment
-failed and reads why at once. Screenshots (1366x768) go to test-output/screenshots/. Skipped without chromium
-or playwright locally, as tests/chat's; fails under CI=true.
+failed and reads why at once. Screenshots (1366x768) go to test-output/screenshots/.
+Skipped without chromium or playwright locally, as tests/chat's; fails under CI=true.
 """
 
 from urllib.parse import urlsplit
