@@ -62,7 +62,9 @@ def explain_in_chat(ticket: Ticket, *, known: bool, language: str) -> Message | 
     automatic message in ``language`` (the socket's), naming their payments only when the
     app proved who they are (``known``). Once per ticket; None when already given or the
     ticket takes no message."""
-    ticket = Ticket.objects.select_for_update().select_related("customer").get(pk=ticket.pk)
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",)).select_related("customer").get(pk=ticket.pk)
+    )
     if ticket.status == Ticket.Status.CLOSED or _explained(ticket):
         return None
     now = timezone.now()
@@ -77,6 +79,12 @@ def explain_in_chat(ticket: Ticket, *, known: bool, language: str) -> Message | 
     return message
 
 
+def _locked(ticket: Ticket) -> Ticket:
+    """The ticket read again and locked (not its customer), with its customer."""
+    tickets = Ticket.objects.select_for_update(of=("self",)).select_related("customer")
+    return tickets.get(pk=ticket.pk)
+
+
 def _explained(ticket: Ticket) -> bool:
     return ticket.messages.filter(metadata__has_key=EXPLAINED).exists()
 
@@ -86,7 +94,9 @@ def mark_failed_payment(ticket: Ticket, *, actor) -> Ticket:
     """A ticket about a failed payment: category "transaction" (when it had none, "other")
     and the latest failed transaction as its related one (when it had none), with one
     "details changed" event; ``actor`` None for the system. Nothing when already so."""
-    ticket = Ticket.objects.select_for_update().select_related("customer").get(pk=ticket.pk)
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",)).select_related("customer").get(pk=ticket.pk)
+    )
     changes = {}
     if ticket.category == Ticket.Category.OTHER:
         changes["category"] = [ticket.category, Ticket.Category.TRANSACTION]
