@@ -11,7 +11,6 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from tickets import actions, diagnosis
-from tickets.actions.payments import may_name_transactions
 
 from .common import tell
 
@@ -29,14 +28,17 @@ class PaymentDiagnosisMixin:
             *super().get_urls(),
         ]
 
-    def diagnosis_context(self, request, ticket, thread) -> dict:
+    def diagnosis_context(self, ticket, thread, *, verified: bool) -> dict:
+        """``verified``: the agent's strong verification on the ticket (the page's full
+        contacts), which is what lets the explanation name the payments
+        (tickets.actions.payments.may_name_transactions)."""
         findings = diagnosis.ticket_diagnosis(ticket, thread, timezone.now())
         if findings is None:
             return {}
         return {
             "payment_diagnosis": {
                 "findings": findings,
-                "private": may_name_transactions(ticket, request.user),
+                "private": verified,
                 "send_url": reverse("admin:tickets_ticket_payment_explanation", args=[ticket.pk]),
             }
         }

@@ -233,7 +233,7 @@ class TicketAdmin(PaymentDiagnosisMixin, SecurityPanelMixin, admin.ModelAdmin):
                 recipients=_reply_recipients(obj, full=full),
                 link_customer_url=self._url("claim", obj) if _may_claim(obj) else "",
             )
-            context.update(self.diagnosis_context(request, obj, thread))
+            context.update(self.diagnosis_context(obj, thread, verified=full))
             if can_change:  # the security panel (ticket_security.py)
                 context.update(self.security_context(request, obj))
             response = super().render_change_form(request, context, add, change, form_url, obj)
