@@ -12,6 +12,7 @@ from accounts.models import Customer, Transaction
 from demo.data import DEMO_CUSTOMERS
 from demo.data import seed as seed_demo
 from tests.accounts.security_helpers import strong_verification
+from tests.accounts.test_customer_texts import asks_for_a_code
 from tests.tickets import factories
 from tickets import actions, diagnosis
 from tickets.actions.payments import customer_explanation
@@ -213,3 +214,13 @@ def test_the_customers_language_decides_the_explanation(payment_ticket, customer
     text = customer_explanation(Ticket.objects.get(pk=payment_ticket.pk), private=True)
     assert text.startswith("Your payment of ¥128.00 to Metro Coffee")
     assert "your wallet balance was not enough" in text
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_no_explanation_asks_the_customer_to_pass_a_code_on(demo, language):
+    now = timezone.now()
+    findings = [f for customer in demo.values() for f in diagnosis.diagnose(customer, now)]
+    with translation.override(language):
+        texts = [diagnosis.explanation(findings, now), diagnosis.general_explanation()]
+    for text in texts:
+        assert asks_for_a_code(text) == [], text
