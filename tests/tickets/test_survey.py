@@ -64,6 +64,8 @@ def test_solving_an_email_ticket_mails_the_survey_link_in_the_customers_language
     path = solve(ticket, agent, smtp_server)
     body = last_mail(smtp_server)
     assert "已解决" in body and ticket.reference in body  # Li Wei reads Chinese
+    html = smtp_server.messages[-1].parsed().get_body(("html",)).get_content()
+    assert f'<a href="https://support.example.test{path}"' in html  # a link to click
     notice = ticket.messages.get(metadata__has_key=SURVEY_NOTICE)
     assert notice.author is None and notice.metadata["system"] is True
     assert survey.ticket_for(path.split("/")[2]) == ticket
