@@ -239,6 +239,12 @@ def general_explanation() -> str:
     return "\n".join(lines)
 
 
+def customer_text(findings: list[Finding], now: datetime) -> str:
+    """What the customer is told, in the active language: their own failed payments when
+    there are findings (only ever given for a customer we know), else the general causes."""
+    return explanation(findings, now) if findings else general_explanation()
+
+
 def _steps(cause: Cause) -> str:
     return "\n".join(f"- {step}" for step in cause.steps)
 

@@ -30,9 +30,7 @@ def customer_explanation(ticket: Ticket, *, private: bool, now=None) -> str:
     now = now or timezone.now()
     findings = diagnosis.diagnose(ticket.customer, now) if private else []
     with translation.override(customer_language(ticket.customer.language)):
-        if findings:
-            return diagnosis.explanation(findings, now)
-        return diagnosis.general_explanation()
+        return diagnosis.customer_text(findings, now)
 
 
 def may_name_transactions(ticket: Ticket, acting_user) -> bool:
