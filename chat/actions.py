@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
+from django.db.models.signals import post_save
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -545,6 +546,47 @@ def close(conversation: Conversation, *, acting_user=None) -> Conversation:
         if acting_user is not None:
             _solve(conversation, acting_user)
         return conversation
+    _end(conversation, actor=acting_user, by="customer" if acting_user is None else "agent")
+    if acting_user is not None:
+        _solve(conversation, acting_user)
+    return conversation
+
+
+@transaction.atomic
+def end_with_ticket(ticket_id: int) -> None:
+    """The chat's ticket was solved or closed elsewhere (the ticket page, a bulk action):
+    the live chat ends with it, and the customer is asked for a rating, as when the agent
+    ends it from the console."""
+    conversation = (
+        Conversation.objects.select_for_update()
+        .filter(ticket_id=ticket_id)
+        .exclude(state=Conversation.State.ENDED)
+        .first()
+    )
+    if conversation is not None:
+        _end(conversation, actor=None, by="ticket")
+
+
+def _ticket_saved(sender, instance: Ticket, update_fields=None, **kwargs) -> None:
+    """post_save of a Ticket: a chat ticket now solved or closed ends its chat, after commit
+    (`end_with_ticket`)."""
+    if (
+        update_fields
+        and "status" in update_fields
+        and instance.channel == Channel.CHAT
+        and not instance.is_open
+    ):
+        transaction.on_commit(lambda: end_with_ticket(instance.pk), robust=True)
+
+
+def follow_ticket_status() -> None:
+    """Connect `_ticket_saved` (chat.apps, once the apps are ready)."""
+    post_save.connect(_ticket_saved, sender=Ticket, dispatch_uid="chat.end_with_ticket")
+
+
+def _end(conversation: Conversation, *, actor, by: str) -> None:
+    """The conversation ends (locked by the caller): its history event, the customer's
+    "closed" status (which asks for a rating), and the queue told."""
     was_waiting = conversation.state == Conversation.State.WAITING
     conversation.state = Conversation.State.ENDED
     conversation.ended_at = timezone.now()
@@ -552,11 +594,9 @@ def close(conversation: Conversation, *, acting_user=None) -> Conversation:
     TicketEvent.objects.create(
         ticket_id=conversation.ticket_id,
         kind=TicketEvent.Kind.CHAT_ENDED,
-        actor=acting_user,
-        data={"by": "customer" if acting_user is None else "agent"},
+        actor=actor,
+        data={"by": by},
     )
-    if acting_user is not None:
-        _solve(conversation, acting_user)
     event = {
         "type": "chat.status",
         "conversation": conversation.pk,
@@ -568,7 +608,6 @@ def close(conversation: Conversation, *, acting_user=None) -> Conversation:
         _announce_waiting(left=[conversation])
     elif conversation.agent_id is not None:
         transaction.on_commit(auto_assign, robust=True)  # the agent has room again
-    return conversation
 
 
 def _solve(conversation: Conversation, acting_user) -> None:
@@ -587,6 +626,19 @@ def rate(conversation: Conversation, *, score, comment: str = "") -> Ticket:
         conversation.ticket, score=score, comment=comment, channel=Channel.CHAT
     )
     return ticket
+
+
+def explain_failed_payment(conversation_id: int, *, language: str) -> None:
+    """The customer wrote of a failed payment: the explanation at once, as an automatic
+    message (tickets.actions.explain_in_chat), naming their own payments only when the
+    MY Wallet app's token proved who they are; a guest gets the general causes."""
+    conversation = Conversation.objects.select_related("ticket").filter(pk=conversation_id)
+    conversation = conversation.first()
+    if conversation is None or conversation.state == Conversation.State.ENDED:
+        return
+    ticket_actions.explain_in_chat(
+        conversation.ticket, known=conversation.verified_by_app, language=language
+    )
 
 
 def conversation_for_agent(conversation_id, *, user) -> Conversation:

@@ -16,6 +16,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, Validat
 from django.utils import translation
 
 from tickets import actions as ticket_actions
+from tickets.diagnosis import mentions_failed_payment
 
 from . import access, actions, live, selectors
 from .messages import Pending, Stored
@@ -90,6 +91,7 @@ class CustomerConsumer(ChatConsumer):
     conversation_id = None
     ticket_id = None
     rating_only = False  # joined a chat that has ended: it may rate it and read it, no more
+    explaining: asyncio.Task | None = None  # the payment explanation under way
 
     async def connect(self):
         await self.accept()
@@ -143,6 +145,26 @@ class CustomerConsumer(ChatConsumer):
         if self.conversation_id is not None:
             names.append(f"conversation:{self.conversation_id}:customer")
         return names
+
+    async def stored(self, result: Stored) -> None:
+        """The writer's callback; then, for a new line that speaks of a failed payment,
+        the explanation, beside the writer (it arrives as a message, chat.actions
+        .explain_failed_payment)."""
+        await super().stored(result)
+        if (
+            result.frame is not None
+            and not result.duplicate
+            and mentions_failed_payment(result.pending.text)
+        ):
+            self.explaining = asyncio.get_running_loop().create_task(self.explain())
+
+    async def explain(self) -> None:
+        try:
+            await database_sync_to_async(actions.explain_failed_payment)(
+                self.conversation_id, language=self.language
+            )
+        except Exception:
+            logger.warning("the payment explanation was not posted", exc_info=True)
 
     async def disconnect(self, code):
         if self.conversation_id is not None:

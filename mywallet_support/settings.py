@@ -474,6 +474,10 @@ CODE_AGENT_LIMIT_PER_ACCOUNT_HOUR = env_int("CODE_AGENT_LIMIT_PER_ACCOUNT_HOUR",
 # unset outside DEBUG, no link is sent and the agent is told why.
 CUSTOMER_SITE_URL = env_str("CUSTOMER_SITE_URL", "http://127.0.0.1:8000" if DEBUG else "")
 CONFIRMATION_VALID_SECONDS = env_int("CONFIRMATION_VALID_SECONDS", 600)
+
+# The satisfaction survey: an email ticket's "solved" notice links to
+# CUSTOMER_SITE_URL/feedback/<signed token>/, usable for this many days (tickets.survey).
+SURVEY_LINK_DAYS = env_int("SURVEY_LINK_DAYS", 14)
 CONFIRMATION_LOOKUPS_PER_ADDRESS_HOUR = env_int("CONFIRMATION_LOOKUPS_PER_ADDRESS_HOUR", 20)
 
 # --- Customers' self-service (accounts.app_session, accounts.actions.self_service) --------

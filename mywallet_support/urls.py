@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from demo import views as demo_views
-from tickets import account_pages, help_pages
+from tickets import account_pages, feedback_pages, help_pages
 from tickets.api import wallet_events
 from tickets.sources.phone import api as phone_api
 from tickets.sources.phone import pages as phone_pages
@@ -33,6 +33,8 @@ urlpatterns = [
     # The public help centre (the knowledge base's articles): no login.
     path("help/", help_pages.index, name="help"),
     path("help/<slug:slug>/", help_pages.article, name="help_article"),
+    # The satisfaction survey's link (email tickets' "solved" notice): tickets side.
+    path("feedback/<str:token>/", feedback_pages.feedback, name="feedback"),
     # 404 unless DEBUG or DEMO_APP_PAGE.
     path("demo/app/", demo_views.play_the_app, name="demo_app"),
 ]

@@ -139,6 +139,8 @@ class Ticket(models.Model):
         _("satisfaction (1-5)"), null=True, blank=True
     )
     satisfaction_comment = models.TextField(_("satisfaction comment"), blank=True)
+    # When the customer last rated (chat or the survey link): the satisfaction report's day.
+    satisfaction_rated_at = models.DateTimeField(_("rated"), null=True, blank=True)
     first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
     resolution_due = models.DateTimeField(_("resolution due"), null=True, blank=True)
     first_responded_at = models.DateTimeField(_("first response"), null=True, blank=True)

@@ -51,7 +51,7 @@ def test_an_answer_to_a_customer_who_left_goes_out_by_email(agent, smtp_server):
     console_client = agent_client(agent)
 
     async def scenario():
-        status = await customer_writes(client, "我的付款失败了")
+        status = await customer_writes(client, "我想绑定一张银行卡")
         assert status == {"type": "status", "state": "offline"}
         console = await connect_agent(console_client)
         await console.send_json_to({"type": "accept", "conversation": conversation})

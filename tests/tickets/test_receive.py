@@ -277,7 +277,7 @@ def test_a_batch_files_each_message_as_if_received_one_by_one(customer, agent):
     assert solved.ticket.events.filter(kind=TicketEvent.Kind.REOPENED).count() == 1
     # A conversational channel continues the ticket opened earlier in the batch.
     assert chat_1.opened and chat_2.ticket == chat_1.ticket and not chat_2.opened
-    assert Message.objects.count() == 6
+    assert Message.objects.count() == 7  # the six filed, and the solved ticket's survey notice
     assert CustomerIdentity.objects.filter(value="new.person@example.com").count() == 1
     assert list(first.ticket.events.order_by("pk").values_list("kind", "data__message")) == [
         ("created", None),

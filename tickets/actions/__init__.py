@@ -7,12 +7,14 @@ and deliveries to on_commit.
   (closed tickets, reopening, first answers, last activity); automatic notices and notes.
 - `intake`: customers' messages from every channel (`receive`, `receive_many`).
 - `replies`: agents' answers and notes (`reply`, `add_note`, `reply_many`).
-- `lifecycle`: opening a ticket, assignment, status, details, SLA due times.
+- `lifecycle`: opening a ticket, assignment, status, details, SLA due times, ratings.
+- `survey`: the "solved" notice of email tickets, with the satisfaction survey's link.
 - `delivery`: outbound messages through their channel's sender, and what became of them.
 - `recipients`: the Cc of email tickets, proposed by mail, accepted or removed by agents.
 - `customers`: merging customers (it moves their tickets).
 - `calls`: a phone call an agent logged, or an outbound call, as a phone Message.
 - `claims`: a typed contact's claimed customer, linked once an agent verifies it.
+- `payments`: a failed payment's explanation sent to the customer, the ticket marked.
 - `wallets` and `wallet_events`: wallet security from the desk and from the wallet core.
 """
 
@@ -49,10 +51,12 @@ from .lifecycle import (
     assign_automatically,
     change_status,
     open_ticket,
+    rate_by_link,
     record_rating,
     update_details,
     validate_rating,
 )
+from .payments import explain_in_chat, mark_failed_payment, send_payment_explanation
 from .recipients import accept_cc, remove_cc
 from .replies import Reply, Route, add_note, reply, reply_many, reply_routes
 from .thread import (
@@ -86,13 +90,16 @@ __all__ = [
     "deliver",
     "deliver_message",
     "enqueue_delivery",
+    "explain_in_chat",
     "link_claimed_customer",
     "mark_delivery_failed",
+    "mark_failed_payment",
     "mark_shown",
     "merge_customers",
     "open_ticket",
     "post_notice",
     "post_system_note",
+    "rate_by_link",
     "receive",
     "receive_many",
     "receive_with_replies",
@@ -104,6 +111,7 @@ __all__ = [
     "reply_many",
     "reply_routes",
     "reprocess_inbound",
+    "send_payment_explanation",
     "takes",
     "update_details",
     "validate_rating",

@@ -15,7 +15,9 @@ from django.utils.translation import gettext as _
 from accounts.models import Customer
 from accounts.permissions import WORK_TICKETS, is_agent, require_permission
 
-from ..models import Queue, Ticket, TicketEvent
+from .. import survey
+from ..models import Channel, Queue, Ticket, TicketEvent
+from .survey import ask_for_rating
 
 # --- opening --------------------------------------------------------------------------------
 
@@ -180,6 +182,8 @@ def change_status(ticket: Ticket, *, acting_user, status: str) -> Ticket:
         actor=acting_user,
         data={"from": previous, "to": status},
     )
+    if status == Ticket.Status.SOLVED:
+        ask_for_rating(ticket)
     return ticket
 
 
@@ -199,11 +203,31 @@ def record_rating(ticket: Ticket, *, score, comment: str = "", channel: str) -> 
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     ticket.satisfaction_score = score
     ticket.satisfaction_comment = (comment or "").strip()[:2000]
-    ticket.save(update_fields=["satisfaction_score", "satisfaction_comment", "updated_at"])
+    ticket.satisfaction_rated_at = timezone.now()
+    ticket.save(
+        update_fields=[
+            "satisfaction_score",
+            "satisfaction_comment",
+            "satisfaction_rated_at",
+            "updated_at",
+        ]
+    )
     TicketEvent.objects.create(
         ticket=ticket, kind=TicketEvent.Kind.RATED, data={"score": score, "channel": channel}
     )
     return ticket
+
+
+@transaction.atomic
+def rate_by_link(ticket: Ticket, *, score, comment: str = "") -> Ticket:
+    """The customer's rating from the survey's link (tickets.survey): refused when they
+    rated the ticket since it was last solved, so the first answer stands and a replayed
+    form changes nothing; a ticket reopened and solved again asks again."""
+    validate_rating(score)
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if survey.rated_since_solved(ticket):
+        raise ValidationError(_("You have already rated this request."), code="rated")
+    return record_rating(ticket, score=score, comment=comment, channel=Channel.EMAIL)
 
 
 # --- details --------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from ..forms.tickets import AssignForm, CcForm, ReplyForm, StatusForm, TicketFor
 from ..site import ViewOnlyMixin
 from .common import refusal_text, run_each, tell
 from .contacts import address_for_token, cc_rows, full_contacts, shown_contact, shown_metadata
+from .ticket_diagnosis import PaymentDiagnosisMixin
 from .ticket_security import SecurityPanelMixin
 
 
@@ -54,7 +55,7 @@ class QueueAdmin(admin.ModelAdmin):
 
 
 @admin.register(Ticket)
-class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
+class TicketAdmin(PaymentDiagnosisMixin, SecurityPanelMixin, admin.ModelAdmin):
     form = TicketForm
     list_display = [
         "reference",
@@ -234,6 +235,7 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
                 recipients=_reply_recipients(obj, full=full),
                 link_customer_url=self._url("claim", obj) if _may_claim(obj) else "",
             )
+            context.update(self.diagnosis_context(obj, thread, verified=full))
             if can_change:  # the security panel (ticket_security.py)
                 context.update(self.security_context(request, obj))
             response = super().render_change_form(request, context, add, change, form_url, obj)
