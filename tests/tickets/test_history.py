@@ -1,4 +1,4 @@
-"""The ticket page's history (tickets.selectors.ticket_history): a one-line summary of each
+"""The ticket page's history (tickets.history.ticket_history): a one-line summary of each
 event, written by the real actions, and a fixed number of queries however many events."""
 
 from datetime import timedelta
@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from accounts.models import Transaction
 from chat import actions as chat_actions
-from tickets import actions, selectors
+from tickets import actions
+from tickets.history import ticket_history
 from tickets.models import Queue, Ticket, TicketEvent
 
 from . import factories
@@ -30,7 +31,7 @@ def security(db):
 
 
 def summaries(ticket: Ticket, kind: str) -> list[str]:
-    return [entry.summary for entry in selectors.ticket_history(ticket) if entry.event.kind == kind]
+    return [entry.summary for entry in ticket_history(ticket) if entry.event.kind == kind]
 
 
 def payment(wallet, reference: str) -> Transaction:
@@ -108,8 +109,8 @@ def test_a_transfer_to_a_queue_names_the_queue(ticket, agent, security):
 
 
 def test_a_rating_reads_as_its_score(ticket):
-    actions.record_rating(ticket, score=4, channel="chat")
-    assert summaries(ticket, TicketEvent.Kind.RATED) == ["4/5"]
+    actions.record_rating(ticket, score=4, comment="quick help", channel="chat")
+    assert summaries(ticket, TicketEvent.Kind.RATED) == ["★★★★☆ 4/5: “quick help”"]
 
 
 @pytest.mark.parametrize(
@@ -124,7 +125,7 @@ def test_a_chat_ended_says_who_ended_it(settings, agent, by_agent, summary):
 
 def history_queries(ticket: Ticket) -> int:
     with CaptureQueriesContext(connection) as queries:
-        history = selectors.ticket_history(ticket)
+        history = ticket_history(ticket)
         [entry.summary for entry in history]
     return len(queries)
 
@@ -158,4 +159,4 @@ def test_the_history_takes_a_fixed_number_of_queries_however_many_events(
     assert history_queries(ticket) == few
     # the events, then one for each model they name: users, queues, wallets, transactions
     assert few == 5
-    assert len(selectors.ticket_history(ticket)) >= 50
+    assert len(ticket_history(ticket)) >= 50

@@ -201,7 +201,9 @@ def record_rating(ticket: Ticket, *, score, comment: str = "", channel: str) -> 
     ticket.satisfaction_comment = (comment or "").strip()[:2000]
     ticket.save(update_fields=["satisfaction_score", "satisfaction_comment", "updated_at"])
     TicketEvent.objects.create(
-        ticket=ticket, kind=TicketEvent.Kind.RATED, data={"score": score, "channel": channel}
+        ticket=ticket,
+        kind=TicketEvent.Kind.RATED,
+        data={"score": score, "comment": ticket.satisfaction_comment, "channel": channel},
     )
     return ticket
 

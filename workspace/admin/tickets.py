@@ -22,6 +22,7 @@ from accounts.permissions import REPROCESS_INBOUND
 from mywallet_support.csp import allow_images, lock_down
 from mywallet_support.mail import DeliveryError
 from tickets import actions, selectors
+from tickets.history import stars, ticket_history
 from tickets.models import (
     Attachment,
     Channel,
@@ -214,7 +215,8 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
             )
             context.update(
                 thread=thread,
-                history=selectors.ticket_history(obj, full_contacts=full),
+                history=ticket_history(obj, full_contacts=full),
+                rating=stars(obj.satisfaction_score),
                 panel=selectors.customer_panel(obj.customer, exclude_ticket=obj),
                 identity=selectors.ticket_identity(obj),
                 account_events=selectors.ticket_account_events(obj),
