@@ -58,7 +58,7 @@ SENTENCES = {
     ),
     Action.PAYMENT_FAILED: gettext_lazy("A payment failed: %(detail)s"),
     Action.RISK_ALERT: gettext_lazy("The risk rules raised an alert"),
-    Action.CUSTOMER_NOTIFIED: gettext_lazy("%(actor)s sent the customer a notice %(detail)s"),
+    Action.CUSTOMER_NOTIFIED: gettext_lazy("%(detail)s"),
 }
 
 
@@ -181,22 +181,23 @@ def _payment(details: dict, verification: dict) -> str:
 
 
 def _notified(details: dict, verification: dict) -> str:
-    return notice_recipients(details.get("sms") or [], details.get("email") or [])
+    return notice_sent(details.get("sms") or [], details.get("email") or [])
 
 
-def notice_recipients(phones: list[str], emails: list[str]) -> str:
-    """Where a notice went, masked: "by SMS to 138****8001; no email address on file"."""
+def notice_sent(phones: list[str], emails: list[str]) -> str:
+    """What a wallet notice did, masked, naming only the contacts it really went to:
+    "Notice sent by SMS to 138****8001; no email address on file"."""
     phones = [masked("phone", value) for value in phones]
     emails = [masked("email", value) for value in emails]
     by_sms = _("by SMS to %(to)s") % {"to": and_list(phones)} if phones else ""
     by_email = _("by email to %(to)s") % {"to": and_list(emails)} if emails else ""
     if by_sms and by_email:
-        return _("%(first)s and %(last)s") % {"first": by_sms, "last": by_email}
+        return _("Notice sent %(first)s and %(last)s") % {"first": by_sms, "last": by_email}
     if by_sms:
-        return _("%(sent)s; no email address on file") % {"sent": by_sms}
+        return _("Notice sent %(sent)s; no email address on file") % {"sent": by_sms}
     if by_email:
-        return _("%(sent)s; no phone number on file") % {"sent": by_email}
-    return _("to nobody: no phone number or email address on file")
+        return _("Notice sent %(sent)s; no phone number on file") % {"sent": by_email}
+    return _("Notice not sent: no phone number or email address on file")
 
 
 _DETAILS = {
