@@ -41,7 +41,7 @@ SENTENCES = {
     Action.CONTACT_CHANGED: gettext_lazy("%(actor)s changed the registered contact %(detail)s"),
     Action.NATIONAL_ID_CHANGED: gettext_lazy("%(actor)s changed the national ID number %(detail)s"),
     Action.IDENTITY_VERIFIED: gettext_lazy(
-        "%(actor)s verified the caller's identity by %(detail)s"
+        "%(actor)s verified the caller's identity by %(detail)s (expires %(time)s)"
     ),
     Action.VERIFICATION_FAILED: gettext_lazy(
         "%(actor)s could not verify the caller's identity (failed: %(detail)s)"
@@ -58,8 +58,12 @@ SENTENCES = {
     ),
     Action.PAYMENT_FAILED: gettext_lazy("A payment failed: %(detail)s"),
     Action.RISK_ALERT: gettext_lazy("The risk rules raised an alert"),
-    Action.CUSTOMER_NOTIFIED: gettext_lazy("%(detail)s"),
+    Action.CUSTOMER_NOTIFIED: "%(detail)s",  # the notice names itself: notice_sent
 }
+
+
+# A verification with no expiry recorded (the app's sign-in names none).
+VERIFIED_FOR_GOOD = gettext_lazy("%(actor)s verified the caller's identity by %(detail)s")
 
 
 def event_sentence(event: AccountEvent) -> str:
@@ -67,9 +71,14 @@ def event_sentence(event: AccountEvent) -> str:
     details = event.details if isinstance(event.details, dict) else {}
     verification = event.verification if isinstance(event.verification, dict) else {}
     describe = _DETAILS.get(event.action, _nothing)
-    sentence = SENTENCES[event.action] % {
+    sentence = SENTENCES[event.action]
+    expires = local_time(verification.get("expires_at"))
+    if event.action == Action.IDENTITY_VERIFIED and not expires:
+        sentence = VERIFIED_FOR_GOOD
+    sentence = sentence % {
         "actor": actor_name(event),
         "detail": describe(details, verification),
+        "time": expires,
     }
     return mask_personal_data(_EMPTY_BRACKETS.sub("", sentence).strip())
 
@@ -137,14 +146,7 @@ def _checks(names) -> str:
 
 
 def _verified(details: dict, verification: dict) -> str:
-    checks = verification.get("passed") or [verification.get("method", "")]
-    text = _checks(checks)
-    if verification.get("expires_at"):
-        text = _("%(checks)s (expires %(time)s)") % {
-            "checks": text,
-            "time": local_time(verification["expires_at"]),
-        }
-    return text
+    return _checks(verification.get("passed") or [verification.get("method", "")])
 
 
 def _failed_checks(details: dict, verification: dict) -> str:
@@ -155,8 +157,8 @@ def _code_sent(details: dict, verification: dict) -> str:
     channel = details.get("channel", "")
     destination = details.get("destination", "")
     if channel == "email":
-        return _("by email to %(destination)s") % {"destination": destination}
-    return _("by SMS to %(destination)s") % {"destination": destination}
+        return _("by email to %(to)s") % {"to": destination}
+    return _("by SMS to %(to)s") % {"to": destination}
 
 
 def _failures(details: dict, verification: dict) -> str:
