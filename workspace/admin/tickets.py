@@ -38,6 +38,7 @@ from ..forms.tickets import AssignForm, CcForm, ReplyForm, StatusForm, TicketFor
 from ..site import ViewOnlyMixin
 from .common import refusal_text, run_each, tell
 from .contacts import address_for_token, cc_rows, full_contacts, shown_contact, shown_metadata
+from .ticket_merge import TicketMergeMixin
 from .ticket_security import SecurityPanelMixin
 
 
@@ -54,7 +55,7 @@ class QueueAdmin(admin.ModelAdmin):
 
 
 @admin.register(Ticket)
-class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
+class TicketAdmin(TicketMergeMixin, SecurityPanelMixin, admin.ModelAdmin):
     form = TicketForm
     list_display = [
         "reference",
@@ -75,7 +76,7 @@ class TicketAdmin(SecurityPanelMixin, admin.ModelAdmin):
     search_help_text = _("Reference, subject, customer name, email or phone number.")
     list_select_related = ["customer", "assignee", "queue"]
     list_per_page = 50
-    actions = ["assign_to_me", "mark_solved"]
+    actions = ["assign_to_me", "mark_solved", "merge_selected"]
     autocomplete_fields = ["customer"]
     readonly_fields = [
         "reference",
