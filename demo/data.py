@@ -32,6 +32,8 @@ from tickets.actions import add_note, change_status, receive, reply
 from tickets.inbound import Inbound
 from tickets.models import CallLog, Channel, Message, Queue, Ticket
 
+from .service_history import seed_service_history
+
 TOTP_DEVICE_NAME = "Authenticator app (demo)"
 BACKUP_DEVICE_NAME = "Backup codes"
 
@@ -610,6 +612,7 @@ def seed(*, reset_passwords: bool = False) -> SeedResult:
         _customer(spec, acting_user=users["supervisor"], result=result)
     for conversation in CONVERSATIONS:
         _conversation(conversation, users=users, result=result)
+    seed_service_history(agent=users["agent"], result=result)
     for title, text, queue_slug in CANNED_REPLIES:
         _reply, created = CannedReply.objects.get_or_create(
             title=title,
