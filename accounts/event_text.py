@@ -27,6 +27,7 @@ from .verification import check_label
 Action = AccountEvent.Action
 # A sentence whose detail is empty drops its brackets: "locked the wallet ()".
 _EMPTY_BRACKETS = re.compile(r"\s*[(（]\s*[)）]")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 # Each action's sentence: %(actor)s is who did it, %(detail)s what the row adds (may be "").
 SENTENCES = {
@@ -83,10 +84,18 @@ def event_sentence(event: AccountEvent) -> str:
     return mask_personal_data(_EMPTY_BRACKETS.sub("", sentence).strip())
 
 
+def staff_name(user) -> str:
+    """An agent as the history names them: their full name (a Chinese name family name
+    first, "周小雨"), else their username."""
+    if _CJK.search(user.first_name + user.last_name):
+        return f"{user.last_name}{user.first_name}"
+    return user.get_full_name() or user.get_username()
+
+
 def actor_name(event: AccountEvent) -> str:
     """The agent's name, else who the row names: the customer or the system."""
     if event.actor is not None:
-        return event.actor.get_full_name() or event.actor.get_username()
+        return staff_name(event.actor)
     if event.actor_kind == AccountEvent.ActorKind.CUSTOMER:
         return _("The customer")
     return _("The system")

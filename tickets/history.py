@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.event_text import staff_name
 from mywallet_support.masking import mask_email
 
 from .models import Channel, Queue, Ticket, TicketEvent
@@ -74,7 +75,7 @@ def ticket_history(ticket: Ticket, *, full_contacts: bool = False) -> list[Histo
 
 def _actor(event: TicketEvent, customer: str) -> str:
     if event.actor is not None:
-        return event.actor.get_full_name() or event.actor.get_username()
+        return staff_name(event.actor)
     by = (event.data or {}).get("by")
     if event.kind in _BY_CUSTOMER or by in ("customer", "mail"):
         return customer

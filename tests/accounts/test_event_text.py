@@ -127,3 +127,10 @@ def test_the_audit_trail_reads_in_sentences(customer, agent):
     with translation.override("en"):
         [latest, *_] = audit_entries(events_for_customer(customer))
     assert latest.sentence == "agent added the contact Email w***@work.example"
+
+
+def test_a_chinese_agent_is_named_family_name_first(django_user_model, db):
+    agent = django_user_model(username="xiaoyu", first_name="小雨", last_name="周")
+    with translation.override("zh-hans"):
+        sentence = event_sentence(event(Action.UNLOCK, actor=agent))
+    assert sentence == "周小雨解锁了钱包"
