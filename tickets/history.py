@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Q
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -42,6 +43,9 @@ SENTENCES = {
     Kind.MERGED_INTO: gettext_lazy("%(actor)s merged this ticket into %(summary)s"),
     Kind.MERGED_FROM: gettext_lazy("%(actor)s merged %(summary)s into this ticket"),
 }
+
+# A rating's comment in its history line; the ticket's top shows it too.
+COMMENT_CHARS = 120
 
 # Kinds that, without an agent, the customer did (else the system did).
 _BY_CUSTOMER = {Kind.MESSAGE, Kind.RATED, Kind.CC_PROPOSED}
@@ -237,7 +241,8 @@ def stars(score) -> str:
 def _rated_summary(data: dict, named: _Named) -> str:
     rating = stars(data.get("score"))
     if data.get("comment"):
-        return _("%(rating)s: “%(comment)s”") % {"rating": rating, "comment": data["comment"]}
+        comment = Truncator(data["comment"]).chars(COMMENT_CHARS)
+        return _("%(rating)s: “%(comment)s”") % {"rating": rating, "comment": comment}
     return rating
 
 
