@@ -286,4 +286,4 @@ def _user_label(users: dict, pk) -> str:
     if pk is None:
         return _("nobody")
     user = users.get(pk)
-    return user.get_username() if user is not None else f"#{pk}"
+    return staff_name(user) if user is not None else f"#{pk}"
