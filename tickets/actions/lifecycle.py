@@ -203,7 +203,11 @@ def record_rating(ticket: Ticket, *, score, comment: str = "", channel: str) -> 
     TicketEvent.objects.create(
         ticket=ticket,
         kind=TicketEvent.Kind.RATED,
-        data={"score": score, "comment": ticket.satisfaction_comment, "channel": channel},
+        data={
+            "score": score,
+            "channel": channel,
+            **({"comment": ticket.satisfaction_comment} if ticket.satisfaction_comment else {}),
+        },
     )
     return ticket
 
