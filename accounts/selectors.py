@@ -1,38 +1,31 @@
 """Reads of the audit trail for the agent workspace (wallet, customer and ticket pages).
 
 One query per list, whatever its length: the rows come with their actor, wallet and ticket.
-Details are shown as short "name: value" pairs, masked once more on the way out (the
-writers mask what they record; this catches a value that slipped through).
+Each event reads as one sentence in the agent's language and time zone
+(accounts.event_text), masked once more on the way out (the writers mask what they
+record; this catches a value that slipped through).
 """
 
-import json
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
-from django.utils.translation import gettext as _
 
-from mywallet_support.logging import mask_personal_data
-
+from .event_text import event_sentence
 from .models import AccountEvent, Customer, WalletAccount
 
 RECENT_EVENTS = 30
-MAX_VALUE_CHARS = 120
 
 
 @dataclass(frozen=True)
 class AuditEntry:
     event: AccountEvent
-    actor: str
-    details: list[tuple[str, str]]
+    sentence: str
 
 
 def audit_entries(queryset: QuerySet, *, limit: int = RECENT_EVENTS) -> list[AuditEntry]:
     """The latest ``limit`` events of ``queryset``, newest first, ready to show."""
     events = queryset.select_related("actor", "account", "ticket").order_by("-sequence", "-id")
-    return [
-        AuditEntry(event=event, actor=_actor(event), details=_details(event))
-        for event in events[:limit]
-    ]
+    return [AuditEntry(event=event, sentence=event_sentence(event)) for event in events[:limit]]
 
 
 def events_for_wallet(wallet: WalletAccount) -> QuerySet:
@@ -57,24 +50,3 @@ def events_for_ticket(ticket) -> QuerySet:
     if ticket.claimed_identity_id:
         events = events.exclude(customer__identities__pk=ticket.claimed_identity_id)
     return events
-
-
-def _actor(event: AccountEvent) -> str:
-    if event.actor is not None:
-        return event.actor.get_username()
-    return str(event.get_actor_kind_display())
-
-
-def _details(event: AccountEvent) -> list[tuple[str, str]]:
-    pairs = []
-    for source in (event.details or {}, event.verification or {}):
-        if not isinstance(source, dict):
-            source = {_("value"): source}
-        for name, value in source.items():
-            if value in (None, "", [], {}):
-                continue
-            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-            if len(text) > MAX_VALUE_CHARS:
-                text = text[: MAX_VALUE_CHARS - 1] + "…"
-            pairs.append((str(name).replace("_", " "), mask_personal_data(text)))
-    return pairs

@@ -33,7 +33,7 @@ from tickets.models import CallLog, Channel, Message, Queue, Ticket
 
 from .history import seed_history
 from .knowledge import seed_knowledge
-from .ratings import seed_ratings
+from .service_history import seed_service_history
 
 TOTP_DEVICE_NAME = "Authenticator app (demo)"
 BACKUP_DEVICE_NAME = "Backup codes"
@@ -580,7 +580,7 @@ def seed(*, reset_passwords: bool = False) -> SeedResult:
         _conversation(conversation, users=users, result=result)
     seed_knowledge(result.created)
     result.created["tickets"] += seed_history(agent=users["agent"])
-    result.created["ratings"] += seed_ratings()
+    seed_service_history(agent=users["agent"], result=result)
     return result
 
 

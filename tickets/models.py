@@ -439,6 +439,8 @@ class TicketEvent(models.Model):
         CC_PROPOSED = "cc_proposed", _("Cc proposed")
         CC_ACCEPTED = "cc_accepted", _("Cc accepted")
         CC_REMOVED = "cc_removed", _("Cc removed")
+        MERGED_INTO = "merged_into", _("Merged into another ticket")
+        MERGED_FROM = "merged_from", _("Another ticket merged in")
 
     ticket = models.ForeignKey(
         Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket")

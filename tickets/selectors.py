@@ -7,12 +7,10 @@ events, wallets or transactions, so the pages built on them stay flat as tickets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.contrib.auth import get_user_model
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.safestring import mark_safe
 from django.utils.text import smart_split
-from django.utils.translation import gettext as _
 
 from accounts.identities import normalise_email, normalise_phone
 from accounts.models import (
@@ -24,10 +22,9 @@ from accounts.models import (
     WalletAccount,
 )
 from accounts.selectors import AuditEntry, audit_entries, events_for_ticket
-from mywallet_support.masking import mask_email
 
 from .html import RenderedHtml, render_html
-from .models import Attachment, Channel, Message, Queue, Ticket, TicketEvent
+from .models import Attachment, Message, Ticket
 from .text import quoted_split
 
 RECENT_TRANSACTIONS = 10
@@ -92,211 +89,6 @@ def _render(message: Message, inline_url, remote_images: bool) -> RenderedHtml:
         return inline_url(attachment) if attachment and inline_url else None
 
     return render_html(message.html, inline_url=url_for, remote_images=remote_images)
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    event: TicketEvent
-    summary: str
-
-
-def ticket_history(ticket: Ticket, *, full_contacts: bool = False) -> list[HistoryEntry]:
-    """The ticket's events, oldest first, each with a one-line summary; the addresses the
-    Cc events name are masked unless ``full_contacts`` (an agent who has earned them:
-    workspace.admin.contacts).
-
-    A fixed number of queries whatever the number of events: the events, then at most one
-    for each kind of object they name (agents, queues, wallets, transactions).
-    """
-    events = list(ticket.events.select_related("actor").order_by("created_at", "id"))
-    named = _Named.read(events)
-    named.full_contacts = full_contacts
-    return [HistoryEntry(event=event, summary=_summary(event, named)) for event in events]
-
-
-@dataclass
-class _Named:
-    """The objects a history names, read once for all its events: ``objects`` by model and
-    primary key; ``queues`` by slug (a transfer to a queue names it so)."""
-
-    objects: dict = field(default_factory=dict)
-    queues: dict = field(default_factory=dict)
-    full_contacts: bool = False  # addresses in full, else masked
-
-    @classmethod
-    def read(cls, events: list[TicketEvent]) -> "_Named":
-        wanted: dict[type, set] = {}
-        slugs = set()
-        for event in events:
-            data = event.data or {}
-            if event.kind == TicketEvent.Kind.ASSIGNED:
-                _want(wanted, get_user_model(), (data.get("from"), data.get("to")))
-                if data.get("queue"):
-                    slugs.add(data["queue"])
-            elif event.kind == TicketEvent.Kind.CHANGED:
-                for name, values in data.items():
-                    detail = _detail_field(name)
-                    if detail is not None and detail.is_relation and isinstance(values, list):
-                        _want(wanted, detail.related_model, values)
-        named = cls()
-        queue_ids = wanted.pop(Queue, set())
-        if queue_ids or slugs:  # both kinds of key in one query
-            queues = list(Queue.objects.filter(Q(pk__in=queue_ids) | Q(slug__in=slugs)))
-            named.objects[Queue] = {queue.pk: queue for queue in queues}
-            named.queues = {queue.slug: queue for queue in queues}
-        for model, ids in wanted.items():
-            named.objects[model] = model._default_manager.in_bulk(ids)
-        return named
-
-    def get(self, model, pk):
-        return self.objects.get(model, {}).get(pk)
-
-
-def _want(wanted: dict, model, values) -> None:
-    ids = {value for value in values if isinstance(value, int) and not isinstance(value, bool)}
-    if ids:
-        wanted.setdefault(model, set()).update(ids)
-
-
-def _detail_field(name: str):
-    try:
-        return Ticket._meta.get_field(name)
-    except FieldDoesNotExist:
-        return None
-
-
-def _summary(event: TicketEvent, named: _Named) -> str:
-    data = event.data or {}
-    summarise = _SUMMARIES.get(event.kind)
-    if summarise is not None:
-        return summarise(data, named)
-    if "message" in data:
-        return _("message #%(id)s") % {"id": data["message"]}
-    return ""
-
-
-def _status_summary(data: dict, named: _Named) -> str:
-    change = f"{_status_label(data.get('from'))} → {_status_label(data.get('to'))}"
-    if data.get("by") == "customer":
-        return _("%(change)s, when the customer wrote again") % {"change": change}
-    if data.get("by") == "answer":
-        return _("%(change)s, with the first answer") % {"change": change}
-    return change
-
-
-def _assigned_summary(data: dict, named: _Named) -> str:
-    users = named.objects.get(get_user_model(), {})
-    text = f"{_user_label(users, data.get('from'))} → {_user_label(users, data.get('to'))}"
-    if data.get("queue"):
-        queue = named.queues.get(data["queue"])
-        text = _("%(change)s, to the queue %(queue)s") % {
-            "change": text,
-            "queue": queue.name if queue is not None else data["queue"],
-        }
-    if data.get("by") == "auto":
-        return _("%(change)s, automatically") % {"change": text}
-    if data.get("by") == "answer":
-        return _("%(change)s, by answering") % {"change": text}
-    return text
-
-
-def _created_summary(data: dict, named: _Named) -> str:
-    channel = data.get("channel")
-    text = str(Channel(channel).label) if channel in Channel.values else ""
-    if data.get("follows_up"):
-        text = _("%(channel)s, follows up %(reference)s") % {
-            "channel": text,
-            "reference": data["follows_up"],
-        }
-    return text
-
-
-def _merged_summary(data: dict, named: _Named) -> str:
-    return _("customer #%(source)s merged into #%(target)s") % {
-        "source": data.get("source"),
-        "target": data.get("target"),
-    }
-
-
-def _changed_summary(data: dict, named: _Named) -> str:
-    """Each field's label with its old and new value as an agent reads them (choice labels,
-    the names of related objects): "priority: Normal → High; queue: — → Security"."""
-    parts = []
-    for name, values in sorted(data.items(), key=_in_model_order):
-        detail = _detail_field(name)
-        label = str(detail.verbose_name) if detail is not None else name
-        old, new = values if isinstance(values, list) and len(values) == 2 else (None, values)
-        parts.append(f"{label}: {_value(detail, old, named)} → {_value(detail, new, named)}")
-    return "; ".join(parts)
-
-
-# PostgreSQL's jsonb keeps keys in an order of its own: fields are named in the model's.
-_FIELD_ORDER = {field.name: position for position, field in enumerate(Ticket._meta.fields)}
-
-
-def _in_model_order(item) -> tuple:
-    return (_FIELD_ORDER.get(item[0], len(_FIELD_ORDER)), item[0])
-
-
-def _value(detail, value, named: _Named) -> str:
-    if value is None or value == "":
-        return "—"
-    if detail is not None and detail.is_relation:
-        found = named.get(detail.related_model, value)
-        return str(found) if found is not None else f"#{value}"
-    if detail is not None and detail.choices:
-        return str(dict(detail.flatchoices).get(value, value))
-    return str(value)
-
-
-def _chat_ended_summary(data: dict, named: _Named) -> str:
-    if data.get("by") == "customer":
-        return _("by the customer")
-    if data.get("by") == "agent":
-        return _("by the agent")
-    return ""
-
-
-def _rated_summary(data: dict, named: _Named) -> str:
-    score = data.get("score")
-    return _("%(score)s/5") % {"score": score} if score is not None else ""
-
-
-def _cc_summary(data: dict, named: _Named) -> str:
-    """The address (masked unless the reader has earned it), and for what mail did, the
-    message that did it."""
-    address = data.get("address", "")
-    if not named.full_contacts:
-        address = mask_email(address)
-    if data.get("by") == "mail" and data.get("message"):
-        return _("%(address)s, from message #%(id)s") % {"address": address, "id": data["message"]}
-    return address
-
-
-_SUMMARIES = {
-    TicketEvent.Kind.STATUS: _status_summary,
-    TicketEvent.Kind.REOPENED: _status_summary,
-    TicketEvent.Kind.ASSIGNED: _assigned_summary,
-    TicketEvent.Kind.CREATED: _created_summary,
-    TicketEvent.Kind.CUSTOMER_MERGED: _merged_summary,
-    TicketEvent.Kind.CHANGED: _changed_summary,
-    TicketEvent.Kind.CHAT_ENDED: _chat_ended_summary,
-    TicketEvent.Kind.RATED: _rated_summary,
-    TicketEvent.Kind.CC_PROPOSED: _cc_summary,
-    TicketEvent.Kind.CC_ACCEPTED: _cc_summary,
-    TicketEvent.Kind.CC_REMOVED: _cc_summary,
-}
-
-
-def _status_label(value) -> str:
-    return str(Ticket.Status(value).label) if value in Ticket.Status.values else str(value or "")
-
-
-def _user_label(users: dict, pk) -> str:
-    if pk is None:
-        return _("nobody")
-    user = users.get(pk)
-    return user.get_username() if user is not None else f"#{pk}"
 
 
 # --- the customer panel ---------------------------------------------------------------------

@@ -2,12 +2,16 @@
 
 Every login is an agent's (customers never use Django's login: accounts.app_session), so
 every authenticated request is checked: an ended login is logged out before the view runs,
-and the admin sends the agent to sign in again.
+and the admin sends the agent to sign in again. A live login's request runs in the time
+zone the agent chose (workspace.time_zone), else settings.TIME_ZONE.
 """
 
 from django.contrib.auth import logout
+from django.utils import timezone
 
 from accounts import agent_sign_in
+
+from .time_zone import agent_zone
 
 
 class AgentSessionMiddleware:
@@ -21,4 +25,6 @@ class AgentSessionMiddleware:
                 logout(request)
             else:
                 agent_sign_in.touch(request.session)
+                with timezone.override(agent_zone(request.session)):
+                    return self.get_response(request)
         return self.get_response(request)

@@ -43,6 +43,7 @@ from accounts.permissions import is_agent
 from chat.console import console_view
 
 from . import dashboard
+from .time_zone import time_zone_view
 
 BACKUP_CODE_COUNT = 10
 # The grant whose link was opened (or whose code was typed) in this browser.
@@ -154,6 +155,7 @@ class AgentAdminSite(OTPAdminSite):
                 name="otp_backup_codes",
             ),
             path("chat/console/", self.admin_view(self.chat_console_view), name="chat_console"),
+            path("time-zone/", self.admin_view(self.time_zone_view), name="time_zone"),
             *super().get_urls(),
         ]
 
@@ -205,6 +207,9 @@ class AgentAdminSite(OTPAdminSite):
         if not is_agent(request.user):
             raise PermissionDenied
         return console_view(request, site=self)
+
+    def time_zone_view(self, request):
+        return time_zone_view(request, site=self)
 
     def backup_codes_view(self, request):
         codes = None

@@ -85,14 +85,15 @@ def test_a_chat_the_agent_ends_leaves_a_chat_ended_event_and_the_solved_status(a
 
 
 def test_a_rating_leaves_a_rated_event_with_its_score_and_channel(agent):
-    """Rating (TicketEvent.Kind.RATED, {"score", "channel"}); no status event for it."""
+    """Rating (TicketEvent.Kind.RATED, {"score", "channel", "comment"}); no status event
+    for it."""
     online(agent)
     conversation = actions.accept(start(), acting_user=agent)
     actions.close(conversation, acting_user=agent)
     statuses = len(events(conversation, TicketEvent.Kind.STATUS))
     actions.rate(Conversation.objects.get(pk=conversation.pk), score=4, comment="fast")
     [rated] = events(conversation, TicketEvent.Kind.RATED)
-    assert (rated.actor, rated.data) == (None, {"score": 4, "channel": "chat"})
+    assert (rated.actor, rated.data) == (None, {"score": 4, "channel": "chat", "comment": "fast"})
     assert len(events(conversation, TicketEvent.Kind.STATUS)) == statuses
 
 

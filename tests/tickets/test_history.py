@@ -1,17 +1,19 @@
-"""The ticket page's history (tickets.selectors.ticket_history): a one-line summary of each
+"""The ticket page's history (tickets.history.ticket_history): a one-line summary of each
 event, written by the real actions, and a fixed number of queries however many events."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import Transaction
 from chat import actions as chat_actions
-from tickets import actions, selectors
+from tickets import actions
+from tickets.history import SENTENCES, ticket_history
 from tickets.models import Queue, Ticket, TicketEvent
 
 from . import factories
@@ -30,7 +32,7 @@ def security(db):
 
 
 def summaries(ticket: Ticket, kind: str) -> list[str]:
-    return [entry.summary for entry in selectors.ticket_history(ticket) if entry.event.kind == kind]
+    return [entry.summary for entry in ticket_history(ticket) if entry.event.kind == kind]
 
 
 def payment(wallet, reference: str) -> Transaction:
@@ -108,8 +110,8 @@ def test_a_transfer_to_a_queue_names_the_queue(ticket, agent, security):
 
 
 def test_a_rating_reads_as_its_score(ticket):
-    actions.record_rating(ticket, score=4, channel="chat")
-    assert summaries(ticket, TicketEvent.Kind.RATED) == ["4/5"]
+    actions.record_rating(ticket, score=4, comment="quick help", channel="chat")
+    assert summaries(ticket, TicketEvent.Kind.RATED) == ["★★★★☆ 4/5: “quick help”"]
 
 
 @pytest.mark.parametrize(
@@ -124,7 +126,7 @@ def test_a_chat_ended_says_who_ended_it(settings, agent, by_agent, summary):
 
 def history_queries(ticket: Ticket) -> int:
     with CaptureQueriesContext(connection) as queries:
-        history = selectors.ticket_history(ticket)
+        history = ticket_history(ticket)
         [entry.summary for entry in history]
     return len(queries)
 
@@ -158,4 +160,61 @@ def test_the_history_takes_a_fixed_number_of_queries_however_many_events(
     assert history_queries(ticket) == few
     # the events, then one for each model they name: users, queues, wallets, transactions
     assert few == 5
-    assert len(selectors.ticket_history(ticket)) >= 50
+    assert len(ticket_history(ticket)) >= 50
+
+
+# What each kind's writer records (tickets.actions, chat.actions), for the sentences' test.
+RECORDED = {
+    TicketEvent.Kind.CREATED: {"channel": "email"},
+    TicketEvent.Kind.MESSAGE: {"message": 1},
+    TicketEvent.Kind.REPLY: {"message": 2},
+    TicketEvent.Kind.NOTE: {"message": 3},
+    TicketEvent.Kind.ASSIGNED: {"from": None, "to": None, "by": "auto"},
+    TicketEvent.Kind.STATUS: {"from": "new", "to": "open", "by": "answer"},
+    TicketEvent.Kind.REOPENED: {"from": "solved", "to": "open", "by": "customer"},
+    TicketEvent.Kind.CHANGED: {"priority": [2, 3]},
+    TicketEvent.Kind.CHAT_ENDED: {"by": "customer"},
+    TicketEvent.Kind.RATED: {"score": 4, "comment": "quick help", "channel": "chat"},
+    TicketEvent.Kind.CUSTOMER_MERGED: {"source": 7, "target": 3},
+    TicketEvent.Kind.CC_PROPOSED: {"address": "wei@work.example", "by": "mail", "message": 1},
+    TicketEvent.Kind.CC_ACCEPTED: {"address": "wei@work.example"},
+    TicketEvent.Kind.CC_REMOVED: {"address": "wei@work.example"},
+    TicketEvent.Kind.MERGED_INTO: {"reference": "MW-000002"},
+    TicketEvent.Kind.MERGED_FROM: {"reference": "MW-000001"},
+}
+
+
+def test_every_kind_has_a_sentence():
+    assert set(SENTENCES) == set(TicketEvent.Kind) == set(RECORDED)
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_every_kind_reads_as_a_sentence_not_a_dump(ticket, agent, language):
+    ticket.events.all().delete()
+    for kind, data in RECORDED.items():
+        TicketEvent.objects.create(ticket=ticket, kind=kind, data=data, actor=None)
+    with translation.override(language):
+        history = ticket_history(ticket)
+    assert [entry.event.kind for entry in history] == list(RECORDED)
+    for entry in history:
+        assert not re.search(r"[\[\]{}\"_]|%\(", entry.sentence), entry.sentence
+        assert "wei@work.example" not in entry.sentence
+        if language == "zh-hans":
+            assert re.search(r"[\u4e00-\u9fff]", entry.sentence), entry.sentence
+
+
+def test_a_rating_reads_as_the_customer_rating_with_stars(ticket):
+    actions.record_rating(ticket, score=4, comment="quick help", channel="chat")
+    [rated] = [e for e in ticket_history(ticket) if e.event.kind == TicketEvent.Kind.RATED]
+    assert rated.sentence == "Li Wei rated ★★★★☆ 4/5: “quick help”"
+    with translation.override("zh-hans"):
+        [rated] = [e for e in ticket_history(ticket) if e.event.kind == TicketEvent.Kind.RATED]
+    assert rated.sentence == "Li Wei评分 ★★★★☆ 4/5：“quick help”"
+
+
+def test_an_agents_change_names_the_agent(ticket, agent):
+    agent.first_name, agent.last_name = "Fang", "Wang"
+    agent.save()
+    actions.change_status(ticket, acting_user=agent, status=Ticket.Status.PENDING)
+    [status] = [e for e in ticket_history(ticket) if e.event.kind == TicketEvent.Kind.STATUS]
+    assert status.sentence == "Fang Wang changed the status: New → Pending customer"

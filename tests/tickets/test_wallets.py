@@ -40,7 +40,47 @@ def test_a_phone_ticket_keeps_the_notice_as_a_note(
         wallets.freeze_wallet(wallet, acting_user=agent, reason="lost phone", ticket=ticket)
     message = ticket.messages.get(metadata__system=True)
     assert message.direction == Message.Direction.NOTE
-    assert "Customer notified by SMS and email" in message.text
+    assert message.author is None
+    assert message.text.startswith(
+        "Notice sent by SMS to +86 138****8000 and by email to li***@example.com: "
+    )
+
+
+@pytest.mark.parametrize(
+    ("phone", "email", "said"),
+    [
+        ("+8613800138000", "", "Notice sent by SMS to +86 138****8000; no email address on file"),
+        (
+            "",
+            "li.wei@example.com",
+            "Notice sent by email to li***@example.com; no phone number on file",
+        ),
+        ("", "", "Notice not sent: no phone number or email address on file"),
+    ],
+)
+def test_the_note_names_only_the_contacts_the_notice_really_went_to(
+    customer,
+    wallet,
+    agent,
+    sms_gateway,
+    smtp_server,
+    django_capture_on_commit_callbacks,
+    phone,
+    email,
+    said,
+):
+    """System notes are honest: the notice goes to the wallet's registered contacts only,
+    and the note says which (masked), and what the wallet has no contact for."""
+    wallet.registered_phone, wallet.registered_email = phone, email
+    wallet.save()
+    ticket = actions.receive(factories.phone("13800138000")).ticket
+    with django_capture_on_commit_callbacks(execute=True):
+        wallets.freeze_wallet(wallet, acting_user=agent, reason="lost phone", ticket=ticket)
+    message = ticket.messages.get(metadata__system=True)
+    assert message.author is None
+    assert message.text.startswith(said + ": ")
+    assert [sms.to for sms in sms_gateway.messages] == ([phone] if phone else [])
+    assert [mail.rcpt_tos for mail in smtp_server.messages] == ([(email,)] if email else [])
 
 
 def test_a_closed_ticket_keeps_the_notice_as_a_note(

@@ -115,7 +115,7 @@ def test_a_ticket_added_in_the_chinese_interface_gets_its_due_times(agent_client
 
 
 def test_the_ticket_page_history_shows_the_change_in_words(agent_client, ticket, security):
-    """The history's summary of a CHANGED event (tickets.selectors.ticket_history)."""
+    """The history's summary of a CHANGED event (tickets.history.ticket_history)."""
     save(agent_client, ticket, priority="3", queue=security.pk)
     response = agent_client.get(change_url(ticket))
     [entry] = [e for e in response.context["history"] if e.event.kind == "changed"]

@@ -12,6 +12,7 @@ and deliveries to on_commit.
 - `delivery`: outbound messages through their channel's sender, and what became of them.
 - `recipients`: the Cc of email tickets, proposed by mail, accepted or removed by agents.
 - `customers`: merging customers (it moves their tickets).
+- `merging`: merging tickets (`merge_tickets`: messages, attachments and calls move).
 - `calls`: a phone call an agent logged, or an outbound call, as a phone Message.
 - `claims`: a typed contact's claimed customer, linked once an agent verifies it.
 - `payments`: a failed payment's explanation sent to the customer, the ticket marked.
@@ -56,6 +57,7 @@ from .lifecycle import (
     update_details,
     validate_rating,
 )
+from .merging import merge_tickets
 from .payments import explain_in_chat, mark_failed_payment, send_payment_explanation
 from .recipients import accept_cc, remove_cc
 from .replies import Reply, Route, add_note, reply, reply_many, reply_routes
@@ -96,6 +98,7 @@ __all__ = [
     "mark_failed_payment",
     "mark_shown",
     "merge_customers",
+    "merge_tickets",
     "open_ticket",
     "post_notice",
     "post_system_note",

@@ -213,7 +213,13 @@ def record_rating(ticket: Ticket, *, score, comment: str = "", channel: str) -> 
         ]
     )
     TicketEvent.objects.create(
-        ticket=ticket, kind=TicketEvent.Kind.RATED, data={"score": score, "channel": channel}
+        ticket=ticket,
+        kind=TicketEvent.Kind.RATED,
+        data={
+            "score": score,
+            "channel": channel,
+            **({"comment": ticket.satisfaction_comment} if ticket.satisfaction_comment else {}),
+        },
     )
     return ticket
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.actions import security
+from accounts.event_text import notice_sent
 from accounts.models import WalletAccount
 from accounts.notify import Notice
 from mywallet_support.masking import mask_identity
@@ -37,7 +38,10 @@ def show_notice(notice: Notice) -> None:
             if sender_for(ticket.channel) and thread.takes(ticket, Message.Direction.OUTBOUND):
                 thread.post_notice(ticket, text=notice.text, metadata=metadata)
             else:
-                text = _("Customer notified by SMS and email: %(text)s") % {"text": notice.text}
+                text = _("%(sent)s: %(text)s") % {
+                    "sent": notice_sent(notice.phones, notice.emails),
+                    "text": notice.text,
+                }
                 thread.post_system_note(ticket, text=text, metadata=metadata)
     except Exception:
         logger.exception("notice %s not shown on ticket %s", notice.event, ticket.pk)

@@ -33,12 +33,12 @@ from accounts.permissions import MERGE_CUSTOMERS
 from accounts.selectors import audit_entries, events_for_customer, events_for_wallet
 from mywallet_support.logging import mask_personal_data
 from tickets.actions import merge_customers
-from tickets.models import Ticket
 from tickets.selectors import contact_search_value, search_customers
 
 from ..site import ViewOnlyMixin
 from .calls import log_call_link
 from .common import refusal_text
+from .customer_360 import Customer360Mixin
 from .wallet_security import WalletSecurityActionsMixin
 
 
@@ -74,39 +74,8 @@ class MaskedContactsMixin:
 # --- customers ------------------------------------------------------------------------------
 
 
-class IdentityInline(ViewOnlyMixin, admin.TabularInline):
-    model = CustomerIdentity
-    fields = ["kind", "masked_value", "display_name", "undeliverable", "created_at"]
-    readonly_fields = fields
-    extra = 0
-    show_change_link = True
-
-    @admin.display(description=_("value"))
-    def masked_value(self, obj):
-        return obj.masked_value
-
-
-class WalletInline(MaskedContactsMixin, ViewOnlyMixin, admin.TabularInline):
-    model = WalletAccount
-    fields = ["number", "status", "lock_reason", "masked_phone", "masked_email", "balance"]
-    readonly_fields = fields
-    extra = 0
-    show_change_link = True
-    verbose_name_plural = _("wallets")
-
-
-class TicketInline(ViewOnlyMixin, admin.TabularInline):
-    model = Ticket
-    fk_name = "customer"
-    fields = ["reference", "subject", "channel", "status", "last_message_at"]
-    readonly_fields = fields
-    extra = 0
-    show_change_link = True
-    ordering = ["-created_at"]
-
-
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(Customer360Mixin, admin.ModelAdmin):
     list_display = ["__str__", "contacts", "language", "merged_into", "created_at"]
     list_filter = ["language"]
     search_fields = ["name", "identities__value"]
@@ -130,7 +99,6 @@ class CustomerAdmin(admin.ModelAdmin):
         "account_events",
         "log_call",
     ]
-    inlines = [IdentityInline, WalletInline, TicketInline]
     actions = ["merge_into_oldest"]
 
     def get_queryset(self, request):

@@ -22,6 +22,7 @@ from accounts.permissions import REPROCESS_INBOUND
 from mywallet_support.csp import allow_images, lock_down
 from mywallet_support.mail import DeliveryError
 from tickets import actions, selectors
+from tickets.history import stars, ticket_history
 from tickets.macros import rendered_macros
 from tickets.models import (
     Attachment,
@@ -39,6 +40,7 @@ from ..site import ViewOnlyMixin
 from .common import refusal_text, run_each, tell
 from .contacts import address_for_token, cc_rows, full_contacts, shown_contact, shown_metadata
 from .ticket_diagnosis import PaymentDiagnosisMixin
+from .ticket_merge import TicketMergeMixin
 from .ticket_security import SecurityPanelMixin
 
 
@@ -55,7 +57,7 @@ class QueueAdmin(admin.ModelAdmin):
 
 
 @admin.register(Ticket)
-class TicketAdmin(PaymentDiagnosisMixin, SecurityPanelMixin, admin.ModelAdmin):
+class TicketAdmin(TicketMergeMixin, PaymentDiagnosisMixin, SecurityPanelMixin, admin.ModelAdmin):
     form = TicketForm
     list_display = [
         "reference",
@@ -76,7 +78,7 @@ class TicketAdmin(PaymentDiagnosisMixin, SecurityPanelMixin, admin.ModelAdmin):
     search_help_text = _("Reference, subject, customer name, email or phone number.")
     list_select_related = ["customer", "assignee", "queue"]
     list_per_page = 50
-    actions = ["assign_to_me", "mark_solved"]
+    actions = ["assign_to_me", "mark_solved", "merge_selected"]
     autocomplete_fields = ["customer"]
     readonly_fields = [
         "reference",
@@ -216,7 +218,8 @@ class TicketAdmin(PaymentDiagnosisMixin, SecurityPanelMixin, admin.ModelAdmin):
             )
             context.update(
                 thread=thread,
-                history=selectors.ticket_history(obj, full_contacts=full),
+                history=ticket_history(obj, full_contacts=full),
+                rating=stars(obj.satisfaction_score),
                 panel=selectors.customer_panel(obj.customer, exclude_ticket=obj),
                 identity=selectors.ticket_identity(obj),
                 account_events=selectors.ticket_account_events(obj),
