@@ -112,7 +112,8 @@ def test_a_rating_is_recorded_with_its_time_and_in_the_history(
     assert (ticket.satisfaction_score, ticket.satisfaction_comment) == (4, "Quick and kind")
     assert ticket.satisfaction_rated_at >= ticket.solved_at
     event = ticket.events.get(kind=TicketEvent.Kind.RATED)
-    assert event.data == {"score": 4, "channel": "email"} and event.actor is None
+    assert event.data == {"score": 4, "channel": "email", "comment": "Quick and kind"}
+    assert event.actor is None
     page = agent_client.get(f"/admin/tickets/ticket/{ticket.pk}/change/").content.decode()
     assert "4/5" in page
 
