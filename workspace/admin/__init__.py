@@ -1,6 +1,6 @@
 """The agent workspace's pages for each app's models, registered on the admin site when
 Django autodiscovers ``workspace.admin``."""
 
-from . import calls, chats, customers, staff, tickets, wallet_security
+from . import calls, chats, customers, service_levels, staff, tickets, wallet_security
 
-__all__ = ["calls", "chats", "customers", "staff", "tickets", "wallet_security"]
+__all__ = ["calls", "chats", "customers", "service_levels", "staff", "tickets", "wallet_security"]
