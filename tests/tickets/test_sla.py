@@ -3,28 +3,16 @@ controlled clock: the same due times under the Chinese and the English interface
 category's policy before the priority's, the setting when no policy matches, and due times
 moved by a change of priority or category; the inbox's reads (tickets.sla)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.utils import translation
 
 from tests.tickets import factories
+from tests.tickets.clock import START as NOW
 from tickets import actions
 from tickets.models import SLAPolicy, Ticket
 from tickets.sla import BREACHED, OK, SOON, breaching, sla_state
-
-NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """django.utils.timezone.now, set by the test: ``clock.now = ...``."""
-
-    class Clock:
-        now = NOW
-
-    monkeypatch.setattr("django.utils.timezone.now", lambda: Clock.now)
-    return Clock
 
 
 @pytest.fixture
