@@ -32,6 +32,8 @@ from tickets.actions import add_note, change_status, receive, reply
 from tickets.inbound import Inbound
 from tickets.models import CallLog, Channel, Message, Queue, Ticket
 
+from .service_levels import seed_service_levels
+
 TOTP_DEVICE_NAME = "Authenticator app (demo)"
 BACKUP_DEVICE_NAME = "Backup codes"
 
@@ -92,7 +94,7 @@ DEMO_STAFF = (
 QUEUES = (
     ("hotline", "24小时热线 Hotline"),
     ("security", "账户安全 Security"),
-    ("feedback", "意见反馈 Feedback"),
+    ("feedback", "意见建议 Feedback and suggestions"),
     ("general", "综合咨询 General"),
 )
 
@@ -606,6 +608,7 @@ def seed(*, reset_passwords: bool = False) -> SeedResult:
     users = {}
     for spec in DEMO_STAFF:
         users[spec.username] = _staff(spec, reset=reset_passwords, result=result)
+    seed_service_levels(users=users, created=result.created)
     for spec in DEMO_CUSTOMERS:
         _customer(spec, acting_user=users["supervisor"], result=result)
     for conversation in CONVERSATIONS:

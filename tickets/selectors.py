@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
 from django.utils.text import smart_split
 from django.utils.translation import gettext as _
@@ -133,6 +136,8 @@ class _Named:
                 _want(wanted, get_user_model(), (data.get("from"), data.get("to")))
                 if data.get("queue"):
                     slugs.add(data["queue"])
+            elif event.kind == TicketEvent.Kind.ROUTED and data.get("queue"):
+                slugs.add(data["queue"])
             elif event.kind == TicketEvent.Kind.CHANGED:
                 for name, values in data.items():
                     detail = _detail_field(name)
@@ -181,6 +186,11 @@ def _status_summary(data: dict, named: _Named) -> str:
         return _("%(change)s, when the customer wrote again") % {"change": change}
     if data.get("by") == "answer":
         return _("%(change)s, with the first answer") % {"change": change}
+    if data.get("by") == "auto" and data.get("days"):
+        return _("%(change)s, automatically after %(days)s days") % {
+            "change": change,
+            "days": data["days"],
+        }
     return change
 
 
@@ -273,7 +283,38 @@ def _cc_summary(data: dict, named: _Named) -> str:
     return address
 
 
+def _routed_summary(data: dict, named: _Named) -> str:
+    queue = named.queues.get(data.get("queue"))
+    return _("to %(queue)s by rule %(rule)s") % {
+        "queue": queue.name if queue is not None else data.get("queue"),
+        "rule": data.get("rule", ""),
+    }
+
+
+def _sla_summary(data: dict, named: _Named) -> str:
+    due = parse_datetime(data.get("due") or "")
+    values = {
+        "target": _("first response")
+        if data.get("target") == "first_response"
+        else _("resolution"),
+        "due": date_format(timezone.localtime(due), "SHORT_DATETIME_FORMAT") if due else "—",
+        "notified": ", ".join(data.get("notified") or ()) or _("nobody"),
+    }
+    return _("%(target)s due %(due)s; supervisors told: %(notified)s") % values
+
+
+def _reminded_summary(data: dict, named: _Named) -> str:
+    return _("after %(days)s days without an answer, message #%(id)s") % {
+        "days": data.get("days"),
+        "id": data.get("message"),
+    }
+
+
 _SUMMARIES = {
+    TicketEvent.Kind.ROUTED: _routed_summary,
+    TicketEvent.Kind.SLA_WARNING: _sla_summary,
+    TicketEvent.Kind.SLA_BREACHED: _sla_summary,
+    TicketEvent.Kind.REMINDED: _reminded_summary,
     TicketEvent.Kind.STATUS: _status_summary,
     TicketEvent.Kind.REOPENED: _status_summary,
     TicketEvent.Kind.ASSIGNED: _assigned_summary,

@@ -21,6 +21,7 @@ from tickets import actions
 from tickets.actions.housekeeping import escalate, run_housekeeping
 from tickets.management.commands.run_worker import PeriodicJob, periodic_jobs, run_periodic
 from tickets.models import Message, Queue, SLAPolicy, Ticket, TicketEvent
+from tickets.selectors import ticket_history
 
 
 @pytest.fixture
@@ -78,6 +79,9 @@ def test_a_supervisor_is_warned_once_then_told_once_of_the_breach(
     assert len(mail.outbox) == 2
     event = ticket.events.get(kind=TicketEvent.Kind.SLA_BREACHED)
     assert event.data["notified"] == [supervisor.username]
+    summaries = {entry.event.kind: entry.summary for entry in ticket_history(ticket)}
+    assert summaries["sla_breached"].startswith("first response due ")
+    assert summaries["sla_breached"].endswith("supervisors told: supervisor")
 
 
 def test_a_ticket_without_a_queue_alerts_every_supervisor(customer, supervisor, policy, clock):
@@ -180,6 +184,8 @@ def test_a_quiet_customer_is_reminded_once_in_their_language_then_the_ticket_is_
         "auto",
         "pending_timeout",
     )
+    summaries = {entry.event.pk: entry.summary for entry in ticket_history(pending)}
+    assert summaries[solved.pk].endswith(", automatically after 7 days")
 
 
 def test_a_customer_who_answers_after_the_reminder_keeps_the_ticket_open(pending, clock):

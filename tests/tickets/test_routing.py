@@ -4,11 +4,13 @@ of the first active rule that matches its channel, support address, category and
 history; a rule may set the category and raise the priority."""
 
 import pytest
+from django.utils import translation
 
 from tests.tickets import factories
 from tickets import actions
 from tickets.actions.routing import Router
 from tickets.models import Queue, RoutingRule, Ticket, TicketEvent
+from tickets.selectors import ticket_history
 
 
 @pytest.fixture
@@ -69,6 +71,11 @@ def test_an_email_about_a_failed_payment_goes_to_transactions(rules, queues):
     (line,) = routed_lines(ticket)
     assert line["queue"] == "transactions"
     assert line["rule"] == "Payment failures"
+    routed = [entry for entry in ticket_history(ticket) if entry.event.kind == "routed"]
+    assert [entry.summary for entry in routed] == ["to Transactions by rule Payment failures"]
+    with translation.override("zh-hans"):
+        (entry,) = [entry for entry in ticket_history(ticket) if entry.event.kind == "routed"]
+        assert entry.summary == "按规则“Payment failures”分派到 Transactions"
 
 
 def test_mail_to_a_support_address_follows_that_address_rule_first(rules, queues):
