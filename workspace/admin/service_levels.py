@@ -81,5 +81,7 @@ class RoutingRuleAdmin(admin.ModelAdmin):
             "form": form,
             "tried": tried,
             "routing": routing,
+            "category": Ticket.Category(routing.category).label if routing else "",
+            "priority": Ticket.Priority(routing.priority).label if routing else "",
         }
         return TemplateResponse(request, "admin/tickets/routingrule/preview.html", context)
