@@ -507,7 +507,7 @@ class RoutingRule(models.Model):
     sends it to its queue, and may set its category and priority
     (tickets.actions.routing)."""
 
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("rule name"), max_length=100)
     order = models.PositiveIntegerField(_("order"), default=100)
     active = models.BooleanField(_("active"), default=True)
     queue = models.ForeignKey(

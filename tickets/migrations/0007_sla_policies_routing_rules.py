@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
             name='RoutingRule',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
+                ('name', models.CharField(max_length=100, verbose_name='rule name')),
                 ('order', models.PositiveIntegerField(default=100, verbose_name='order')),
                 ('active', models.BooleanField(default=True, verbose_name='active')),
                 ('channel', models.CharField(blank=True, choices=[('email', 'Email'), ('chat', 'Web chat'), ('phone', 'Phone'), ('wechat', 'WeChat'), ('weibo', 'Weibo'), ('web', 'Web form'), ('api', 'API')], max_length=10, verbose_name='channel')),

@@ -39,7 +39,9 @@ class PreviewForm(forms.Form):
     category = forms.ChoiceField(
         label=capfirst(_("category")), choices=Ticket.Category.choices, initial="other"
     )
-    text = forms.CharField(label=capfirst(_("text")), max_length=4000, widget=forms.Textarea)
+    text = forms.CharField(
+        label=capfirst(_("text")), max_length=4000, widget=forms.Textarea(attrs={"rows": 4})
+    )
 
 
 @admin.register(RoutingRule)
