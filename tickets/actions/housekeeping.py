@@ -3,7 +3,8 @@ run by the task worker every settings.HOUSEKEEPING_INTERVAL seconds and by
 `manage.py housekeeping` for cron.
 
 - Escalation: a ticket whose SLA (tickets.sla) is about to break or broken is told to the
-  supervisors of its queue (all supervisors when its queue has none) by email, with an
+  supervisors of its queue (all supervisors when its queue has none; those with an email
+  address) by email, with an
   "SLA warning" or "SLA breached" line in its history, once per ticket, due time and level;
   a breach may give it to the least-loaded agent of its queue (the policy's
   ``reassign_on_breach`` or settings.SLA_ESCALATE_REASSIGN). The tickets are locked
@@ -134,10 +135,11 @@ def _new_alerts(tickets: list[Ticket], now: datetime) -> list[Alert]:
 
 
 def _supervisors() -> list:
-    """Active supervisors with the ids of their queues (two queries)."""
+    """Active supervisors with an email address, with their queues (two queries)."""
     return list(
         get_user_model()
         .objects.filter(is_active=True, groups__name=SUPERVISORS)
+        .exclude(email="")
         .prefetch_related("queues")
         .order_by("pk")
         .distinct()
@@ -201,8 +203,6 @@ def _notify(alerts: list[Alert]) -> None:
         for user in alert.recipients:
             by_recipient.setdefault(user, []).append(alert)
     for user, theirs in by_recipient.items():
-        if not user.email:
-            continue
         try:
             transmit(_alert_mail(user.email, theirs))
         except DeliveryError:
