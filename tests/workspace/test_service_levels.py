@@ -1,12 +1,16 @@
 """The supervisors' pages for SLA policies and routing rules (workspace/admin/
 service_levels.py): supervisors list, add and change them, agents may not; the "test a
 text" preview names the rule that would route a message, in English and Chinese, and
-answers bad input with the form's errors."""
+answers bad input with the form's errors; the ticket page's SLA chip."""
 
 import pytest
 from django.urls import reverse
 
+from tests.tickets.clock import clock
+from tickets import actions
 from tickets.models import Queue, RoutingRule, SLAPolicy, Ticket
+
+__all__ = ["clock"]
 
 PREVIEW = "/admin/tickets/routingrule/preview/"
 
@@ -89,3 +93,29 @@ def test_the_preview_says_when_no_rule_matches_and_shows_bad_input(supervisor_cl
     bad = supervisor_client.post(PREVIEW, {"channel": "pigeon", "text": ""})
     assert bad.status_code == 200
     assert "errorlist" in bad.text
+
+
+@pytest.mark.parametrize(
+    ("minutes", "state", "label"),
+    [
+        (0, "ok", "First response due"),
+        (45, "soon", "First response due soon"),
+        (61, "breached", "First response overdue since"),
+    ],
+)
+def test_the_ticket_page_shows_the_sla_chip_coloured_by_how_near_the_due_time_is(
+    agent_client, customer, clock, minutes, state, label
+):
+    SLAPolicy.objects.create(priority=2, first_response_minutes=60, resolution_minutes=600)
+    ticket = actions.open_ticket(customer=customer, channel="web", subject="Help", acting_user=None)
+    clock.advance(minutes=minutes)
+    page = agent_client.get(reverse("admin:tickets_ticket_change", args=[ticket.pk]))
+    assert f'class="mw-sla mw-sla-{state}"' in page.text
+    assert label in page.text
+
+
+def test_a_ticket_pending_the_customer_shows_no_sla_chip(agent_client, customer, agent):
+    ticket = actions.open_ticket(customer=customer, channel="web", subject="Help", acting_user=None)
+    actions.change_status(ticket, acting_user=agent, status=Ticket.Status.PENDING)
+    page = agent_client.get(reverse("admin:tickets_ticket_change", args=[ticket.pk]))
+    assert 'class="mw-sla' not in page.text

@@ -1,7 +1,7 @@
 """The supervisors' SLA and routing pages in a real browser (headless chromium, Playwright)
 against real daphne with the seeded demo, under the server's Content-Security-Policy: the
 seeded policies and rules are listed, and "test a text" names the rule a Chinese or English
-message would get. Screenshots at 1366x768 in English and Chinese go to
+message would get; a ticket shows its SLA chip. Screenshots at 1366x768 in English and Chinese go to
 test-output/screenshots/ (not committed; CI keeps them).
 
 Skipped without chromium or playwright locally, as tests/chat's; fails under CI=true.
@@ -72,6 +72,10 @@ def test_a_supervisor_sees_the_policies_and_tests_a_text(
     page.locator("#routing-result").wait_for()
     assert routed in page.inner_text("#routing-result")
     page.screenshot(path=str(SCREENSHOTS / f"routing-preview-{suffix}.png"))
+
+    visit(page, site, "/admin/tickets/ticket/1/change/")  # the demo's first ticket, just opened
+    assert page.locator(".mw-ticket-meta .mw-sla-ok").is_visible()
+    page.screenshot(path=str(SCREENSHOTS / f"ticket-sla-chip-{suffix}.png"))
     assert not violations, violations
     assert not errors, errors
     page.context.close()
