@@ -215,6 +215,22 @@ def test_a_solved_ticket_is_closed_by_the_system_after_the_set_days(customer, ag
     assert (closed.actor, closed.data["from"], closed.data["by"]) == (None, "solved", "auto")
 
 
+def test_closing_costs_the_same_queries_however_many_tickets(customer, agent, clock):
+    def solve(count):
+        for _ in range(count):
+            ticket = open_ticket(customer)
+            actions.change_status(ticket, acting_user=agent, status=Ticket.Status.SOLVED)
+        clock.advance(days=5)
+
+    solve(3)
+    with CaptureQueriesContext(connection) as few:
+        assert run_housekeeping()["closed"] == 3
+    solve(30)
+    with CaptureQueriesContext(connection) as many:
+        assert run_housekeeping()["closed"] == 30
+    assert len(many.captured_queries) == len(few.captured_queries)
+
+
 def test_the_command_runs_one_pass_and_prints_the_counts(customer, agent, clock):
     ticket = open_ticket(customer)
     actions.change_status(ticket, acting_user=agent, status=Ticket.Status.SOLVED)
