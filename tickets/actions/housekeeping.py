@@ -236,25 +236,23 @@ def _alert_line(alert: Alert) -> str:
 # --- tickets pending the customer -----------------------------------------------------------
 
 
+# Not reminded since the last activity (a new quiet spell, or never reminded).
+NOT_REMINDED = Q(reminded_at__isnull=True) | Q(reminded_at__lt=F("last_message_at"))
+
+
 def remind_pending(now: datetime) -> int:
     """Remind the customer of each ticket pending them with no activity for
     PENDING_REMINDER_DAYS (once for each quiet spell); the number reminded."""
     days = settings.PENDING_REMINDER_DAYS
     if days <= 0:
         return 0
-    quiet = _pending(last_message_at__lte=now - timedelta(days=days)).filter(
-        Q(reminded_at__isnull=True) | Q(reminded_at__lt=F("last_message_at"))
-    )
-    ids = list(quiet.order_by("last_message_at").values_list("pk", flat=True)[: _batch()])
-    return sum(_remind(pk, days) for pk in ids)
+    quiet = _pending(last_message_at__lte=now - timedelta(days=days)).filter(NOT_REMINDED)
+    ids = quiet.order_by("last_message_at").values_list("pk", flat=True)
+    return sum(_remind(pk, days) for pk in list(ids[: settings.HOUSEKEEPING_BATCH]))
 
 
 def _pending(**conditions):
     return Ticket.objects.filter(status=Ticket.Status.PENDING, **conditions)
-
-
-def _batch() -> int:
-    return settings.HOUSEKEEPING_BATCH
 
 
 @transaction.atomic
@@ -262,7 +260,7 @@ def _remind(pk: int, days: int) -> int:
     """The reminder for one ticket, unless another worker holds it or it changed since."""
     ticket = (
         _pending(pk=pk)
-        .filter(Q(reminded_at__isnull=True) | Q(reminded_at__lt=F("last_message_at")))
+        .filter(NOT_REMINDED)
         .select_for_update(skip_locked=True, of=("self",))
         .select_related("customer")
         .first()
@@ -338,7 +336,7 @@ def _move(tickets, status: str, now: datetime, data: dict, **fields) -> int:
         moving = list(
             tickets.select_for_update(skip_locked=True, of=("self",))
             .order_by("pk")
-            .values_list("pk", "status")[: _batch()]
+            .values_list("pk", "status")[: settings.HOUSEKEEPING_BATCH]
         )
         if not moving:
             return 0
