@@ -125,6 +125,19 @@ def test_a_breach_reassigns_to_the_least_loaded_agent_of_the_queue_when_the_poli
     assert assignment.data["by"] == "auto"
 
 
+def test_the_setting_reassigns_breaches_without_a_policy_and_never_twice(
+    customer, queue, clock, agent, other_agent, supervisor, settings
+):
+    settings.SLA_ESCALATE_REASSIGN = True
+    ticket = open_ticket(customer, queue)  # TICKET_SLA_HOURS: first response in 8 hours
+    actions.assign(ticket, acting_user=supervisor, assignee=other_agent)
+    clock.advance(hours=8, minutes=1)
+    assert run_housekeeping()["reassigned"] == 1
+    assert run_housekeeping()["reassigned"] == 0
+    ticket.refresh_from_db()
+    assert ticket.assignee == supervisor  # holds nothing, as agent: the earlier account
+
+
 def test_a_pass_costs_the_same_queries_however_many_tickets_breach(customer, queue, policy, clock):
     for _ in range(3):
         open_ticket(customer, queue)
