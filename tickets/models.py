@@ -505,7 +505,7 @@ class SLAPolicy(models.Model):
 class RoutingRule(models.Model):
     """Where a new ticket goes: the first active rule (by order) whose conditions all match
     sends it to its queue, and may set its category and priority
-    (tickets.actions.routing)."""
+    (tickets.actions.routing). A rule without conditions catches every new ticket."""
 
     name = models.CharField(_("rule name"), max_length=100)
     order = models.PositiveIntegerField(_("order"), default=100)
