@@ -34,6 +34,7 @@ from tickets.models import CallLog, Channel, Message, Queue, Ticket
 from .history import seed_history
 from .knowledge import seed_knowledge
 from .service_history import seed_service_history
+from .service_levels import seed_service_levels
 
 TOTP_DEVICE_NAME = "Authenticator app (demo)"
 BACKUP_DEVICE_NAME = "Backup codes"
@@ -95,7 +96,7 @@ DEMO_STAFF = (
 QUEUES = (
     ("hotline", "24小时热线 Hotline"),
     ("security", "账户安全 Security"),
-    ("feedback", "意见反馈 Feedback"),
+    ("feedback", "意见建议 Feedback and suggestions"),
     ("general", "综合咨询 General"),
 )
 
@@ -574,6 +575,7 @@ def seed(*, reset_passwords: bool = False) -> SeedResult:
     users = {}
     for spec in DEMO_STAFF:
         users[spec.username] = _staff(spec, reset=reset_passwords, result=result)
+    seed_service_levels(users=users, created=result.created)
     for spec in DEMO_CUSTOMERS:
         _customer(spec, acting_user=users["supervisor"], result=result)
     for conversation in CONVERSATIONS:

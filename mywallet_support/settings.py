@@ -370,6 +370,20 @@ TICKET_SLA_HOURS = {
     "normal": (8, 72),
     "low": (24, 168),
 }
+# Housekeeping (tickets.actions.housekeeping, run by the task worker every
+# HOUSEKEEPING_INTERVAL seconds and by `manage.py housekeeping`): supervisors are warned
+# SLA_WARNING_MINUTES before a due time and again at the breach, which with
+# SLA_ESCALATE_REASSIGN (or the policy's own option) gives the ticket to the least-loaded
+# agent of its queue; a ticket pending the customer is reminded after PENDING_REMINDER_DAYS
+# and solved after PENDING_AUTO_SOLVE_DAYS (0: never); a solved ticket is closed after
+# SOLVED_AUTO_CLOSE_DAYS (0: never). At most HOUSEKEEPING_BATCH tickets of each kind a pass.
+SLA_WARNING_MINUTES = env_int("SLA_WARNING_MINUTES", 30)
+SLA_ESCALATE_REASSIGN = env_bool("SLA_ESCALATE_REASSIGN", default=False)
+PENDING_REMINDER_DAYS = env_int("PENDING_REMINDER_DAYS", 3)
+PENDING_AUTO_SOLVE_DAYS = env_int("PENDING_AUTO_SOLVE_DAYS", 7)
+SOLVED_AUTO_CLOSE_DAYS = env_int("SOLVED_AUTO_CLOSE_DAYS", 4)
+HOUSEKEEPING_INTERVAL = env_int("HOUSEKEEPING_INTERVAL", 60)
+HOUSEKEEPING_BATCH = env_int("HOUSEKEEPING_BATCH", 500)
 
 # Live chat. An agent holds at most CHAT_MAX_CHATS chats at once unless their presence row
 # says otherwise; with CHAT_AUTO_ASSIGN a waiting chat goes to the least-busy online agent.

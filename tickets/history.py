@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -42,6 +45,10 @@ SENTENCES = {
     Kind.CC_REMOVED: gettext_lazy("%(actor)s removed the Cc %(summary)s"),
     Kind.MERGED_INTO: gettext_lazy("%(actor)s merged this ticket into %(summary)s"),
     Kind.MERGED_FROM: gettext_lazy("%(actor)s merged %(summary)s into this ticket"),
+    Kind.ROUTED: gettext_lazy("%(actor)s routed the ticket %(summary)s"),
+    Kind.SLA_WARNING: gettext_lazy("%(actor)s warned that an SLA is about to break: %(summary)s"),
+    Kind.SLA_BREACHED: gettext_lazy("%(actor)s recorded an SLA breach: %(summary)s"),
+    Kind.REMINDED: gettext_lazy("%(actor)s reminded the customer %(summary)s"),
 }
 
 # A rating's comment in its history line; the ticket's top shows it too.
@@ -107,6 +114,8 @@ class _Named:
                 _want(wanted, get_user_model(), (data.get("from"), data.get("to")))
                 if data.get("queue"):
                     slugs.add(data["queue"])
+            elif event.kind == TicketEvent.Kind.ROUTED and data.get("queue"):
+                slugs.add(data["queue"])
             elif event.kind == TicketEvent.Kind.CHANGED:
                 for name, values in data.items():
                     detail = _detail_field(name)
@@ -155,6 +164,11 @@ def _status_summary(data: dict, named: _Named) -> str:
         return _("%(change)s, when the customer wrote again") % {"change": change}
     if data.get("by") == "answer":
         return _("%(change)s, with the first answer") % {"change": change}
+    if data.get("by") == "auto" and data.get("days"):
+        return _("%(change)s, automatically after %(days)s days") % {
+            "change": change,
+            "days": data["days"],
+        }
     return change
 
 
@@ -261,7 +275,38 @@ def _cc_summary(data: dict, named: _Named) -> str:
     return address
 
 
+def _routed_summary(data: dict, named: _Named) -> str:
+    queue = named.queues.get(data.get("queue"))
+    return _("to %(queue)s by rule %(rule)s") % {
+        "queue": queue.name if queue is not None else data.get("queue"),
+        "rule": data.get("rule", ""),
+    }
+
+
+def _sla_summary(data: dict, named: _Named) -> str:
+    due = parse_datetime(data.get("due") or "")
+    values = {
+        "target": _("first response")
+        if data.get("target") == "first_response"
+        else _("resolution"),
+        "due": date_format(timezone.localtime(due), "SHORT_DATETIME_FORMAT") if due else "—",
+        "notified": ", ".join(data.get("notified") or ()) or _("nobody"),
+    }
+    return _("%(target)s due %(due)s; supervisors told: %(notified)s") % values
+
+
+def _reminded_summary(data: dict, named: _Named) -> str:
+    return _("after %(days)s days without an answer, message #%(id)s") % {
+        "days": data.get("days"),
+        "id": data.get("message"),
+    }
+
+
 _SUMMARIES = {
+    TicketEvent.Kind.ROUTED: _routed_summary,
+    TicketEvent.Kind.SLA_WARNING: _sla_summary,
+    TicketEvent.Kind.SLA_BREACHED: _sla_summary,
+    TicketEvent.Kind.REMINDED: _reminded_summary,
     TicketEvent.Kind.STATUS: _status_summary,
     TicketEvent.Kind.REOPENED: _status_summary,
     TicketEvent.Kind.ASSIGNED: _assigned_summary,

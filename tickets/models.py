@@ -147,6 +147,8 @@ class Ticket(models.Model):
     solved_at = models.DateTimeField(_("solved"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     last_message_at = models.DateTimeField(_("last activity"), null=True, blank=True, db_index=True)
+    # When the customer was last reminded of a ticket pending their answer (housekeeping).
+    reminded_at = models.DateTimeField(_("customer reminded"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -441,6 +443,10 @@ class TicketEvent(models.Model):
         CC_REMOVED = "cc_removed", _("Cc removed")
         MERGED_INTO = "merged_into", _("Merged into another ticket")
         MERGED_FROM = "merged_from", _("Another ticket merged in")
+        ROUTED = "routed", _("Routed")
+        SLA_WARNING = "sla_warning", _("SLA warning")
+        SLA_BREACHED = "sla_breached", _("SLA breached")
+        REMINDED = "reminded", _("Customer reminded")
 
     ticket = models.ForeignKey(
         Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket")
@@ -581,3 +587,82 @@ class Macro(models.Model):
                 }
         if errors:
             raise ValidationError(errors)
+
+
+class SLAPolicy(models.Model):
+    """Service levels for tickets of a priority, and optionally of one category: a row with
+    the ticket's category wins over the priority's row without one; with no active row,
+    settings.TICKET_SLA_HOURS applies (tickets.actions.lifecycle.sla_due)."""
+
+    priority = models.PositiveSmallIntegerField(_("priority"), choices=Ticket.Priority.choices)
+    category = models.CharField(
+        _("category"),
+        max_length=12,
+        choices=Ticket.Category.choices,
+        blank=True,
+        help_text=_("Empty: every category without a policy of its own."),
+    )
+    first_response_minutes = models.PositiveIntegerField(_("first response (minutes)"))
+    resolution_minutes = models.PositiveIntegerField(_("resolution (minutes)"))
+    reassign_on_breach = models.BooleanField(
+        _("reassign on breach"),
+        default=False,
+        help_text=_("Give a breached ticket to the least-loaded agent of its queue."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        ordering = ["-priority", "category"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["priority", "category"], name="unique_sla_policy_per_priority_category"
+            )
+        ]
+
+    def __str__(self):
+        category = self.get_category_display() if self.category else _("any category")
+        return f"{self.get_priority_display()} / {category}"
+
+
+class RoutingRule(models.Model):
+    """Where a new ticket goes: the first active rule (by order) whose conditions all match
+    sends it to its queue, and may set its category and priority
+    (tickets.actions.routing). A rule without conditions catches every new ticket."""
+
+    name = models.CharField(_("rule name"), max_length=100)
+    order = models.PositiveIntegerField(_("order"), default=100)
+    active = models.BooleanField(_("active"), default=True)
+    queue = models.ForeignKey(
+        Queue, on_delete=models.CASCADE, related_name="routing_rules", verbose_name=_("queue")
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, blank=True)
+    support_address = models.EmailField(
+        _("support address"), blank=True, help_text=_("The address an email was sent to.")
+    )
+    category = models.CharField(
+        _("category"), max_length=12, choices=Ticket.Category.choices, blank=True
+    )
+    keywords = models.TextField(
+        _("keywords"),
+        blank=True,
+        help_text=_(
+            "One a line, Chinese or English; any one found in the subject or the text matches "
+            "(case does not matter)."
+        ),
+    )
+    set_category = models.CharField(
+        _("set category"), max_length=12, choices=Ticket.Category.choices, blank=True
+    )
+    set_priority = models.PositiveSmallIntegerField(
+        _("set priority"), choices=Ticket.Priority.choices, null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing rules")
+        ordering = ["order", "pk"]
+
+    def __str__(self):
+        return self.name

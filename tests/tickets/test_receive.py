@@ -300,7 +300,9 @@ def test_a_batch_takes_the_same_number_of_queries_whatever_its_size(customer):
     with CaptureQueriesContext(connection) as large:
         actions.receive_many(batch(60, 200))
     assert len(large.captured_queries) == len(small.captured_queries)
-    assert len(small.captured_queries) <= 18  # incl. the audit chain's savepoint for new senders
+    # incl. the audit chain's savepoint for new senders, and the routing rules and SLA
+    # policies a batch that opens tickets reads once
+    assert len(small.captured_queries) <= 20
     assert Ticket.objects.count() == 68
 
 

@@ -6,6 +6,7 @@ continues or a new one, then `thread.append` writes it with the thread's rules.
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -24,8 +25,9 @@ from ..inbound import Inbound
 from ..models import InboundMessage, Message, Queue, Ticket, TicketEvent
 from ..sources import processor_for
 from . import thread
-from .lifecycle import REFERENCE_SQL, created_event, new_ticket, reference
+from .lifecycle import REFERENCE_SQL, created_event, new_ticket, reference, sla_policies
 from .replies import Reply, place_replies, prepare_replies
+from .routing import Router, Routing, routed_event
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +154,7 @@ class _Batch:
         self.results: list[Received | ValidationError | None] = [None] * len(inbounds)
         self.tickets: dict[int, Ticket] = {}  # one instance per ticket for the whole batch
         self.new_tickets: list[Ticket] = []
+        self.routes: dict[int, Routing] = {}  # by id() of a new ticket the rules routed
         self.cc_changed: set[int] = set()  # existing tickets whose Cc lists changed
         self.cc_events: list[tuple[int, Ticket, str, str]] = []  # (index, ticket, kind, address)
         self.drafts: dict[int, thread.Draft] = {}  # by the index of its inbound, in order
@@ -411,18 +414,45 @@ class _Batch:
 
     def _open(self, inbound: Inbound, identity, *, follows_up: Ticket | None = None):
         wallets = self.wallets.get(identity.customer_id, [])
+        subject = inbound.subject or _first_line(inbound.text)
+        queue = self.queues.get(inbound.queue)
+        category = inbound.category or Ticket.Category.OTHER
+        priority = Ticket.Priority.NORMAL
+        route = self.router.route(
+            channel=inbound.channel,
+            text=f"{subject}\n{inbound.text}",
+            to=inbound.metadata.get("to", ()),
+            category=category,
+            priority=priority,
+        )
+        if route is not None:
+            queue, category, priority = route.queue, route.category, route.priority
         ticket = new_ticket(
             customer=identity.customer,
             channel=inbound.channel,
-            subject=inbound.subject or _first_line(inbound.text),
-            category=inbound.category or Ticket.Category.OTHER,
-            queue=self.queues.get(inbound.queue),
+            subject=subject,
+            category=category,
+            priority=priority,
+            queue=queue,
             wallet=wallets[0] if len(wallets) == 1 else None,
             follows_up=follows_up,
             now=self.now,
+            policies=self.policies,
         )
         self.new_tickets.append(ticket)
+        if route is not None:
+            self.routes[id(ticket)] = route
         return ticket
+
+    # The rules new tickets need, read once a batch, and only by a batch that opens one.
+
+    @cached_property
+    def router(self) -> Router:
+        return Router.load()
+
+    @cached_property
+    def policies(self) -> dict:
+        return sla_policies()
 
     # writing, in bulk
 
@@ -436,7 +466,12 @@ class _Batch:
                 reference=REFERENCE_SQL
             )
             TicketEvent.objects.bulk_create(
-                created_event(ticket, acting_user=None) for ticket in self.new_tickets
+                [created_event(ticket, acting_user=None) for ticket in self.new_tickets]
+                + [
+                    routed_event(ticket, self.routes[id(ticket)])
+                    for ticket in self.new_tickets
+                    if id(ticket) in self.routes
+                ]
             )
 
     def finish(self, stored: list[thread.Appended]) -> None:

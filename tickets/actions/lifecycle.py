@@ -16,7 +16,8 @@ from accounts.models import Customer
 from accounts.permissions import WORK_TICKETS, is_agent, require_permission
 
 from .. import survey
-from ..models import Channel, Queue, Ticket, TicketEvent
+from ..models import Channel, Queue, SLAPolicy, Ticket, TicketEvent
+from .routing import Router, routed_event
 from .survey import ask_for_rating
 
 # --- opening --------------------------------------------------------------------------------
@@ -34,7 +35,15 @@ def open_ticket(
     wallet=None,
     follows_up: Ticket | None = None,
 ) -> Ticket:
-    """Create a ticket with its reference. Runs inside the caller's transaction or its own."""
+    """Create a ticket with its reference. Without a ``queue``, the routing rules choose one
+    (by the channel and the subject). Runs inside the caller's transaction or its own."""
+    route = None
+    if queue is None:
+        route = Router.load().route(
+            channel=channel, text=subject, category=category, priority=priority
+        )
+    if route is not None:
+        queue, category, priority = route.queue, route.category, route.priority
     with transaction.atomic(savepoint=False):
         ticket = new_ticket(
             customer=customer,
@@ -51,17 +60,31 @@ def open_ticket(
         ticket.reference = reference(ticket)
         ticket.save(update_fields=["reference"])
         created_event(ticket, acting_user=acting_user).save()
+        if route is not None:
+            routed_event(ticket, route).save()
     return ticket
 
 
-def new_ticket(*, customer, channel, subject, now, priority=Ticket.Priority.NORMAL, **fields):
-    """An unsaved ticket with its SLA due times (saved by `open_ticket`, or in bulk)."""
-    first_response, resolution = sla_due(now, priority)
+def new_ticket(
+    *,
+    customer,
+    channel,
+    subject,
+    now,
+    priority=Ticket.Priority.NORMAL,
+    category=Ticket.Category.OTHER,
+    policies=None,
+    **fields,
+):
+    """An unsaved ticket with its SLA due times (saved by `open_ticket`, or in bulk, which
+    passes the `sla_policies` it read once)."""
+    first_response, resolution = sla_due(now, priority, category, policies=policies)
     return Ticket(
         customer=customer,
         channel=channel,
         subject=subject[:255],
         priority=priority,
+        category=category,
         last_message_at=now,
         first_response_due=first_response,
         resolution_due=resolution,
@@ -98,12 +121,34 @@ def created_event(ticket: Ticket, *, acting_user) -> TicketEvent:
     )
 
 
-def sla_due(start, priority: int):
-    """(first response due, resolution due) for a ticket of ``priority`` opened at ``start``.
+def sla_policies() -> dict[tuple[int, str], SLAPolicy]:
+    """The active SLA policies by (priority, category), in one query."""
+    return {
+        (policy.priority, policy.category): policy
+        for policy in SLAPolicy.objects.filter(active=True)
+    }
 
-    Looked up by the priority's name, never its label: the label is translated, and under
-    the Chinese interface no due time was ever found.
+
+def sla_policy(policies: dict, priority: int, category: str) -> SLAPolicy | None:
+    """The policy for a ticket: its category's own row first, then the priority's row."""
+    return policies.get((priority, category)) or policies.get((priority, ""))
+
+
+def sla_due(start, priority: int, category: str = "", *, policies: dict | None = None):
+    """(first response due, resolution due) for a ticket of ``priority`` and ``category``
+    opened at ``start``: by its SLA policy, else by settings.TICKET_SLA_HOURS.
+
+    The setting is looked up by the priority's name, never its label: the label is
+    translated, and under the Chinese interface no due time was ever found.
     """
+    if policies is None:
+        policies = sla_policies()
+    policy = sla_policy(policies, priority, category)
+    if policy is not None:
+        return (
+            start + timedelta(minutes=policy.first_response_minutes),
+            start + timedelta(minutes=policy.resolution_minutes),
+        )
     hours = settings.TICKET_SLA_HOURS.get(Ticket.Priority(priority).name.lower())
     if not hours:
         return None, None
@@ -245,8 +290,8 @@ DETAILS = ("subject", "category", "priority", "queue", "wallet", "related_transa
 @transaction.atomic
 def update_details(ticket: Ticket, *, acting_user, **values) -> Ticket:
     """An agent corrects the ticket's details (``DETAILS``): one "details changed" event
-    naming each field's old and new value; a new priority moves the SLA due times (from the
-    ticket's opening, as if it had had that priority from the start)."""
+    naming each field's old and new value; a new priority or category moves the SLA due times
+    (from the ticket's opening, as if it had had them from the start)."""
     require_permission(acting_user, WORK_TICKETS)
     unknown = set(values) - set(DETAILS)
     if unknown:
@@ -263,9 +308,9 @@ def update_details(ticket: Ticket, *, acting_user, **values) -> Ticket:
     if not changes:
         return ticket
     fields = [Ticket._meta.get_field(name).attname for name in changes]
-    if "priority" in changes:
+    if "priority" in changes or "category" in changes:
         ticket.first_response_due, ticket.resolution_due = sla_due(
-            ticket.created_at, ticket.priority
+            ticket.created_at, ticket.priority, ticket.category
         )
         fields += ["first_response_due", "resolution_due"]
     ticket.save(update_fields=[*fields, "updated_at"])
