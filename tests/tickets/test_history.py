@@ -181,6 +181,18 @@ RECORDED = {
     TicketEvent.Kind.CC_REMOVED: {"address": "wei@work.example"},
     TicketEvent.Kind.MERGED_INTO: {"reference": "MW-000002"},
     TicketEvent.Kind.MERGED_FROM: {"reference": "MW-000001"},
+    TicketEvent.Kind.ROUTED: {"queue": "transactions", "rule": "支付失败", "rule_id": 1},
+    TicketEvent.Kind.SLA_WARNING: {
+        "target": "first_response",
+        "due": "2026-12-03T23:52:19.423394+00:00",
+        "notified": ["Zhou Xiaoyu"],
+    },
+    TicketEvent.Kind.SLA_BREACHED: {
+        "target": "resolution",
+        "due": "2026-12-03T23:52:19.423394+00:00",
+        "notified": [],
+    },
+    TicketEvent.Kind.REMINDED: {"message": 4, "days": 3},
 }
 
 

@@ -19,9 +19,9 @@ from tests.conftest import race
 from tests.tickets import factories
 from tickets import actions
 from tickets.actions.housekeeping import escalate, run_housekeeping
+from tickets.history import ticket_history
 from tickets.management.commands.run_worker import PeriodicJob, periodic_jobs, run_periodic
 from tickets.models import Message, Queue, SLAPolicy, Ticket, TicketEvent
-from tickets.selectors import ticket_history
 
 
 @pytest.fixture

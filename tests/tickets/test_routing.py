@@ -9,8 +9,8 @@ from django.utils import translation
 from tests.tickets import factories
 from tickets import actions
 from tickets.actions.routing import Router
+from tickets.history import ticket_history
 from tickets.models import Queue, RoutingRule, Ticket, TicketEvent
-from tickets.selectors import ticket_history
 
 
 @pytest.fixture
