@@ -167,13 +167,15 @@ class Ticket(models.Model):
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_recent"),
             # The inbox's order (SLA due, priority, last activity), alone and behind the
             # saved views' filters, so a page of 50 is read from an index at any size.
-            models.Index(fields=["sla_due", "-priority", "-last_message_at"], name="inbox_due"),
             models.Index(
-                fields=["assignee", "sla_due", "-priority", "-last_message_at"],
+                fields=["sla_due", "-priority", "-last_message_at", "-id"], name="inbox_due"
+            ),
+            models.Index(
+                fields=["assignee", "sla_due", "-priority", "-last_message_at", "-id"],
                 name="inbox_assignee_due",
             ),
             models.Index(
-                fields=["status", "sla_due", "-priority", "-last_message_at"],
+                fields=["status", "sla_due", "-priority", "-last_message_at", "-id"],
                 name="inbox_status_due",
             ),
         ]
