@@ -10,7 +10,7 @@ class TicketsConfig(AppConfig):
 
     def ready(self):
         # Models (and so the search module) load only once the apps are ready.
-        from .search import ensure_indexes  # noqa: PLC0415
+        from .search import ensure_indexes
 
         def search_indexes(sender, using, **kwargs):
             """After every migrate: the search's SQLite triggers, which a table rebuild by

@@ -106,13 +106,14 @@ def _ensure_mirror(cursor, table: str, column: str) -> None:
     for name, sql in triggers.items():
         cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
         cursor.execute(sql)
-    cursor.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
+    cursor.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")  # noqa: S608 (our names)
 
 
 def _mirror_triggers(table: str, column: str) -> dict[str, str]:
     fts = f"{table}_fts"
-    old = f"INSERT INTO {fts}({fts}, rowid, {column}) VALUES ('delete', old.id, old.{column});"
-    new = f"INSERT INTO {fts}(rowid, {column}) VALUES (new.id, new.{column});"
+    # Our own table and column names (SQLITE_MIRRORS), never input.
+    old = f"INSERT INTO {fts}({fts}, rowid, {column}) VALUES ('delete', old.id, old.{column});"  # noqa: S608
+    new = f"INSERT INTO {fts}(rowid, {column}) VALUES (new.id, new.{column});"  # noqa: S608
     return {
         f"{fts}_insert": f"CREATE TRIGGER {fts}_insert AFTER INSERT ON {table} BEGIN {new} END",
         f"{fts}_delete": f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {table} BEGIN {old} END",
