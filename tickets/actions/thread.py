@@ -180,6 +180,8 @@ def append(
         live.broadcast_on_commit(
             [(item.draft.ticket.pk, item.pk, item.draft.direction) for item in stored]
         )
+    else:  # the route sends its own frames; the inbox still hears of the tickets
+        live.tickets_changed({draft.ticket.pk for draft in drafts})
     return stored
 
 
