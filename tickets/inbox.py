@@ -24,12 +24,11 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import Ticket
 
-OPEN_STATUSES = [
-    Ticket.Status.NEW,
-    Ticket.Status.OPEN,
-    Ticket.Status.PENDING,
-    Ticket.Status.ON_HOLD,
-]
+# "Open" is said as "not done": a NOT IN is no index key, so the database reads the
+# order's index and skips the few done tickets, instead of gathering every open ticket
+# by status and sorting them all (SQLite chose that, 5x slower at 50,000 tickets).
+DONE = Q(status__in=[Ticket.Status.SOLVED, Ticket.Status.CLOSED])
+OPEN = ~DONE
 COUNT_CAP = 1000
 
 # The inbox's order; the indexes inbox_due, inbox_assignee_due and inbox_status_due follow it.
@@ -54,16 +53,12 @@ def warning_window() -> timedelta:
 
 
 VIEWS = [
-    View("mine", _("Mine"), lambda user, now: Q(status__in=OPEN_STATUSES, assignee=user)),
-    View(
-        "unassigned",
-        _("Unassigned"),
-        lambda user, now: Q(status__in=OPEN_STATUSES, assignee__isnull=True),
-    ),
+    View("mine", _("Mine"), lambda user, now: OPEN & Q(assignee=user)),
+    View("unassigned", _("Unassigned"), lambda user, now: OPEN & Q(assignee__isnull=True)),
     # Late, or due within the warning window; sla_due is empty for solved and closed ones.
     View("breaching", _("Breaching SLA"), lambda user, now: Q(sla_due__lt=now + warning_window())),
     View("pending", _("Waiting on customer"), lambda user, now: Q(status=Ticket.Status.PENDING)),
-    View("open", _("All open"), lambda user, now: Q(status__in=OPEN_STATUSES)),
+    View("open", _("All open"), lambda user, now: OPEN),
     View("all", _("All"), lambda user, now: Q()),
 ]
 BY_SLUG = {view.slug: view for view in VIEWS}
