@@ -162,7 +162,12 @@ class InboxMixin:
             }
             for view in inbox.VIEWS
         ]
-        context = {"inbox_tabs": tabs, "count_cap": inbox.COUNT_CAP - 1, **(extra_context or {})}
+        context = {
+            "title": gettext("Inbox"),
+            "inbox_tabs": tabs,
+            "count_cap": inbox.COUNT_CAP - 1,
+            **(extra_context or {}),
+        }
         return super().changelist_view(request, context)
 
     # --- the columns ------------------------------------------------------------------------
