@@ -147,6 +147,7 @@ class InboxMixin:
     paginator = InboxPaginator
     show_full_result_count = False
     action_form = InboxActionForm
+    # Merging the selected tickets (another branch's action) joins this list.
     actions = ["assign_to_me", "assign_to", "set_status", "set_queue", "set_priority"]
 
     def changelist_view(self, request, extra_context=None):
