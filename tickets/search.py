@@ -17,8 +17,9 @@ again after every migrate (tickets.apps): on SQLite, a later migration that rebu
 table (Django copies it to a new one) drops its triggers, and the mirror would silently
 fall behind; they are put back and the mirror rebuilt.
 
-Each function returns a subquery of ids, for ``pk__in`` / ``id__in``: the database
-finds the matches from its index and the inbox sorts only those.
+Each function returns a query of ticket ids; selectors.search_tickets joins them with
+UNION into one ``pk IN (...)``, so the database gathers the matches from the indexes and
+sorts only those (an OR of subqueries made PostgreSQL walk every ticket instead).
 """
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
@@ -57,10 +58,11 @@ def tickets_with_text(term: str) -> QuerySet:
 def tickets_with_subject(term: str) -> QuerySet:
     """Ids of the tickets whose subject contains ``term``."""
     if connection.vendor == "sqlite" and len(term) >= TRIGRAM:
-        return RawSQL(
+        ids = RawSQL(
             "SELECT rowid FROM tickets_ticket_fts WHERE tickets_ticket_fts MATCH %s",
             [_phrase(term)],
         )
+        return Ticket.objects.filter(pk__in=ids).values("pk")
     # PostgreSQL: the ILIKE is served by the subject's trigram index.
     return Ticket.objects.filter(subject__icontains=term).values("pk")
 
