@@ -110,8 +110,9 @@ class InboxActionForm(ActionForm):
     )
 
 
-def relative(moment, now) -> str:
-    """'in 2 h', '3 h late', '5 min ago' style: the largest unit that fits."""
+def relative(moment, now) -> tuple[str, bool]:
+    """How far ``moment`` is from ``now`` in the largest unit that fits ('2 h', '5 min',
+    '3 d'), and whether it is ahead: the caller says "in 2 h", "3 h late" or "5 min ago"."""
     seconds = (moment - now).total_seconds()
     minutes = int(abs(seconds) // 60)
     if minutes < 60:
