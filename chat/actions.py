@@ -146,7 +146,7 @@ def start_conversation(
     ticket = ticket_actions.open_ticket(
         customer=customer,
         channel=Channel.CHAT,
-        subject=_("Web chat"),
+        subject="",  # named by the customer's first line (tickets.actions.thread)
         queue=queue,
         wallet=wallet,
         acting_user=None,

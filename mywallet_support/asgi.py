@@ -18,6 +18,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from workspace.routing import websocket_urlpatterns as workspace_patterns  # noqa: E402
 
 http_app = django_asgi_app
 if settings.SERVE_STATIC:
@@ -39,7 +40,7 @@ application = ProtocolTypeRouter(
     {
         "http": http_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            AuthMiddlewareStack(URLRouter([*websocket_urlpatterns, *workspace_patterns]))
         ),
     }
 )

@@ -2,6 +2,11 @@
 
 Storage, not the layer, guarantees delivery: a viewer that misses an event catches up with
 `resume`. So a failed broadcast is logged and dropped, never raised into the caller.
+
+Two kinds of announcement: a ticket's new message, to that ticket's group (its viewers),
+and "tickets changed" (created, updated, a message), to the inbox group that the agents'
+inbox pages hold (workspace.consumers): one announcement per commit, naming each ticket
+once, whatever the number of changes in the transaction.
 """
 
 import logging
@@ -17,8 +22,31 @@ logger = logging.getLogger(__name__)
 _collector = threading.local()
 
 
+INBOX_GROUP = "inbox"
+INBOX_CHANGED = "inbox.changed"
+
+_changed = threading.local()
+
+
 def ticket_group(ticket_id: int) -> str:
     return f"ticket_{ticket_id}"
+
+
+def tickets_changed(ticket_ids) -> None:
+    """Tell the inbox that these tickets changed, once the current transaction commits.
+    Every change of the transaction adds its ids to one pending set; the first commit
+    callback sends the set and empties it, the others find it empty."""
+    pending = getattr(_changed, "ids", None)
+    if pending is None:
+        pending = _changed.ids = set()
+    pending.update(ticket_ids)
+    transaction.on_commit(_announce_changed, robust=True)
+
+
+def _announce_changed() -> None:
+    ids, _changed.ids = getattr(_changed, "ids", None), set()
+    if ids:
+        _publish({"type": INBOX_CHANGED, "tickets": sorted(ids)})
 
 
 def broadcast_on_commit(messages: list[tuple[int, int, str]]) -> None:
@@ -28,6 +56,7 @@ def broadcast_on_commit(messages: list[tuple[int, int, str]]) -> None:
         _event(ticket_id, message_id, direction) for ticket_id, message_id, direction in messages
     ]
     transaction.on_commit(lambda: [_publish(event) for event in events], robust=True)
+    tickets_changed({ticket_id for ticket_id, _message, _direction in messages})
 
 
 @contextmanager
@@ -65,6 +94,10 @@ def _event(ticket_id: int, message_id: int, direction: str) -> dict:
     }
 
 
+def _group(event: dict) -> str:
+    return INBOX_GROUP if event["type"] == INBOX_CHANGED else ticket_group(event["ticket"])
+
+
 def _send(events: list[dict]) -> None:
     layer = get_channel_layer()
     if layer is None or not events:
@@ -72,7 +105,7 @@ def _send(events: list[dict]) -> None:
 
     async def send_all():
         for event in events:
-            await layer.group_send(ticket_group(event["ticket"]), event)
+            await layer.group_send(_group(event), event)
 
     try:
         async_to_sync(send_all)()

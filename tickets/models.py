@@ -151,6 +151,19 @@ class Ticket(models.Model):
     reminded_at = models.DateTimeField(_("customer reminded"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # The inbox's columns, kept by the database or by thread.append so the list reads one
+    # row per ticket (tickets.inbox): the due time that matters now (None once solved or
+    # closed), and the start of the latest message to or from the customer.
+    sla_due = models.GeneratedField(
+        expression=models.Case(
+            models.When(status__in=["solved", "closed"], then=None),
+            models.When(first_responded_at__isnull=True, then=models.F("first_response_due")),
+            default=models.F("resolution_due"),
+        ),
+        output_field=models.DateTimeField(_("SLA due"), null=True),
+        db_persist=True,
+    )
+    last_message_preview = models.CharField(_("latest message"), max_length=160, blank=True)
 
     class Meta:
         verbose_name = _("ticket")
@@ -159,6 +172,19 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["status", "-last_message_at"], name="ticket_status_recent"),
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_recent"),
+            # The inbox's order (SLA due, priority, last activity), alone and behind the
+            # saved views' filters, so a page of 50 is read from an index at any size.
+            models.Index(
+                fields=["sla_due", "-priority", "-last_message_at", "-id"], name="inbox_due"
+            ),
+            models.Index(
+                fields=["assignee", "sla_due", "-priority", "-last_message_at", "-id"],
+                name="inbox_assignee_due",
+            ),
+            models.Index(
+                fields=["status", "sla_due", "-priority", "-last_message_at", "-id"],
+                name="inbox_status_due",
+            ),
         ]
 
     def __str__(self):

@@ -10,6 +10,22 @@ def _one_line(value: str) -> str:
     return " ".join(value.replace("\x00", "").split())
 
 
+def clipped(value: str, limit: int) -> str:
+    """``value`` on one line (whitespace collapsed), cut to ``limit`` characters with an
+    ellipsis: a ticket's latest-message preview in the inbox."""
+    line = _one_line(value)
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def title_from(text: str, limit: int = 80) -> str:
+    """A ticket's subject from a message that came without one (a chat's first line): its
+    first non-empty line, clipped."""
+    for line in (text or "").splitlines():
+        if line.strip():
+            return clipped(line, limit)
+    return ""
+
+
 class _TextFromHTML(HTMLParser):
     _BLOCKS = frozenset(
         {"p", "div", "li", "ul", "ol", "tr", "table", "blockquote", "pre", "hr", "dl", "dt"}

@@ -13,7 +13,9 @@ notices, email acknowledgements). Each rule below exists once, here:
   (`REOPENED_BY_CUSTOMER`), with its event.
 - An agent's answer sets the first response time, moves a new ticket to open and takes an
   unassigned ticket (a note takes it too), each change with its event.
-- Every message moves the ticket's last activity.
+- Every message moves the ticket's last activity; one to or from the customer (not a
+  note) is the ticket's latest-message preview in the inbox, and the first from the
+  customer names a ticket opened without a subject (a chat).
 - A quiet message (an automatic reply kept for the record) changes nothing of its ticket:
   no reopening, no last activity, no history line.
 - An outbound message left queued is handed to delivery once committed; live viewers are
@@ -31,6 +33,7 @@ from functools import cached_property
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -39,6 +42,7 @@ from mywallet_support.db import db_value, insert_many
 from .. import live
 from ..inbound import InboundAttachment
 from ..models import Attachment, Message, Ticket, TicketEvent
+from ..text import clipped, html_to_text, title_from
 from .delivery import enqueue_delivery
 
 logger = logging.getLogger(__name__)
@@ -176,6 +180,8 @@ def append(
         live.broadcast_on_commit(
             [(item.draft.ticket.pk, item.pk, item.draft.direction) for item in stored]
         )
+    else:  # the route sends its own frames; the inbox still hears of the tickets
+        live.tickets_changed({draft.ticket.pk for draft in drafts})
     return stored
 
 
@@ -243,7 +249,9 @@ def _touch(drafts: Sequence[Draft], now) -> list[TicketEvent]:
     drafts = [draft for draft in drafts if not draft.quiet]
     tickets = {draft.ticket.pk: draft.ticket for draft in drafts}
     if tickets:
-        Ticket.objects.filter(pk__in=tickets).update(last_message_at=now, updated_at=now)
+        Ticket.objects.filter(pk__in=tickets).update(
+            last_message_at=now, updated_at=now, **_summaries(drafts)
+        )
     events: list[TicketEvent] = []
     reopened, answered, opened, taken = {}, {}, {}, {}
     for draft in drafts:
@@ -287,6 +295,40 @@ def _touch(drafts: Sequence[Draft], now) -> list[TicketEvent]:
             TicketEvent(ticket_id=pk, kind=TicketEvent.Kind.ASSIGNED, actor_id=agent_id, data=data)
         )
     return events
+
+
+PREVIEW_LENGTH = Ticket._meta.get_field("last_message_preview").max_length
+
+
+def _summaries(drafts: Sequence[Draft]) -> dict:
+    """The columns the last-activity UPDATE also sets, per ticket in one CASE each: the
+    latest message's preview (a note is the agents' own and is not the conversation's
+    latest word), and a subject for a ticket that has none from its customer's first
+    line."""
+    previews, titles = {}, {}
+    for draft in drafts:
+        if draft.direction == Message.Direction.NOTE:
+            continue
+        ticket, text = draft.ticket, draft.text or html_to_text(draft.html)
+        previews[ticket.pk] = clipped(text, PREVIEW_LENGTH)
+        if draft.direction == Message.Direction.INBOUND and ticket.pk not in titles:
+            titles[ticket.pk] = title_from(text)
+        if isinstance(ticket, Ticket):  # the caller's instance sees what was written
+            ticket.last_message_preview = previews[ticket.pk]
+            ticket.subject = ticket.subject or titles.get(ticket.pk, "")
+    columns = {}
+    if previews:
+        columns["last_message_preview"] = Case(
+            *(When(pk=pk, then=Value(preview)) for pk, preview in previews.items()),
+            default=F("last_message_preview"),
+        )
+    titles = {pk: title for pk, title in titles.items() if title}
+    if titles:
+        columns["subject"] = Case(
+            *(When(pk=pk, subject="", then=Value(title)) for pk, title in titles.items()),
+            default=F("subject"),
+        )
+    return columns
 
 
 def _store_attachments(stored: list[Appended]) -> None:

@@ -37,8 +37,9 @@ from tickets.sources.email import outbound
 
 from ..forms.tickets import AssignForm, CcForm, ReplyForm, StatusForm, TicketForm
 from ..site import ViewOnlyMixin
-from .common import refusal_text, run_each, tell
+from .common import refusal_text, tell
 from .contacts import address_for_token, cc_rows, full_contacts, shown_contact, shown_metadata
+from .inbox import InboxMixin
 from .ticket_diagnosis import PaymentDiagnosisMixin
 from .ticket_merge import TicketMergeMixin
 from .ticket_security import SecurityPanelMixin
@@ -57,28 +58,15 @@ class QueueAdmin(admin.ModelAdmin):
 
 
 @admin.register(Ticket)
-class TicketAdmin(TicketMergeMixin, PaymentDiagnosisMixin, SecurityPanelMixin, admin.ModelAdmin):
+class TicketAdmin(
+    InboxMixin, TicketMergeMixin, PaymentDiagnosisMixin, SecurityPanelMixin, admin.ModelAdmin
+):
     form = TicketForm
-    list_display = [
-        "reference",
-        "subject",
-        "customer",
-        "channel",
-        "category",
-        "status_badge",
-        "priority",
-        "assignee",
-        "queue",
-        "last_message_at",
-    ]
-    list_display_links = ["reference", "subject"]
-    list_filter = ["status", "channel", "category", "queue", "assignee", "priority"]
+    # The list is the inbox (inbox.py): its columns, saved views, order and bulk actions.
     # Shown in the search box's help; the search itself is selectors.search_tickets.
     search_fields = ["reference", "subject", "customer__name", "customer__identities__value"]
-    search_help_text = _("Reference, subject, customer name, email or phone number.")
-    list_select_related = ["customer", "assignee", "queue"]
+    search_help_text = _("Reference, subject, message text, customer name, email or phone.")
     list_per_page = 50
-    actions = ["assign_to_me", "mark_solved", "merge_selected"]
     autocomplete_fields = ["customer"]
     readonly_fields = [
         "reference",
@@ -179,31 +167,6 @@ class TicketAdmin(TicketMergeMixin, PaymentDiagnosisMixin, SecurityPanelMixin, a
         )
         obj.pk = ticket.pk
         obj.refresh_from_db()
-
-    # --- changelist actions ---------------------------------------------------------------
-
-    @admin.action(description=_("Assign to me"), permissions=["change"])
-    def assign_to_me(self, request, queryset):
-        self._run_each(
-            request,
-            queryset,
-            lambda ticket: actions.assign(ticket, acting_user=request.user, assignee=request.user),
-            gettext("%(count)d ticket(s) assigned to you."),
-        )
-
-    @admin.action(description=_("Mark solved"), permissions=["change"])
-    def mark_solved(self, request, queryset):
-        self._run_each(
-            request,
-            queryset,
-            lambda ticket: actions.change_status(
-                ticket, acting_user=request.user, status=Ticket.Status.SOLVED
-            ),
-            gettext("%(count)d ticket(s) marked solved."),
-        )
-
-    def _run_each(self, request, queryset, action, done_message):
-        run_each(self, request, queryset, action, done_message, name=lambda t: t.reference)
 
     # --- the change page ------------------------------------------------------------------
 
