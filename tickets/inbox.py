@@ -1,10 +1,10 @@
-"""The agents' inbox: its saved views, their order, their counts, and how near each
-ticket is to its SLA due time.
+"""The agents' inbox: its saved views, their order and their counts (how near each
+ticket is to its SLA due time is tickets.sla's).
 
 A saved view is a filter on tickets (open ones mine, unassigned, breaching the SLA,
 waiting on the customer, all open, all). The inbox reads them in one order: SLA due
-first (the generated column ``Ticket.sla_due``, empty once solved or closed, so open
-tickets come first), then priority, highest first, then last activity. The indexes on
+first (the generated column ``Ticket.sla_due``, empty while the clock stops: pending,
+solved or closed), then priority, highest first, then last activity. The indexes on
 ``sla_due`` (tickets.models) serve that order behind each view's filter, so a page of
 50 costs the same at a thousand tickets or fifty thousand.
 
@@ -15,14 +15,14 @@ roughly how much, not the exact size of a backlog of thousands.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from .models import Ticket
+from .sla import warning_window
 
 # "Open" is said as "not done": a NOT IN is no index key, so the database reads the
 # order's index and skips the few done tickets, instead of gathering every open ticket
@@ -47,16 +47,11 @@ class View:
     condition: Callable[[object, datetime], Q]  # (the agent, now) -> the view's filter
 
 
-def warning_window() -> timedelta:
-    """How long before its due time a ticket turns amber (``SLA_WARNING_MINUTES``)."""
-    return timedelta(minutes=getattr(settings, "SLA_WARNING_MINUTES", 30))
-
-
 VIEWS = [
     View("mine", _("Mine"), lambda user, now: OPEN & Q(assignee=user)),
     View("unassigned", _("Unassigned"), lambda user, now: OPEN & Q(assignee__isnull=True)),
-    # Late, or due within the warning window; sla_due is empty for solved and closed ones.
-    View("breaching", _("Breaching SLA"), lambda user, now: Q(sla_due__lt=now + warning_window())),
+    # Late, or due within the warning window (tickets.sla.breaching's condition).
+    View("breaching", _("Breaching SLA"), lambda user, now: Q(sla_due__lte=now + warning_window())),
     View("pending", _("Waiting on customer"), lambda user, now: Q(status=Ticket.Status.PENDING)),
     View("open", _("All open"), lambda user, now: OPEN),
     View("all", _("All"), lambda user, now: Q()),
@@ -88,13 +83,3 @@ def counts(queryset: QuerySet[Ticket], user, now: datetime) -> dict[str, int]:
         cursor.execute("SELECT " + ", ".join(parts), params)
         row = cursor.fetchone()
     return {view.slug: number for view, number in zip(VIEWS, row, strict=True)}
-
-
-def sla_state(due: datetime | None, now: datetime) -> str:
-    """'none' (no due time: solved, closed, or no SLA), 'late', 'soon' (within the
-    warning window) or 'ok'."""
-    if due is None:
-        return "none"
-    if due <= now:
-        return "late"
-    return "soon" if due - now <= warning_window() else "ok"

@@ -3,6 +3,7 @@ import re
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 
@@ -155,9 +156,14 @@ class Ticket(models.Model):
     # row per ticket (tickets.inbox): the due time that matters now (None once solved or
     # closed), and the start of the latest message to or from the customer.
     sla_due = models.GeneratedField(
+        # The due time the team works against (tickets.sla): none while the clock stops
+        # (pending the customer, solved, closed), the first response's until answered.
         expression=models.Case(
-            models.When(status__in=["solved", "closed"], then=None),
-            models.When(first_responded_at__isnull=True, then=models.F("first_response_due")),
+            models.When(status__in=["pending", "solved", "closed"], then=None),
+            models.When(
+                first_responded_at__isnull=True,
+                then=Coalesce(models.F("first_response_due"), models.F("resolution_due")),
+            ),
             default=models.F("resolution_due"),
         ),
         output_field=models.DateTimeField(_("SLA due"), null=True),

@@ -9,8 +9,7 @@ settings.SLA_WARNING_MINUTES of the due time, "breached" is past it.
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Case, F, Q, QuerySet, When
-from django.db.models.functions import Coalesce
+from django.db.models import F, QuerySet
 
 from .models import Ticket
 
@@ -19,14 +18,9 @@ OK, SOON, BREACHED = "ok", "soon", "breached"
 # The statuses in which the SLA clock runs.
 RUNNING = (Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.ON_HOLD)
 
-# The due time that applies, in SQL: to sort or show a list by it (None when none).
-SLA_DUE = Case(
-    When(
-        first_responded_at__isnull=True,
-        then=Coalesce(F("first_response_due"), F("resolution_due")),
-    ),
-    default=F("resolution_due"),
-)
+# The due time that applies, in SQL: the stored column Ticket.sla_due (empty when the clock
+# does not run), indexed for the inbox's order.
+SLA_DUE = F("sla_due")
 
 
 def warning_window() -> timedelta:
@@ -43,20 +37,23 @@ def applicable_due(ticket: Ticket) -> datetime | None:
 def sla_state(ticket: Ticket, now: datetime) -> tuple[str | None, datetime | None]:
     """("ok" | "soon" | "breached", the due time that applies), or (None, None) for a
     ticket without a due time or whose SLA clock is not running."""
-    due = applicable_due(ticket)
-    if due is None or ticket.status not in RUNNING:
-        return None, None
+    due = applicable_due(ticket) if ticket.status in RUNNING else None
+    state = state_at(due, now)
+    return (state, due) if state else (None, None)
+
+
+def state_at(due: datetime | None, now: datetime) -> str | None:
+    """How near ``due`` is at ``now``: "ok", "soon" (within the warning window),
+    "breached" (past), or None without a due time."""
+    if due is None:
+        return None
     if due <= now:
-        return BREACHED, due
+        return BREACHED
     if due <= now + warning_window():
-        return SOON, due
-    return OK, due
+        return SOON
+    return OK
 
 
 def breaching(tickets: QuerySet, now: datetime) -> QuerySet:
     """The tickets of ``tickets`` whose SLA is about to break or broken."""
-    limit = now + warning_window()
-    return tickets.filter(status__in=RUNNING).filter(
-        Q(first_responded_at__isnull=True, first_response_due__lte=limit)
-        | Q(resolution_due__lte=limit)
-    )
+    return tickets.filter(sla_due__lte=now + warning_window())

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tickets import actions, inbox
 from tickets.models import Channel, Queue, Ticket
+from tickets.sla import state_at
 
 from ..forms.tickets import assignable_agents
 from .common import run_each
@@ -232,8 +233,8 @@ class InboxMixin:
     @admin.display(description=_("SLA due"), ordering="sla_due")
     def sla_cell(self, obj):
         now = timezone.now()
-        state = inbox.sla_state(obj.sla_due, now)
-        if state == "none":
+        state = state_at(obj.sla_due, now)
+        if state is None:
             return format_html('<span class="mw-muted">{}</span>', "—")
         amount, ahead = relative(obj.sla_due, now)
         text = gettext("in %(time)s") if ahead else gettext("%(time)s late")
