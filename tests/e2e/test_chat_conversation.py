@@ -122,6 +122,10 @@ async def converse(customer_server: Server, agent_server: Server, username: str)
     ids.append(await say(customer, "My payment failed.", cid=first_cid))
     frame = await heard(console, ids[-1])
     assert frame["author"] == "customer" and frame["conversation"] == conversation
+    # A failed payment is explained to the customer at once, by the system (a guest here:
+    # the common causes, no wallet's payments).
+    explained = await customer.expect(lambda f: f["type"] == "message" and f["author"] == "system")
+    ids.append(explained["id"])
     ids.append(await say(console, "Let me look at it.", conversation=conversation))
     assert (await heard(customer, ids[-1]))["author"] == "agent"
 

@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.chat.test_browser import ADMIN, ROOT, SUPERVISOR, browser, totp_code
+from tests.chat.test_browser import ADMIN, ROOT, SUPERVISOR, browser
 from tests.e2e.servers import manage, migrated_database, running_daphne
-from tests.workspace.test_csp_browser import visit, watched_page
+from tests.workspace.test_csp_browser import sign_in_to_admin, visit, watched_page
 
 pytestmark = pytest.mark.e2e
 
@@ -103,13 +103,7 @@ def test_the_ticket_page_s_macro_picker_fills_the_reply_and_the_status(
     """Each language signs in a different user: a TOTP code is good once."""
     page, errors, violations = watched_page(browser, viewport=SCREEN, locale=locale)
     page.set_extra_http_headers({"Accept-Language": accept})
-    username, password, key = login
-    visit(page, site, "/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.fill("#id_otp_token", totp_code(key))
-    page.click("#login-form [type=submit]")
-    page.wait_for_url(lambda url: urlsplit(url).path == "/admin/")
+    sign_in_to_admin(page, site, login)
 
     visit(page, site, "/admin/tickets/ticket/?status__exact=open")
     page.locator("#result_list tbody tr a").first.click()

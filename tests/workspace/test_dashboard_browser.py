@@ -8,13 +8,12 @@ Skipped without chromium or playwright locally, as tests/chat's; fails under CI=
 """
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
-from tests.chat.test_browser import AGENT, browser, totp_code
+from tests.chat.test_browser import AGENT, browser
 from tests.e2e.servers import manage, migrated_database, running_daphne
-from tests.workspace.test_csp_browser import visit, watched_page
+from tests.workspace.test_csp_browser import sign_in_to_admin, visit, watched_page
 
 pytestmark = pytest.mark.e2e
 
@@ -38,13 +37,7 @@ def site(tmp_path_factory):
 def agent_cookies(browser, site):
     """The demo agent's signed-in session, once: a TOTP code is good for one sign-in."""
     page, _errors, _violations = watched_page(browser, viewport=SCREEN, locale="en-US")
-    username, password, key = AGENT
-    visit(page, site, "/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.fill("#id_otp_token", totp_code(key))
-    page.click("#login-form [type=submit]")
-    page.wait_for_url(lambda url: urlsplit(url).path == "/admin/")
+    sign_in_to_admin(page, site, AGENT)
     cookies = page.context.cookies()
     page.context.close()
     return cookies

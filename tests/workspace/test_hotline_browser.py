@@ -7,13 +7,11 @@ callback page works in Chinese.
 Skipped without chromium or playwright locally, as tests/chat's; fails under CI=true.
 """
 
-from urllib.parse import urlsplit
-
 import pytest
 
-from tests.chat.test_browser import ADMIN, DESKTOP, PHONE, browser, totp_code
+from tests.chat.test_browser import ADMIN, DESKTOP, PHONE, browser
 from tests.e2e.servers import manage, migrated_database, running_daphne
-from tests.workspace.test_csp_browser import visit, watched_page
+from tests.workspace.test_csp_browser import sign_in_to_admin, visit, watched_page
 
 pytestmark = pytest.mark.e2e
 
@@ -33,13 +31,7 @@ def site(tmp_path_factory):
 
 def test_logging_a_call_shows_the_caller_then_files_it_on_his_ticket(browser, site):
     page, errors, violations = watched_page(browser, viewport=DESKTOP, locale="en-US")
-    username, password, key = ADMIN
-    visit(page, site, "/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.fill("#id_otp_token", totp_code(key))
-    page.click("#login-form [type=submit]")
-    page.wait_for_url(lambda url: urlsplit(url).path == "/admin/")
+    sign_in_to_admin(page, site, ADMIN)
 
     visit(page, site, "/admin/tickets/calllog/add/")
     page.fill("#id_caller_number", LI_WEI_TYPED)

@@ -8,13 +8,12 @@ Skipped without chromium or playwright locally, as tests/chat's; fails under CI=
 """
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
-from tests.chat.test_browser import ADMIN, AGENT, SUPERVISOR, browser, totp_code
+from tests.chat.test_browser import ADMIN, AGENT, SUPERVISOR, browser
 from tests.e2e.servers import manage, migrated_database, running_daphne
-from tests.workspace.test_csp_browser import visit, watched_page
+from tests.workspace.test_csp_browser import sign_in_to_admin, visit, watched_page
 
 pytestmark = pytest.mark.e2e
 
@@ -37,13 +36,7 @@ def site(tmp_path_factory):
 def signed_in(browser, site, who, locale):
     page, errors, violations = watched_page(browser, viewport=SCREEN, locale=locale)
     page.set_extra_http_headers({"Accept-Language": locale})
-    username, password, key = who
-    visit(page, site, "/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.fill("#id_otp_token", totp_code(key))
-    page.click("#login-form [type=submit]")
-    page.wait_for_url(lambda url: urlsplit(url).path == "/admin/")
+    sign_in_to_admin(page, site, who)
     return page, errors, violations
 
 

@@ -7,13 +7,11 @@ test-output/screenshots/ (not committed; CI keeps them).
 Skipped without chromium or playwright locally, as tests/chat's; fails under CI=true.
 """
 
-from urllib.parse import urlsplit
-
 import pytest
 
-from tests.chat.test_browser import ADMIN, SUPERVISOR, browser, totp_code
+from tests.chat.test_browser import ADMIN, SUPERVISOR, browser
 from tests.e2e.servers import ROOT, manage, migrated_database, running_daphne
-from tests.workspace.test_csp_browser import visit, watched_page
+from tests.workspace.test_csp_browser import sign_in_to_admin, visit, watched_page
 
 pytestmark = pytest.mark.e2e
 
@@ -34,13 +32,7 @@ def site(tmp_path_factory):
 
 def signed_in(browser, site, login, locale: str):
     page, errors, violations = watched_page(browser, viewport=SCREEN, locale=locale)
-    username, password, key = login
-    visit(page, site, "/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.fill("#id_otp_token", totp_code(key))
-    page.click("#login-form [type=submit]")
-    page.wait_for_url(lambda url: urlsplit(url).path == "/admin/")
+    sign_in_to_admin(page, site, login)
     return page, errors, violations
 
 

@@ -8,13 +8,12 @@ Skipped without chromium or playwright locally, as tests/chat's; fails under CI=
 """
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import pytest
 
-from tests.chat.test_browser import AGENT, ROOT, browser, totp_code
+from tests.chat.test_browser import AGENT, ROOT, browser
 from tests.e2e.servers import manage, migrated_database, running_daphne
-from tests.workspace.test_csp_browser import visit, watched_page
+from tests.workspace.test_csp_browser import sign_in_to_admin, visit, watched_page
 
 pytestmark = pytest.mark.e2e
 
@@ -63,13 +62,7 @@ def signed_in(browser, site):
     """The demo agent's session cookies (one sign-in: a TOTP code works once)."""
     server = site.server
     page, _errors, _violations = watched_page(browser, viewport=SCREEN, locale="en-US")
-    username, password, key = AGENT
-    visit(page, server, "/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.fill("#id_otp_token", totp_code(key))
-    page.click("#login-form [type=submit]")
-    page.wait_for_url(lambda url: urlsplit(url).path == "/admin/")
+    sign_in_to_admin(page, server, AGENT)
     cookies = page.context.cookies()
     page.context.close()
     return cookies
