@@ -139,10 +139,15 @@ class Ticket(models.Model):
         _("satisfaction (1-5)"), null=True, blank=True
     )
     satisfaction_comment = models.TextField(_("satisfaction comment"), blank=True)
-    first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
-    resolution_due = models.DateTimeField(_("resolution due"), null=True, blank=True)
-    first_responded_at = models.DateTimeField(_("first response"), null=True, blank=True)
-    solved_at = models.DateTimeField(_("solved"), null=True, blank=True)
+    # Indexed for the dashboard's figures of a day (tickets.reports).
+    first_response_due = models.DateTimeField(
+        _("first response due"), null=True, blank=True, db_index=True
+    )
+    resolution_due = models.DateTimeField(_("resolution due"), null=True, blank=True, db_index=True)
+    first_responded_at = models.DateTimeField(
+        _("first response"), null=True, blank=True, db_index=True
+    )
+    solved_at = models.DateTimeField(_("solved"), null=True, blank=True, db_index=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     last_message_at = models.DateTimeField(_("last activity"), null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
@@ -577,3 +582,23 @@ class Macro(models.Model):
                 }
         if errors:
             raise ValidationError(errors)
+
+
+class DailyStats(models.Model):
+    """The dashboard's figures of one day that has ended, in one time zone (a day's
+    boundaries depend on it): stored once by ``tickets.rollups``, read ever after."""
+
+    day = models.DateField(_("day"))
+    time_zone = models.CharField(_("time zone"), max_length=64)
+    figures = models.JSONField(_("figures"))
+    computed_at = models.DateTimeField(_("computed"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("daily figures")
+        verbose_name_plural = _("daily figures")
+        constraints = [
+            models.UniqueConstraint(fields=["time_zone", "day"], name="daily_stats_one_per_day")
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.time_zone}"

@@ -1,0 +1,27 @@
+"""Tickets made at a given time, for the dashboard's tests (tickets.reports, rollups)."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tickets.models import Ticket
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def shanghai(day: int, hour: int = 10, minute: int = 0, month: int = 12) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def ticket(customer):
+    """Make a ticket opened at ``created`` (back-dated: the field is set on insert)."""
+
+    def make(created: datetime, *, channel="email", **fields) -> Ticket:
+        made = Ticket.objects.create(customer=customer, channel=channel, **fields)
+        Ticket.objects.filter(pk=made.pk).update(created_at=created)
+        made.refresh_from_db()
+        return made
+
+    return make
