@@ -66,7 +66,7 @@ def test_open_tickets_by_queue_the_largest_first(ticket):
     ticket(shanghai(5), queue=security, status=Ticket.Status.SOLVED)
     ticket(shanghai(5))
 
-    assert reports.open_by_queue() == [("Hotline", 3), ("Security", 1), ("", 1)]
+    assert live().open_by_queue == [("Hotline", 3), ("Security", 1), ("", 1)]
 
 
 def test_sla_breaches_count_on_the_day_the_due_time_was_missed(ticket):
