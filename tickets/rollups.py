@@ -7,27 +7,35 @@ them (every missing day at once, in a fixed number of queries), stored as one
 and read ever after. Only today, and the counts of right now, are computed on each read:
 the dashboard's cost follows one day's tickets, not the table's.
 
-What changes an ended day after the fact is not followed: a reopened ticket solved again
-counts on both its solving days; a merged ticket stays counted on the days it was opened
-and answered; a ticket back-dated by a direct update (the demo's history) is not seen.
-``forget`` drops stored days so that the next read computes them again;
-``manage.py rollup_dashboard --recompute`` does it at once.
+The actions that change a ticket's past (a rating given days after the solving, which
+counts on the day solved; a solved ticket reopened; new details: category, queue, the due
+times of a new priority) call ``forget_ticket``, which drops the stored days that may
+count it; the next read computes them again. A change made outside the actions (a direct
+update, the demo's back-dated history) is not seen until ``forget`` or ``manage.py
+rollup_dashboard --recompute``.
 """
 
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from . import reports
-from .models import DailyStats
+from .models import DailyStats, Ticket
 from .reports import Day, Tally, Times
+
+# How long after its midnight a day is stored: the writes still open at midnight have
+# committed by then. Until then yesterday is computed live with today.
+SETTLE = timedelta(minutes=5)
 
 
 def dashboard(*, now: datetime, tz: tzinfo, days: int = 14) -> reports.Dashboard:
     """The admin home's figures: the stored ended days (computed first where missing),
     today computed live."""
     window = reports.Window(now=now, tz=tz, days=days)
-    figures = ensure(tz, reports.figures_window(window).dates[:-1])
-    figures |= reports.days_figures(reports.Window(now=now, tz=tz, days=1))
-    return reports.dashboard(window, figures=figures)
+    dates = reports.figures_window(window).dates
+    settled = (now - SETTLE).astimezone(tz).date()
+    ended = [day for day in dates if day < settled]
+    figures = ensure(tz, ended)
+    live = reports.Window(now=now, tz=tz, days=len(dates) - len(ended))
+    return reports.dashboard(window, figures=figures | reports.days_figures(live))
 
 
 def ensure(tz: tzinfo, days: list[date]) -> dict[date, Day]:
@@ -60,6 +68,26 @@ def forget(*, since: date, until: date | None = None) -> int:
     if until is not None:
         rows = rows.filter(day__lte=until)
     return rows.delete()[0]
+
+
+def forget_ticket(ticket: Ticket) -> None:
+    """Drop the stored days that may count ``ticket`` (around each of its moments, in any
+    time zone): an action changes it after the fact, and the next read computes them
+    again. Call it with the ticket as it was."""
+    moments = [
+        ticket.created_at,
+        ticket.first_responded_at,
+        ticket.solved_at,
+        ticket.first_response_due,
+        ticket.resolution_due,
+    ]
+    days = {
+        moment.astimezone(UTC).date() + timedelta(days=shift)
+        for moment in moments
+        if moment is not None
+        for shift in (-1, 0, 1)  # the local day is within one of the UTC day
+    }
+    DailyStats.objects.filter(day__in=days).delete()
 
 
 def encode(day: Day) -> dict:

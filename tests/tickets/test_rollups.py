@@ -1,5 +1,6 @@
 """The dashboard's stored days (tickets.rollups): the same figures as the live computation,
-in Asia/Shanghai and in UTC; ended days computed once, today live; the command idempotent."""
+in Asia/Shanghai and in UTC; ended days computed once, today live, and again after an
+action changes them; the command idempotent."""
 
 from datetime import UTC, date, datetime, timedelta
 
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from tests.tickets.dated import SHANGHAI, shanghai, ticket
 from tickets import reports, rollups
+from tickets.actions import change_status, record_rating, update_details
 from tickets.models import DailyStats, Queue, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -151,3 +153,39 @@ def test_the_command_is_idempotent_and_recomputes_on_request(history, settings, 
 
     call_command("rollup_dashboard", "--days", "30", "--recompute")
     assert DailyStats.objects.get(day=date(2026, 12, 3)).figures["created"] == {"phone": 3}
+
+
+def test_yesterday_is_stored_only_once_it_has_settled(history):
+    just_after_midnight = shanghai(5, 0, 2)
+
+    figures = rollups.dashboard(now=just_after_midnight, tz=SHANGHAI, days=14)
+
+    stored = DailyStats.objects.filter(time_zone="Asia/Shanghai")
+    assert not stored.filter(day=date(2026, 12, 4)).exists()
+    assert stored.filter(day=date(2026, 12, 3)).exists()
+    assert figures == reports.live_dashboard(now=just_after_midnight, tz=SHANGHAI, days=14)
+
+
+def solved_three_days_ago(ticket):
+    return ticket(
+        shanghai(2, 9),
+        category=Ticket.Category.ACCOUNT,
+        status=Ticket.Status.SOLVED,
+        first_responded_at=shanghai(2, 9, 30),
+        solved_at=shanghai(2, 11),
+    )
+
+
+def test_an_action_that_changes_a_stored_day_has_it_computed_again(history, ticket, agent):
+    solved = solved_three_days_ago(ticket)
+    reopened = solved_three_days_ago(ticket)
+    moved = solved_three_days_ago(ticket)
+    rollups.dashboard(now=NOW, tz=SHANGHAI, days=14)
+
+    record_rating(solved, score=1, comment="Late", channel="email")
+    change_status(reopened, acting_user=agent, status=Ticket.Status.OPEN)
+    update_details(moved, acting_user=agent, category=Ticket.Category.SECURITY)
+
+    assert rollups.dashboard(now=NOW, tz=SHANGHAI, days=14) == reports.live_dashboard(
+        now=NOW, tz=SHANGHAI, days=14
+    )
