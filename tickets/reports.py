@@ -199,12 +199,6 @@ def figures_window(window: Window) -> Window:
     return Window(now=window.now, tz=window.tz, days=max(window.days, SATISFACTION_DAYS))
 
 
-def live_dashboard(*, now: datetime, tz: tzinfo, days: int = 14) -> Dashboard:
-    """The dashboard computed from the tickets alone, every day afresh."""
-    window = Window(now=now, tz=tz, days=days)
-    return dashboard(window, figures=days_figures(figures_window(window)))
-
-
 def dashboard(window: Window, *, figures: dict[date, Day]) -> Dashboard:
     """Everything the admin home shows for ``window``, from the ``figures`` of each day of
     ``figures_window(window)``, and the counts of right now."""

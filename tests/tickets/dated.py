@@ -1,10 +1,12 @@
-"""Tickets made at a given time, for the dashboard's tests (tickets.reports, rollups)."""
+"""Tickets made at a given time, and the dashboard computed from them alone, for the
+dashboard's tests (tickets.reports, rollups)."""
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from tickets import reports
 from tickets.models import Ticket
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -25,3 +27,9 @@ def ticket(customer):
         return made
 
     return make
+
+
+def live_dashboard(*, now: datetime, tz: tzinfo, days: int = 14) -> reports.Dashboard:
+    """The dashboard computed from the tickets alone, every day afresh (nothing stored)."""
+    window = reports.Window(now=now, tz=tz, days=days)
+    return reports.dashboard(window, figures=reports.days_figures(reports.figures_window(window)))

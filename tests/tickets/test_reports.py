@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from tests.tickets.dated import SHANGHAI, shanghai, ticket
+from tests.tickets.dated import SHANGHAI, live_dashboard, shanghai, ticket
 from tickets import reports
 from tickets.models import Queue, Ticket
 
@@ -19,7 +19,7 @@ WINDOW = reports.Window(now=NOW, tz=SHANGHAI, days=14)
 
 
 def live(tz=SHANGHAI) -> reports.Dashboard:
-    return reports.live_dashboard(now=NOW, tz=tz, days=14)
+    return live_dashboard(now=NOW, tz=tz, days=14)
 
 
 def test_the_window_is_calendar_days_in_its_time_zone():

@@ -10,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tests.tickets.dated import SHANGHAI, shanghai, ticket
-from tickets import reports, rollups
+from tests.tickets.dated import SHANGHAI, live_dashboard, shanghai, ticket
+from tickets import rollups
 from tickets.actions import change_status, record_rating, update_details
 from tickets.models import DailyStats, Queue, Ticket
 
@@ -52,7 +52,7 @@ def history(ticket):
 
 @pytest.mark.parametrize("tz", ZONES, ids=str)
 def test_the_stored_days_give_the_live_figures(history, tz):
-    live = reports.live_dashboard(now=NOW, tz=tz, days=14)
+    live = live_dashboard(now=NOW, tz=tz, days=14)
 
     first = rollups.dashboard(now=NOW, tz=tz, days=14)  # computes and stores the ended days
     again = rollups.dashboard(now=NOW, tz=tz, days=14)  # reads them back
@@ -126,7 +126,7 @@ def test_a_missing_day_is_computed_alone_and_the_others_kept(history):
     rollups.forget(since=date(2026, 12, 1), until=date(2026, 12, 1))
     kept = DailyStats.objects.get(time_zone="Asia/Shanghai", day=date(2026, 12, 2)).computed_at
 
-    assert rollups.dashboard(now=NOW, tz=SHANGHAI, days=14) == reports.live_dashboard(
+    assert rollups.dashboard(now=NOW, tz=SHANGHAI, days=14) == live_dashboard(
         now=NOW, tz=SHANGHAI, days=14
     )
     assert DailyStats.objects.filter(time_zone="Asia/Shanghai").count() == 29
@@ -163,7 +163,7 @@ def test_yesterday_is_stored_only_once_it_has_settled(history):
     stored = DailyStats.objects.filter(time_zone="Asia/Shanghai")
     assert not stored.filter(day=date(2026, 12, 4)).exists()
     assert stored.filter(day=date(2026, 12, 3)).exists()
-    assert figures == reports.live_dashboard(now=just_after_midnight, tz=SHANGHAI, days=14)
+    assert figures == live_dashboard(now=just_after_midnight, tz=SHANGHAI, days=14)
 
 
 def solved_three_days_ago(ticket):
@@ -186,6 +186,6 @@ def test_an_action_that_changes_a_stored_day_has_it_computed_again(history, tick
     change_status(reopened, acting_user=agent, status=Ticket.Status.OPEN)
     update_details(moved, acting_user=agent, category=Ticket.Category.SECURITY)
 
-    assert rollups.dashboard(now=NOW, tz=SHANGHAI, days=14) == reports.live_dashboard(
+    assert rollups.dashboard(now=NOW, tz=SHANGHAI, days=14) == live_dashboard(
         now=NOW, tz=SHANGHAI, days=14
     )
