@@ -3,8 +3,9 @@
 Every figure is kept per day of the event it measures (tickets opened by the day opened,
 SLA breaches by the day the due time passed, first responses by the day answered,
 resolutions by the day solved, ratings by the day rated), so a day that has ended is
-final and can be stored (``tickets.rollups``): ``days`` computes the ``Day`` figures of a window's days, and
-``dashboard`` assembles the admin home from them plus the counts of right now.
+final and can be stored (``tickets.rollups``): ``days`` computes the ``Day`` figures of a
+window's days, and ``dashboard`` assembles the admin home from them plus the counts of
+right now.
 
 ``days`` runs a fixed number of aggregate queries, whatever the number of tickets or days:
 one ``Count(filter=...)`` per day of the window, between that day's local midnights
