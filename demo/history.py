@@ -19,9 +19,10 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
+from tickets import rollups
 from tickets.actions import change_status, receive, record_rating, reply
 from tickets.actions.lifecycle import sla_due
 from tickets.inbound import Inbound
@@ -140,6 +141,8 @@ def seed_history(*, agent, now: datetime | None = None) -> int:
             continue
         _tell(received.ticket, story(number, now), agent=agent)
         opened += 1
+    if opened:  # back-dated past the dashboard's stored days: computed again on next read
+        rollups.forget(since=(now - timedelta(days=DAYS + 2)).date())
     return opened
 
 
@@ -179,6 +182,10 @@ def _back_date(ticket: Ticket, told: Story) -> None:
         created_at=told.opened,
         first_responded_at=told.answered,
         solved_at=told.solved,
+        # A rated story was rated when it was solved.
+        satisfaction_rated_at=Case(
+            When(satisfaction_score__isnull=False, then=Value(told.solved)), default=None
+        ),
         first_response_due=first_due,
         resolution_due=resolution_due,
         last_message_at=last,

@@ -142,10 +142,15 @@ class Ticket(models.Model):
     satisfaction_comment = models.TextField(_("satisfaction comment"), blank=True)
     # When the customer last rated (chat or the survey link): the satisfaction report's day.
     satisfaction_rated_at = models.DateTimeField(_("rated"), null=True, blank=True)
-    first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
-    resolution_due = models.DateTimeField(_("resolution due"), null=True, blank=True)
-    first_responded_at = models.DateTimeField(_("first response"), null=True, blank=True)
-    solved_at = models.DateTimeField(_("solved"), null=True, blank=True)
+    # Indexed for the dashboard's figures of a day (tickets.reports).
+    first_response_due = models.DateTimeField(
+        _("first response due"), null=True, blank=True, db_index=True
+    )
+    resolution_due = models.DateTimeField(_("resolution due"), null=True, blank=True, db_index=True)
+    first_responded_at = models.DateTimeField(
+        _("first response"), null=True, blank=True, db_index=True
+    )
+    solved_at = models.DateTimeField(_("solved"), null=True, blank=True, db_index=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     last_message_at = models.DateTimeField(_("last activity"), null=True, blank=True, db_index=True)
     # When the customer was last reminded of a ticket pending their answer (housekeeping).
@@ -190,6 +195,10 @@ class Ticket(models.Model):
             models.Index(
                 fields=["status", "sla_due", "-priority", "-last_message_at", "-id"],
                 name="inbox_status_due",
+            ),
+            # The dashboard's counts of right now, read from the index alone (tickets.reports).
+            models.Index(
+                fields=["status", "queue", "assignee", "sla_due"], name="ticket_open_figures"
             ),
         ]
 
@@ -698,3 +707,23 @@ class RoutingRule(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class DailyStats(models.Model):
+    """The dashboard's figures of one day that has ended, in one time zone (a day's
+    boundaries depend on it): stored once by ``tickets.rollups``, read ever after."""
+
+    day = models.DateField(_("day"))
+    time_zone = models.CharField(_("time zone"), max_length=64)
+    figures = models.JSONField(_("figures"))
+    computed_at = models.DateTimeField(_("computed"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("daily figures")
+        verbose_name_plural = _("daily figures")
+        constraints = [
+            models.UniqueConstraint(fields=["time_zone", "day"], name="daily_stats_one_per_day")
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.time_zone}"

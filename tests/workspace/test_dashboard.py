@@ -4,28 +4,19 @@ see, in English and Chinese, and a query count that does not grow with the ticke
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from tests.conftest import verified_client
-from tickets.models import Queue, Ticket
+from tickets.models import DailyStats, Queue, Ticket
 from workspace.dashboard import duration_text
 
 pytestmark = pytest.mark.django_db
 
 INDEX = reverse("admin:index")
 CHARTS = 7
-
-
-@pytest.fixture(autouse=True)
-def fresh_figures():
-    """Each test computes the figures: none are left in the cache from another."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def tickets(customer, agent, count: int) -> None:
@@ -45,6 +36,7 @@ def tickets(customer, agent, count: int) -> None:
             resolution_due=now - timedelta(days=n % 14),
             solved_at=now - timedelta(days=n % 14) if n % 6 == 4 else None,
             satisfaction_score=n % 5 + 1 if n % 6 == 4 else None,
+            satisfaction_rated_at=now - timedelta(days=n % 14) if n % 6 == 4 else None,
             satisfaction_comment="Thanks" if n % 12 == 4 else "",
         )
         for n in range(count)
@@ -113,31 +105,31 @@ def test_an_empty_desk_shows_empty_charts(agent_client):
 
 def test_the_query_count_does_not_grow_with_the_tickets(agent_client, agent, customer):
     tickets(customer, agent, 5)
-    agent_client.get(INDEX)  # warm: the session, content types
-    cache.clear()  # then the figures computed afresh each time
+    agent_client.get(INDEX)  # warm: the session, content types, the ended days stored
     with CaptureQueriesContext(connection) as few:
         assert agent_client.get(INDEX).status_code == 200
 
     Ticket.objects.all().delete()
     Queue.objects.all().delete()
+    DailyStats.objects.all().delete()
     tickets(customer, agent, 200)
-    cache.clear()
+    agent_client.get(INDEX)
     with CaptureQueriesContext(connection) as many:
         assert agent_client.get(INDEX).status_code == 200
 
     assert len(many) == len(few)
 
 
-def test_the_figures_are_computed_once_a_minute(agent_client, agent, customer):
+def test_a_visit_reads_only_today_s_tickets_and_the_stored_days(agent_client, agent, customer):
     tickets(customer, agent, 5)
     with CaptureQueriesContext(connection) as first:
-        page = agent_client.get(INDEX).content.decode()
-    Ticket.objects.all().delete()  # within the minute, the figures do not move
+        agent_client.get(INDEX)
 
     with CaptureQueriesContext(connection) as again:
-        assert agent_client.get(INDEX).content.decode().count("<rect") == page.count("<rect")
-    reads = [q for q in again.captured_queries if "tickets_ticket" in q["sql"]]
-    assert reads == []
+        assert agent_client.get(INDEX).status_code == 200
+
+    assert DailyStats.objects.count() == 29  # 30 days for the satisfaction figures, less today
+    assert not [q for q in again.captured_queries if "INSERT" in q["sql"]]
     assert len(again) < len(first)
 
 
@@ -145,10 +137,9 @@ def test_the_dashboard_stays_within_its_query_budget(
     agent_client, agent, customer, django_assert_max_num_queries
 ):
     tickets(customer, agent, 200)
-    agent_client.get(INDEX)
-    cache.clear()
-    # The request's own (session, user, device, permissions) and the figures' sixteen.
-    with django_assert_max_num_queries(21):
+    agent_client.get(INDEX)  # stores the ended days
+    # The request's own (session, user, device, permissions) and the figures' eleven.
+    with django_assert_max_num_queries(16):
         agent_client.get(INDEX)
 
 

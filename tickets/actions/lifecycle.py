@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Customer
 from accounts.permissions import WORK_TICKETS, is_agent, require_permission
 
-from .. import survey
+from .. import rollups, survey
 from ..models import Channel, Queue, SLAPolicy, Ticket, TicketEvent
 from .routing import Router, routed_event
 from .survey import ask_for_rating
@@ -212,6 +212,8 @@ def change_status(ticket: Ticket, *, acting_user, status: str) -> Ticket:
     if ticket.status == Ticket.Status.CLOSED:
         raise ValidationError(_("A closed ticket cannot be reopened; open a follow-up instead."))
     previous = ticket.status
+    if ticket.solved_at is not None and status != Ticket.Status.CLOSED:
+        rollups.forget_ticket(ticket)  # reopened: no longer solved on that day
     now = timezone.now()
     ticket.status = status
     ticket.solved_at = (
@@ -246,6 +248,7 @@ def record_rating(ticket: Ticket, *, score, comment: str = "", channel: str) -> 
     a later rating replaces an earlier one, and each is in the history."""
     validate_rating(score)
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    rollups.forget_ticket(ticket)  # a rating counts on the day solved, perhaps days ago
     ticket.satisfaction_score = score
     ticket.satisfaction_comment = (comment or "").strip()[:2000]
     ticket.satisfaction_rated_at = timezone.now()
@@ -308,11 +311,13 @@ def update_details(ticket: Ticket, *, acting_user, **values) -> Ticket:
     if not changes:
         return ticket
     fields = [Ticket._meta.get_field(name).attname for name in changes]
+    rollups.forget_ticket(ticket)  # its category, queue or due times on the days that count it
     if "priority" in changes or "category" in changes:
         ticket.first_response_due, ticket.resolution_due = sla_due(
             ticket.created_at, ticket.priority, ticket.category
         )
         fields += ["first_response_due", "resolution_due"]
+        rollups.forget_ticket(ticket)
     ticket.save(update_fields=[*fields, "updated_at"])
     TicketEvent.objects.create(
         ticket=ticket, kind=TicketEvent.Kind.CHANGED, actor=acting_user, data=changes
