@@ -100,18 +100,23 @@ TOKENIZERS = {"fts": "trigram", "words": "unicode61 remove_diacritics 2"}
 
 def _sqlite_ids(table: str, term: str) -> RawSQL:
     """Rowids of ``table``'s rows that ``term`` matches in its SQLite mirrors: a Latin
-    word by word prefix, falling back to the substring when no word starts with it (one
-    statement: SQLite tests the uncorrelated NOT EXISTS once, before reading the trigram
-    mirror); any other term by substring."""
+    word by word prefix, falling back to the substring when no word starts with it; any
+    other term by substring.
+
+    The fallback is one statement: a one-row "gate" that exists only when the prefix
+    finds nothing, CROSS JOINed (SQLite then keeps it the outer loop) before the trigram
+    mirror, so the trigram mirror is not read at all when the words found something (a
+    NOT EXISTS in its WHERE was tested only after the trigram lookup)."""
     fts, words = f"{table}_fts", f"{table}_words"
     # Our own table names (SQLITE_MIRRORS), never input; the term is a parameter.
-    substring = f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s"  # noqa: S608
+    substring = f"SELECT {fts}.rowid FROM {{}} WHERE {fts} MATCH %s"  # noqa: S608
     if not LATIN_WORD.fullmatch(term):
-        return RawSQL(substring, [_phrase(term)])  # noqa: S611 (the term is a parameter)
+        return RawSQL(substring.format(fts), [_phrase(term)])  # noqa: S611 (a parameter)
     prefix = f"SELECT rowid FROM {words} WHERE {words} MATCH %s"  # noqa: S608
+    fallback = substring.format(f"(SELECT 1 WHERE NOT EXISTS ({prefix})) AS gate CROSS JOIN {fts}")
+    word = _phrase(term) + "*"
     return RawSQL(  # noqa: S611 (the term is a parameter)
-        f"{prefix} UNION ALL {substring} AND NOT EXISTS ({prefix})",
-        [_phrase(term) + "*", _phrase(term), _phrase(term) + "*"],
+        f"{prefix} UNION ALL {fallback}", [word, word, _phrase(term)]
     )
 
 

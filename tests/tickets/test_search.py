@@ -116,8 +116,15 @@ def test_a_word_prefix_finds_the_longer_words(disputes):
     assert found("Disp") == {disputes["plural"]}  # the subject's "disputes"
 
 
-def test_a_substring_inside_a_word_is_found_when_no_word_starts_with_it(disputes):
+def test_a_substring_inside_a_word_is_found_when_no_word_starts_with_it(disputes, agent):
     assert found("argeba") == {disputes["long"], disputes["plural"]}
+    assert found("back") == {disputes["long"], disputes["plural"]}  # inside chargeback
+    ticket = Ticket.objects.get(pk=disputes["syntax"])
+    actions.reply(ticket, acting_user=agent, body="We will call you back today.")
+    # Now a word starts with it: on SQLite the words answer alone (tickets.search's
+    # docstring); PostgreSQL still matches every substring.
+    inside = {disputes["long"], disputes["plural"]} if connection.vendor != "sqlite" else set()
+    assert found("back") == {ticket.pk} | inside
 
 
 def test_fts_operators_and_quotes_in_a_term_are_only_text(disputes):
