@@ -1,7 +1,8 @@
 """Search over subjects and message bodies (tickets.search through
 selectors.search_tickets): PostgreSQL's full-text and trigram indexes, SQLite's FTS5
-trigram mirrors, and the LIKE fallback for terms too short for a trigram. Runs in both
-passes (DATABASE_URL=postgres://... for PostgreSQL)."""
+trigram mirrors and word mirrors (a Latin word by prefix, falling back to the trigrams),
+and the LIKE fallback for terms too short for a trigram. Runs in both passes
+(DATABASE_URL=postgres://... for PostgreSQL)."""
 
 import pytest
 from django.db import connection
