@@ -13,15 +13,15 @@
 Words on SQLite. A trigram lookup reads the posting list of every trigram of the term,
 and the common ones ("han" of every "Thanks") grow with the data: "chargeback" took three
 times as long at 50,000 tickets as at 1,000. So a term made only of ASCII letters and
-digits, three or more, is looked up first in the word mirror as a prefix ("charge" finds
+digits, three or more with a letter, is looked up first in the word mirror as a prefix ("charge" finds
 "chargeback" and "chargebacks", in any case), which reads only the words starting with it.
 A word mirror cannot find a substring inside a word ("argeba" in "chargeback"): when the
 prefix finds nothing in a table, the same statement falls back to its trigram mirror, so
 such a search still finds the substring, at the trigram's cost. One case is lost: a term
 that starts some words and sits inside others ("back" in "call me back" and in
 "chargeback") finds only the first. That is acceptable for agents, who search by words,
-as in Zendesk and Zammad. Any other term (Chinese, an email address, a reference
-MW-000123, an accented word) keeps the trigram path; PostgreSQL is unchanged.
+as in Zendesk and Zammad. Any other term (Chinese, a number, an email address, a
+reference MW-000123, an accented word) keeps the trigram path; PostgreSQL is unchanged.
 
 The trigram indexes cannot look up a term shorter than three characters (two Chinese
 characters, 冻结, are a whole word): such a term is matched with LIKE, which reads the
@@ -51,8 +51,10 @@ from .models import Message, Ticket
 TRIGRAM = 3
 # No stemming and no stop words: the same for Chinese, English and numbers.
 CONFIG = "simple"
-# A term the SQLite word mirrors look up: ASCII letters and digits only, a trigram long.
-LATIN_WORD = re.compile(r"[A-Za-z0-9]{3,}")
+# A term the SQLite word mirrors look up: ASCII letters and digits only, a trigram long,
+# with a letter. A number keeps the substring search: agents look up the end of an order
+# or card number, which sits inside a longer one.
+LATIN_WORD = re.compile(r"(?=[0-9]*[A-Za-z])[A-Za-z0-9]{3,}")
 
 
 def tickets_with_text(term: str) -> QuerySet:

@@ -95,7 +95,11 @@ def disputes(agent):
         wechat("oLongOpenId", text=f"{filler}Now I am asking for a Chargeback. {filler}")
     ).ticket
     plural = actions.receive(
-        email("chen.jie@example.com", subject="Two disputes", text="Both chargebacks, please.")
+        email(
+            "chen.jie@example.com",
+            subject="Two disputes",
+            text="Both chargebacks, please (order 0123456).",
+        )
     ).ticket
     syntax = actions.receive(
         wechat("oSyntaxOpenId", text='He typed "NOT NEAR(x)" AND (refunds) OR cards* — why?')
@@ -143,6 +147,10 @@ def test_chinese_an_email_and_a_reference_in_a_body_keep_the_substring_path(disp
     assert found("参考号") == {disputes["contact"]}
     assert found("zhang.san@example.net") == {disputes["contact"]}
     assert found("mw-000123") == {disputes["contact"]}
+
+
+def test_a_number_is_found_inside_a_longer_one_even_where_another_starts_with_it(disputes):
+    assert found("0123") == {disputes["contact"], disputes["plural"]}  # MW-000123, 0123456
 
 
 def without_trigrams() -> None:
