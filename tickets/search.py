@@ -11,10 +11,12 @@
   ("<table>_words").
 
 Words on SQLite. A trigram lookup reads the posting list of every trigram of the term,
-and the common ones ("han" of every "Thanks") grow with the data: "chargeback" took three
-times as long at 50,000 tickets as at 1,000. So a term made only of ASCII letters and
-digits, three or more with a letter, is looked up first in the word mirror as a prefix ("charge" finds
-"chargeback" and "chargebacks", in any case), which reads only the words starting with it.
+and the common ones ("han" of every "Thanks") grow with the data, whatever the term
+matches. So a term made only of ASCII letters and digits, three or more with a letter,
+is looked up first in the word mirror as a prefix ("charge" finds "chargeback" and
+"chargebacks", in any case), which reads only the words starting with it (at 50,000
+tickets, "chargeback" in the messages: 0.05 ms instead of 0.16 ms).
+
 A word mirror cannot find a substring inside a word ("argeba" in "chargeback"): when the
 prefix finds nothing in a table, the same statement falls back to its trigram mirror, so
 such a search still finds the substring, at the trigram's cost. One case is lost: a term
