@@ -124,6 +124,19 @@ def _sqlite_ids(table: str, term: str) -> RawSQL:
     )
 
 
+def word_mirrors_undo() -> list[str]:
+    """SQL that drops the SQLite word mirrors and their triggers (the reverse of their
+    migration; the trigram mirrors stay)."""
+    return [
+        sql
+        for table, _column in SQLITE_MIRRORS
+        for sql in (
+            *(f"DROP TRIGGER IF EXISTS {table}_words_{when}" for when in _TRIGGER_EVENTS),
+            f"DROP TABLE IF EXISTS {table}_words",
+        )
+    ]
+
+
 def ensure_indexes(connection) -> None:
     """Create what the search needs on ``connection``'s database, if missing."""
     with connection.cursor() as cursor:
@@ -155,6 +168,9 @@ def _ensure_mirror(cursor, table: str, column: str, suffix: str, tokenizer: str)
         cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
         cursor.execute(sql)
     cursor.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")  # noqa: S608 (our names)
+
+
+_TRIGGER_EVENTS = ("insert", "delete", "update")
 
 
 def _mirror_triggers(table: str, column: str, fts: str) -> dict[str, str]:

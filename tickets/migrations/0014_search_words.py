@@ -1,24 +1,12 @@
 """The SQLite word mirrors of the search (tickets.search.TOKENIZERS "words": FTS5 with
 the unicode61 tokenizer over message text and ticket subjects, with their triggers),
 filled from the existing rows. ensure_indexes creates only what is missing, so on a
-database migrated through 0013 before the word mirrors existed this adds them, and on
-PostgreSQL it changes nothing."""
+database migrated before the word mirrors existed this adds them, and on PostgreSQL it
+changes nothing."""
 
 from django.db import migrations
 
-from tickets.search import SQLITE_MIRRORS, ensure_indexes
-
-UNDO = [
-    sql
-    for table, _column in SQLITE_MIRRORS
-    for sql in (
-        *(
-            f"DROP TRIGGER IF EXISTS {table}_words_{when}"
-            for when in ("insert", "delete", "update")
-        ),
-        f"DROP TABLE IF EXISTS {table}_words",
-    )
-]
+from tickets.search import ensure_indexes, word_mirrors_undo
 
 
 def create(apps, schema_editor):
@@ -27,7 +15,7 @@ def create(apps, schema_editor):
 
 def drop(apps, schema_editor):
     if schema_editor.connection.vendor == "sqlite":
-        for sql in UNDO:
+        for sql in word_mirrors_undo():
             schema_editor.execute(sql)
 
 
