@@ -104,8 +104,12 @@ def disputes(agent):
     syntax = actions.receive(
         wechat("oSyntaxOpenId", text='He typed "NOT NEAR(x)" AND (refunds) OR cards* — why?')
     ).ticket
-    contact = actions.receive(
-        wechat("oContactOpenId", text="请回复到 zhang.san@example.net，参考号 MW-000123")
+    contact = actions.receive(  # all in the body: the subject is the sender's
+        email(
+            "wang.fang@example.com",
+            subject="Reply",
+            text="请回复到 zhang.san@example.net，参考号 MW-000123",
+        )
     ).ticket
     return {"long": long.pk, "plural": plural.pk, "syntax": syntax.pk, "contact": contact.pk}
 
