@@ -135,11 +135,13 @@ TOPICS = ["Payment failed", "Card update", "Password reset", "Account locked", "
 
 
 def body(i: int) -> str:
-    """The customer's message of ticket ``i``: one in a hundred mentions a chargeback,
-    one in seven is in Chinese about a frozen account."""
+    """The customer's message of ticket ``i``: one in ten mentions a chargeback, one in
+    seven is in Chinese about a frozen account. (One in ten, not rarer: at 1,000 tickets
+    the English search must fill its page of 50 as at 50,000, or the ratio measures
+    rendering 9 rows against 50, not the search.)"""
     if i % 7 == 3:
         return f"你好，我的账户昨天被冻结了，订单 {i} 支付不了，请帮忙看看。"
-    extra = " I am asking for a chargeback." if i % 100 == 42 else ""
+    extra = " I am asking for a chargeback." if i % 10 == 2 else ""
     return f"Hello, my order {i} did not go through this morning.{extra} Thanks."
 
 
