@@ -30,7 +30,7 @@ characters, 冻结, are a whole word): such a term is matched with LIKE, which r
 rows (a slower search, never a wrong one).
 
 The indexes and tables are made by `ensure_indexes`, from the migrations 0013_search and
-0014_search_words (the word mirrors, filled from the rows already there) and again after
+0015_search_words (the word mirrors, filled from the rows already there) and again after
 every migrate (tickets.apps): on SQLite, a later migration that rebuilds a table (Django
 copies it to a new one) drops its triggers, and the mirror would silently fall behind;
 they are put back and the mirror rebuilt.

@@ -20,6 +20,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tickets", "0013_search")]
+    dependencies = [("tickets", "0014_dashboard_daily_stats")]
 
     operations = [migrations.RunPython(create, drop)]
