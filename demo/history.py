@@ -19,7 +19,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from django.db.models import Case, Q, Value, When
+from django.db.models import Q
 from django.utils import timezone
 
 from tickets import rollups
@@ -182,13 +182,13 @@ def _back_date(ticket: Ticket, told: Story) -> None:
         created_at=told.opened,
         first_responded_at=told.answered,
         solved_at=told.solved,
-        # A rated story was rated when it was solved.
-        satisfaction_rated_at=Case(
-            When(satisfaction_score__isnull=False, then=Value(told.solved)), default=None
-        ),
         first_response_due=first_due,
         resolution_due=resolution_due,
         last_message_at=last,
+    )
+    # A rated story was rated when it was solved.
+    Ticket.objects.filter(pk=ticket.pk, satisfaction_score__isnull=False).update(
+        satisfaction_rated_at=told.solved
     )
     Message.objects.filter(ticket=ticket, direction=Message.Direction.INBOUND).update(
         created_at=told.opened
