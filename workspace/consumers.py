@@ -1,8 +1,11 @@
 """The agent workspace's socket (/ws/workspace/): live updates for the inbox and the
 "someone else is replying" presence on a ticket page.
 
-Who may hold it is the agent console's rule (chat.access.agent_allowed: a verified agent
-whose two-factor session is still alive), checked at connect. What it carries:
+Who may hold it is the agent console's rule (chat.access: a verified agent whose
+two-factor session is still alive) plus the right to view tickets, checked at connect and
+again whenever chat.revocation says the agent's account, roles or session changed (the
+socket joins the agent's own group, as the console does): a signed-out session closes
+with 4401, lost rights with 4403. What it carries:
 
 - to every inbox page: ``{"type": "changed", "tickets": [ids]}`` after a commit that
   created or changed tickets or added messages (tickets.live announces; the page fetches
@@ -21,8 +24,9 @@ import json
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from chat.access import agent_allowed
-from chat.protocol import CLOSE_FORBIDDEN
+from chat.access import agent_allowed, current_agent
+from chat.live import agent_group
+from chat.protocol import CLOSE_FORBIDDEN, CLOSE_SIGNED_OUT
 from chat.selectors import agent_name
 from tickets.live import INBOX_GROUP, ticket_group
 
@@ -36,6 +40,8 @@ def presence_group(ticket_id: int) -> str:
 class WorkspaceConsumer(AsyncWebsocketConsumer):
     ticket_id: int | None = None
     name = ""
+    user_id: int | None = None
+    session_key: str | None = None
 
     async def connect(self):
         user, session = self.scope.get("user"), self.scope.get("session")
@@ -45,10 +51,14 @@ class WorkspaceConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.name = agent_name(user)
+        self.user_id, self.session_key = user.pk, session.session_key
+        await self.channel_layer.group_add(agent_group(user.pk), self.channel_name)
         await self.channel_layer.group_add(INBOX_GROUP, self.channel_name)
         await self.send_json({"type": "hello"})
 
     async def disconnect(self, code):
+        if self.user_id is not None:
+            await self.channel_layer.group_discard(agent_group(self.user_id), self.channel_name)
         await self.channel_layer.group_discard(INBOX_GROUP, self.channel_name)
         await self._leave()
 
@@ -86,6 +96,28 @@ class WorkspaceConsumer(AsyncWebsocketConsumer):
             self.ticket_id = None
 
     # --- events from the layer ---------------------------------------------------------------
+
+    async def agent_revoke(self, event):
+        """chat.revocation: this session signed out, or the agent's account or roles
+        changed: look again, and close when the agent may no longer watch."""
+        if not self.name:
+            return  # refused, or already closing
+        session = event.get("session")
+        if session is not None and session != self.session_key:
+            return  # another session of theirs signed out
+        code = CLOSE_SIGNED_OUT if session is not None else await self._refused()
+        if code is not None:
+            self.name = ""  # nothing more in or out
+            await self.close(code=code)
+
+    async def _refused(self) -> int | None:
+        def check():
+            user, code = current_agent(self.session_key, self.user_id)
+            if user is not None and not user.has_perm("tickets.view_ticket"):
+                return CLOSE_FORBIDDEN
+            return code
+
+        return await database_sync_to_async(check)()
 
     async def inbox_changed(self, event):
         await self.send_json({"type": "changed", "tickets": event["tickets"]})

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.chat.test_browser import PHONE, browser, new_page
-from tests.e2e.servers import manage, migrated_database, running_daphne
+from tests.e2e.servers import migrated_database, running_daphne
 
 pytestmark = pytest.mark.e2e
 
@@ -17,10 +17,13 @@ __all__ = ["browser"]  # the module's browser fixture, shared with the chat's br
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with migrated_database(tmp_path_factory.mktemp("demo-app"), DEMO_APP_PAGE="true") as env:
-        manage("seed_demo", env={**env, "DJANGO_DEBUG": "true"})
-        with running_daphne(env=env) as server:
-            yield server
+    with (
+        migrated_database(
+            tmp_path_factory.mktemp("demo-app"), seeded=True, DEMO_APP_PAGE="true"
+        ) as env,
+        running_daphne(env=env) as server,
+    ):
+        yield server
 
 
 def test_open_my_account_as_li_wei_lands_signed_in_with_the_tickets(browser, server):

@@ -8,8 +8,10 @@ and the test fails with its log; stopping waits a few seconds, then kills.
 """
 
 import asyncio
+import atexit
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -83,14 +85,42 @@ def manage(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.
 
 
 @contextlib.contextmanager
-def migrated_database(directory: Path | None = None, **overrides: str) -> Iterator[dict]:
-    """A fresh, migrated SQLite file; yields the environment that points at it."""
+def migrated_database(
+    directory: Path | None = None, *, seeded: bool = False, **overrides: str
+) -> Iterator[dict]:
+    """A fresh, migrated SQLite file (with ``seeded``, holding `seed_demo`'s data too);
+    yields the environment that points at it.
+
+    Each is a copy of a file migrated (and seeded) once per test run: migrating takes
+    seconds, and two dozen modules start from it. The copy is the same file a migrate
+    would make: nothing in it depends on the ``overrides`` (the demo's data is the same
+    whatever the server's settings)."""
     with contextlib.ExitStack() as stack:
         if directory is None:
             directory = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        env = server_env(DATABASE_URL=f"sqlite:///{directory / 'e2e.sqlite3'}", **overrides)
-        manage("migrate", "--noinput", env=env)
-        yield env
+        database = directory / "e2e.sqlite3"
+        shutil.copyfile(_template(seeded=seeded), database)
+        yield server_env(DATABASE_URL=f"sqlite:///{database}", **overrides)
+
+
+_TEMPLATES: dict[bool, Path] = {}
+
+
+def _template(*, seeded: bool) -> Path:
+    """The run's migrated (or migrated and seeded) database file, made on first use and
+    removed when the test process ends."""
+    if seeded not in _TEMPLATES:
+        directory = Path(tempfile.mkdtemp(prefix="e2e-template-"))
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+        path = directory / ("seeded.sqlite3" if seeded else "migrated.sqlite3")
+        env = server_env(DATABASE_URL=f"sqlite:///{path}", DJANGO_MEDIA_ROOT=str(directory))
+        if seeded:
+            shutil.copyfile(_template(seeded=False), path)
+            manage("seed_demo", env={**env, "DJANGO_DEBUG": "true"})
+        else:
+            manage("migrate", "--noinput", env=env)
+        _TEMPLATES[seeded] = path
+    return _TEMPLATES[seeded]
 
 
 @contextlib.contextmanager

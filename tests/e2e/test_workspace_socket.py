@@ -1,8 +1,8 @@
 """The workspace socket (/ws/workspace/) over a real daphne and the `websockets` client:
 the inbox hears of a new ticket and of a message, another agent's typing is shown on the
-ticket (never echoed to the typist), and the socket refuses a stranger, a non-agent and
-another origin. Each change here is made over HTTP in the same daphne (its in-memory
-layer carries the announcements)."""
+ticket (never echoed to the typist); the socket refuses a stranger, a non-agent and
+another origin, and closes when its agent signs out. Each change here is made over HTTP
+in the same daphne (its in-memory layer carries the announcements)."""
 
 import uuid
 
@@ -23,7 +23,7 @@ from .test_chat_conversation import CHAT_ENV, run
 
 pytestmark = pytest.mark.e2e
 
-STAFF = ["wang.fang", "li.na", "zhao.lei"]
+STAFF = ["wang.fang", "li.na", "zhao.lei", "chen.jing"]
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +79,20 @@ def test_the_inbox_hears_of_a_new_ticket_and_agents_see_each_other_replying(serv
         assert ticket in (await first.expect(lambda f: f["type"] == "changed"))["tickets"]
         for peer in (first, second):
             await peer.close()
+
+    run(scenario())
+
+
+def test_signing_out_closes_the_workspace_socket_at_once(server):
+    """chat.revocation's event reaches this socket too: the session that signed out loses
+    its live inbox at once (4401), idle as it is."""
+    session = agent_login(server, "chen.jing")
+
+    async def scenario():
+        peer = await workspace(server, session)
+        status, _headers, _body = session.post("/admin/logout/", {})
+        assert status in (200, 302)
+        assert await peer.closed_code() == 4401
 
     run(scenario())
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.chat.test_browser import ADMIN, ROOT, SUPERVISOR, browser
-from tests.e2e.servers import manage, migrated_database, running_daphne
+from tests.e2e.servers import migrated_database, running_daphne
 from tests.workspace.test_csp_browser import sign_in_to_admin, visit, watched_page
 
 pytestmark = pytest.mark.e2e
@@ -28,10 +28,13 @@ LANGUAGES = [("en-US", "en", "Help centre"), ("zh-CN", "zh-Hans", "帮助中心"
 def site(tmp_path_factory):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     directory = tmp_path_factory.mktemp("help-browser")
-    with migrated_database(directory, DJANGO_MEDIA_ROOT=str(directory / "media")) as env:
-        manage("seed_demo", env={**env, "DJANGO_DEBUG": "true"})
-        with running_daphne(env=env) as server:
-            yield server
+    with (
+        migrated_database(
+            directory, seeded=True, DJANGO_MEDIA_ROOT=str(directory / "media")
+        ) as env,
+        running_daphne(env=env) as server,
+    ):
+        yield server
 
 
 def customer_page(browser, locale, accept):

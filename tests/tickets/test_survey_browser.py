@@ -46,8 +46,7 @@ print(survey.link_for(ticket).split("/", 3)[3], ticket.pk)
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    with migrated_database(tmp_path_factory.mktemp("survey-browser")) as env:
-        manage("seed_demo", env={**env, "DJANGO_DEBUG": "true"})
+    with migrated_database(tmp_path_factory.mktemp("survey-browser"), seeded=True) as env:
         out = manage("shell", "-c", SETUP, env=env)
         path, ticket = out.stdout.strip().splitlines()[-1].split()
         with running_daphne(env=env) as server:

@@ -10,7 +10,7 @@ Skipped without chromium or playwright locally, as tests/chat's; fails under CI=
 import pytest
 
 from tests.chat.test_browser import ADMIN, DESKTOP, PHONE, browser
-from tests.e2e.servers import manage, migrated_database, running_daphne
+from tests.e2e.servers import migrated_database, running_daphne
 from tests.workspace.test_csp_browser import sign_in_to_admin, visit, watched_page
 
 pytestmark = pytest.mark.e2e
@@ -23,10 +23,13 @@ LI_WEI_TYPED = "138 0013 8001"  # his registered +8613800138001, as an agent typ
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     directory = tmp_path_factory.mktemp("hotline-browser")
-    with migrated_database(directory, DJANGO_MEDIA_ROOT=str(directory / "media")) as env:
-        manage("seed_demo", env={**env, "DJANGO_DEBUG": "true"})
-        with running_daphne(env=env) as server:
-            yield server
+    with (
+        migrated_database(
+            directory, seeded=True, DJANGO_MEDIA_ROOT=str(directory / "media")
+        ) as env,
+        running_daphne(env=env) as server,
+    ):
+        yield server
 
 
 def test_logging_a_call_shows_the_caller_then_files_it_on_his_ticket(browser, site):

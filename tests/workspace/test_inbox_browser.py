@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.chat.test_browser import ADMIN, AGENT, SUPERVISOR, browser
-from tests.e2e.servers import manage, migrated_database, running_daphne
+from tests.e2e.servers import migrated_database, running_daphne
 from tests.workspace.test_csp_browser import sign_in_to_admin, visit, watched_page
 
 pytestmark = pytest.mark.e2e
@@ -27,10 +27,13 @@ INBOX = "/admin/tickets/ticket/"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     directory = tmp_path_factory.mktemp("inbox-browser")
-    with migrated_database(directory, DJANGO_MEDIA_ROOT=str(directory / "media")) as env:
-        manage("seed_demo", env={**env, "DJANGO_DEBUG": "true"})
-        with running_daphne(env=env) as server:
-            yield server
+    with (
+        migrated_database(
+            directory, seeded=True, DJANGO_MEDIA_ROOT=str(directory / "media")
+        ) as env,
+        running_daphne(env=env) as server,
+    ):
+        yield server
 
 
 def signed_in(browser, site, who, locale):

@@ -10,7 +10,7 @@ Skipped without chromium or playwright locally, as tests/chat's; fails under CI=
 import pytest
 
 from tests.chat.test_browser import ADMIN, SUPERVISOR, browser
-from tests.e2e.servers import ROOT, manage, migrated_database, running_daphne
+from tests.e2e.servers import ROOT, migrated_database, running_daphne
 from tests.workspace.test_csp_browser import sign_in_to_admin, visit, watched_page
 
 pytestmark = pytest.mark.e2e
@@ -24,10 +24,8 @@ SCREENSHOTS = ROOT / "test-output" / "screenshots"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     directory = tmp_path_factory.mktemp("service-levels-browser")
-    with migrated_database(directory) as env:
-        manage("seed_demo", env={**env, "DJANGO_DEBUG": "true"})
-        with running_daphne(env=env) as server:
-            yield server
+    with migrated_database(directory, seeded=True) as env, running_daphne(env=env) as server:
+        yield server
 
 
 def signed_in(browser, site, login, locale: str):

@@ -43,8 +43,9 @@ class Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     directory = tmp_path_factory.mktemp("ticket-browser")
-    with migrated_database(directory, DJANGO_MEDIA_ROOT=str(directory / "media")) as env:
-        manage("seed_demo", env={**env, "DJANGO_DEBUG": "true"})
+    with migrated_database(
+        directory, seeded=True, DJANGO_MEDIA_ROOT=str(directory / "media")
+    ) as env:
         found = manage("shell", "-c", FIND, env=env).stdout.strip().splitlines()[-1]
         ticket, customer, reference, rated = found.split()
         with running_daphne(env=env) as server:
