@@ -10,7 +10,7 @@ import pytest
 from tests.chat.test_browser import PHONE, browser, new_page
 from tests.e2e.servers import migrated_database, running_daphne
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.sqlite_pass]
 
 __all__ = ["browser"]  # the module's browser fixture, shared with the chat's browser test
 

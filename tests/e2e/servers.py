@@ -103,6 +103,18 @@ def migrated_database(
         yield server_env(DATABASE_URL=f"sqlite:///{database}", **overrides)
 
 
+@contextlib.contextmanager
+def demo_site(directory: Path, **overrides: str) -> Iterator["Server"]:
+    """daphne serving a copy of the seeded demo (media under ``directory``), for the
+    browser tests that look at the product as a user would."""
+    media = str(directory / "media")
+    with (
+        migrated_database(directory, seeded=True, DJANGO_MEDIA_ROOT=media, **overrides) as env,
+        running_daphne(env=env) as server,
+    ):
+        yield server
+
+
 _TEMPLATES: dict[bool, Path] = {}
 
 

@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.chat.test_browser import ADMIN, ROOT, SUPERVISOR, browser
-from tests.e2e.servers import migrated_database, running_daphne
+from tests.e2e.servers import demo_site
 from tests.workspace.test_csp_browser import sign_in_to_admin, visit, watched_page
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.sqlite_pass]
 
 __all__ = ["browser"]
 
@@ -27,13 +27,7 @@ LANGUAGES = [("en-US", "en", "Help centre"), ("zh-CN", "zh-Hans", "帮助中心"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    directory = tmp_path_factory.mktemp("help-browser")
-    with (
-        migrated_database(
-            directory, seeded=True, DJANGO_MEDIA_ROOT=str(directory / "media")
-        ) as env,
-        running_daphne(env=env) as server,
-    ):
+    with demo_site(tmp_path_factory.mktemp("help-browser")) as server:
         yield server
 
 

@@ -23,7 +23,7 @@ import pytest
 from tests.chat.test_browser import ADMIN, DESKTOP, PHONE, browser, new_page, totp_code
 from tests.e2e.servers import manage, migrated_database, running_daphne
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.sqlite_pass]
 
 __all__ = ["browser"]  # the chat browser test's fixture, shared
 

@@ -10,10 +10,10 @@ Skipped without chromium or playwright locally, as tests/chat's; fails under CI=
 import pytest
 
 from tests.chat.test_browser import ADMIN, DESKTOP, PHONE, browser
-from tests.e2e.servers import migrated_database, running_daphne
+from tests.e2e.servers import demo_site
 from tests.workspace.test_csp_browser import sign_in_to_admin, visit, watched_page
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.sqlite_pass]
 
 __all__ = ["browser"]
 
@@ -22,13 +22,7 @@ LI_WEI_TYPED = "138 0013 8001"  # his registered +8613800138001, as an agent typ
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("hotline-browser")
-    with (
-        migrated_database(
-            directory, seeded=True, DJANGO_MEDIA_ROOT=str(directory / "media")
-        ) as env,
-        running_daphne(env=env) as server,
-    ):
+    with demo_site(tmp_path_factory.mktemp("hotline-browser")) as server:
         yield server
 
 

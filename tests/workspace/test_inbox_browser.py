@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.chat.test_browser import ADMIN, AGENT, SUPERVISOR, browser
-from tests.e2e.servers import migrated_database, running_daphne
+from tests.e2e.servers import demo_site
 from tests.workspace.test_csp_browser import sign_in_to_admin, visit, watched_page
 
 pytestmark = pytest.mark.e2e
@@ -26,13 +26,7 @@ INBOX = "/admin/tickets/ticket/"
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("inbox-browser")
-    with (
-        migrated_database(
-            directory, seeded=True, DJANGO_MEDIA_ROOT=str(directory / "media")
-        ) as env,
-        running_daphne(env=env) as server,
-    ):
+    with demo_site(tmp_path_factory.mktemp("inbox-browser")) as server:
         yield server
 
 
