@@ -77,16 +77,17 @@ COMMENTS = {
     2: "等了太久才有人回复。Took too long to get an answer.",
     1: "问题没有解决。The problem is not solved.",
 }
-# (channel, the sender's kind, the sender), drawn for each ticket; the customers are made
-# from them. No WeChat, Weibo or phone: those channels answer only within a window after
-# the customer's last message (or log a call), which back-dated history would have closed.
+# (channel, the sender's kind, the sender, the name they give), drawn for each ticket; the
+# customers are made from them. No WeChat, Weibo or phone: those channels answer only
+# within a window after the customer's last message (or log a call), which back-dated
+# history would have closed.
 SENDERS = (
-    (Channel.EMAIL, "email", "mei.chen@example.net"),
-    (Channel.EMAIL, "email", "wang.fang@example.net"),
-    (Channel.EMAIL, "email", "zhao.lei@example.net"),
-    (Channel.CHAT, "web", "demo-history-session"),
-    (Channel.CHAT, "web", "demo-history-session-2"),
-    (Channel.WEB, "email", "sun.li@example.net"),
+    (Channel.EMAIL, "email", "mei.chen@example.net", "陈美 Chen Mei"),
+    (Channel.EMAIL, "email", "wang.fang@example.net", "王芳 Wang Fang"),
+    (Channel.EMAIL, "email", "zhao.lei@example.net", "赵磊 Zhao Lei"),
+    (Channel.CHAT, "web", "demo-history-session", "林小雅"),
+    (Channel.CHAT, "web", "demo-history-session-2", "Tom Wu"),
+    (Channel.WEB, "email", "sun.li@example.net", "孙丽 Sun Li"),
 )
 
 
@@ -148,11 +149,12 @@ def seed_history(*, agent, now: datetime | None = None) -> int:
 
 def _first_message(number: int) -> Inbound:
     subject, text, category, queue = TOPICS[number % len(TOPICS)]
-    channel, kind, sender = random.Random(f"sender-{number}").choice(SENDERS)  # noqa: S311
+    channel, kind, sender, name = random.Random(f"sender-{number}").choice(SENDERS)  # noqa: S311
     return Inbound(
         channel=channel,
         sender_kind=kind,
         sender=sender,
+        sender_name=name,
         subject=subject,
         text=text,
         external_id=f"demo-history-{number}",

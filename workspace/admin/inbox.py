@@ -208,7 +208,7 @@ class InboxMixin:
 
     @admin.display(description=_("customer"), ordering="customer__name")
     def customer_cell(self, obj):
-        return format_html('<span class="mw-nowrap">{}</span>', obj.customer.name)
+        return format_html('<span class="mw-nowrap">{}</span>', obj.customer)  # or "Customer #7"
 
     @admin.display(description="")
     def channel_icon(self, obj):
