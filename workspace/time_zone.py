@@ -3,6 +3,7 @@ tickets) in it. ``settings.TIME_ZONE`` until the agent picks another from the us
 "Time zone" page; the choice lives in their session (a small preference that ends with the
 login), and workspace.middleware activates it for each of their requests."""
 
+from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from django import forms
@@ -21,7 +22,10 @@ def agent_zone(session) -> ZoneInfo | None:
     return ZoneInfo(name) if name in _zones() else None
 
 
+@cache
 def _zones() -> frozenset[str]:
+    """The zone names this machine knows: read from disk once (it walks the zone files),
+    not on every admin request."""
     return frozenset(available_timezones())
 
 
