@@ -83,8 +83,8 @@ COMMENTS = {
 # history would have closed.
 SENDERS = (
     (Channel.EMAIL, "email", "mei.chen@example.net", "陈美 Chen Mei"),
-    (Channel.EMAIL, "email", "wang.fang@example.net", "王芳 Wang Fang"),
-    (Channel.EMAIL, "email", "zhao.lei@example.net", "赵磊 Zhao Lei"),
+    (Channel.EMAIL, "email", "zhou.min@example.net", "周敏 Zhou Min"),
+    (Channel.EMAIL, "email", "wu.gang@example.net", "吴刚 Wu Gang"),
     (Channel.CHAT, "web", "demo-history-session", "林小雅"),
     (Channel.CHAT, "web", "demo-history-session-2", "Tom Wu"),
     (Channel.WEB, "email", "sun.li@example.net", "孙丽 Sun Li"),

@@ -15,7 +15,7 @@ from accounts.actions.security import verified_strongly_on
 from accounts.permissions import WORK_TICKETS, require_permission
 from mywallet_support.mail import customer_language
 
-from .. import diagnosis
+from .. import diagnosis, rollups
 from ..models import Message, Ticket, TicketEvent
 from .replies import reply
 from .thread import post_notice
@@ -60,9 +60,7 @@ def explain_in_chat(ticket: Ticket, *, known: bool, language: str) -> Message | 
     automatic message in ``language`` (the socket's), naming their payments only when the
     app proved who they are (``known``). Once per ticket; None when already given or the
     ticket takes no message."""
-    ticket = (
-        Ticket.objects.select_for_update(of=("self",)).select_related("customer").get(pk=ticket.pk)
-    )
+    ticket = _locked(ticket)
     if ticket.status == Ticket.Status.CLOSED or _explained(ticket):
         return None
     now = timezone.now()
@@ -92,9 +90,7 @@ def mark_failed_payment(ticket: Ticket, *, actor) -> Ticket:
     """A ticket about a failed payment: category "transaction" (when it had none, "other")
     and the latest failed transaction as its related one (when it had none), with one
     "details changed" event; ``actor`` None for the system. Nothing when already so."""
-    ticket = (
-        Ticket.objects.select_for_update(of=("self",)).select_related("customer").get(pk=ticket.pk)
-    )
+    ticket = _locked(ticket)
     changes = {}
     if ticket.category == Ticket.Category.OTHER:
         changes["category"] = [ticket.category, Ticket.Category.TRANSACTION]
@@ -106,6 +102,8 @@ def mark_failed_payment(ticket: Ticket, *, actor) -> Ticket:
             changes["related_transaction"] = [None, latest.pk]
             ticket.related_transaction = latest
     if changes:
+        if "category" in changes:
+            rollups.forget_ticket(ticket)  # the dashboard's topics count it by category
         ticket.save(update_fields=["category", "related_transaction", "updated_at"])
         TicketEvent.objects.create(
             ticket=ticket, kind=TicketEvent.Kind.CHANGED, actor=actor, data=changes
