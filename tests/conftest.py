@@ -48,10 +48,11 @@ def tasks_at_once(settings):
 
 
 def pytest_collection_modifyitems(config, items):
-    """The PostgreSQL pass leaves out the page tests marked ``sqlite_pass``: they serve
-    their own seeded SQLite demo whatever DATABASE_URL says, so a second run would test
-    the same thing again (the chat's and the inbox's browser tests, whose sockets use the
-    Redis layer there, are not marked and run in both)."""
+    """The PostgreSQL pass leaves out the browser tests (marked ``sqlite_pass``): they
+    serve their own seeded SQLite demo whatever DATABASE_URL says, so a second run would
+    drive the same pages again. What differs there, the sockets over the Redis layer, has
+    its own tests in tests/e2e (scale-out, revocation, the workspace socket) and
+    tests/faults, which do run in that pass."""
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         return
     skip = pytest.mark.skip(reason="runs in the SQLite pass (its own SQLite demo)")

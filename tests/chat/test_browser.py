@@ -20,7 +20,7 @@ from django_otp.oath import totp
 from tests.conftest import need_server
 from tests.e2e.servers import ROOT, manage, migrated_database, running_daphne
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.sqlite_pass]
 
 OUTPUT = ROOT / "test-output" / "chat-browser"
 # Staff seed_demo creates (README: fixed, public demo values). Each test signs in a

@@ -22,7 +22,7 @@ from tests.e2e.servers import (
 
 from .test_browser import DESKTOP, browser, new_page, output  # noqa: F401 (fixtures)
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.sqlite_pass]
 
 LISTED = 5
 WAITING = 12

@@ -15,7 +15,7 @@ from tests.chat.test_browser import ADMIN, AGENT, SUPERVISOR, browser
 from tests.e2e.servers import demo_site
 from tests.workspace.test_csp_browser import sign_in_to_admin, visit, watched_page
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.sqlite_pass]
 
 __all__ = ["browser"]
 
