@@ -102,8 +102,10 @@ def fill(target: int) -> None:
                     priority=rng.choice(Ticket.Priority.values),
                     queue=rng.choice(queues),
                     assignee=agent if i % 10 == 0 else None,
-                    first_response_due=now + timedelta(minutes=rng.randint(-600, 6000)),
-                    resolution_due=now + timedelta(minutes=rng.randint(0, 20000)),
+                    # Due times follow the ticket's opening (a minute apart, newest
+                    # first), as a desk's do: not all within a few days of now.
+                    first_response_due=now - timedelta(minutes=i - rng.randint(30, 600)),
+                    resolution_due=now - timedelta(minutes=i - rng.randint(600, 6000)),
                     last_message_at=now - timedelta(minutes=i),
                     last_message_preview=body(i)[:160],
                 )

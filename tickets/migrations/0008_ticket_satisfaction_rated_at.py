@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='ticket',
             name='satisfaction_rated_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='rated'),
+            field=models.DateTimeField(blank=True, db_index=True, null=True, verbose_name='rated'),
         ),
     ]
