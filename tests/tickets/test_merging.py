@@ -52,6 +52,16 @@ def test_the_messages_move_in_order_with_their_attachments_and_calls(source, tar
     assert target.last_message_at == thread[-1].created_at
 
 
+def test_the_inbox_preview_is_the_merged_threads_latest_word(customer, target, agent):
+    later = actions.receive(
+        factories.email(external_id="<third@x>", subject="Again", text="It failed a third time")
+    ).ticket
+    actions.add_note(target, acting_user=agent, body="an internal note is not the preview")
+    actions.merge_tickets(later, target, agent)
+    target.refresh_from_db()
+    assert target.last_message_preview == "It failed a third time"
+
+
 def test_both_histories_say_so(source, target, agent):
     actions.merge_tickets(source, target, agent)
     [into] = [e for e in ticket_history(source) if e.event.kind == TicketEvent.Kind.MERGED_INTO]

@@ -15,7 +15,9 @@ from django.utils.translation import gettext as _
 from accounts.permissions import WORK_TICKETS, require_permission
 
 from ..models import CallLog, Message, Ticket, TicketEvent
+from ..text import clipped, html_to_text
 from .lifecycle import change_status
+from .thread import PREVIEW_LENGTH
 
 
 @transaction.atomic
@@ -29,7 +31,8 @@ def merge_tickets(source: Ticket, target: Ticket, acting_user) -> Ticket:
     CallLog.objects.filter(ticket=source).update(ticket=target)
     latest = Message.objects.filter(ticket=target).aggregate(latest=Max("created_at"))["latest"]
     target.last_message_at = max(filter(None, [latest, target.last_message_at]), default=None)
-    target.save(update_fields=["last_message_at", "updated_at"])
+    target.last_message_preview = _preview(target)
+    target.save(update_fields=["last_message_at", "last_message_preview", "updated_at"])
     TicketEvent.objects.bulk_create(
         [
             TicketEvent(
@@ -48,6 +51,21 @@ def merge_tickets(source: Ticket, target: Ticket, acting_user) -> Ticket:
     )
     change_status(source, acting_user=acting_user, status=Ticket.Status.CLOSED)
     return target
+
+
+def _preview(ticket: Ticket) -> str:
+    """The inbox's preview of the merged thread: its latest message that is not a note,
+    as thread.append keeps it."""
+    latest = (
+        Message.objects.filter(ticket=ticket)
+        .exclude(direction=Message.Direction.NOTE)
+        .order_by("-created_at", "-pk")
+        .only("text", "html")
+        .first()
+    )
+    if latest is None:
+        return ticket.last_message_preview
+    return clipped(latest.text or html_to_text(latest.html), PREVIEW_LENGTH)
 
 
 def _locked(source: Ticket, target: Ticket) -> tuple[Ticket, Ticket]:
