@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 
 AUDIENCE_CHAT = "mywallet-support:chat"
 AUDIENCE_ACCOUNT = "mywallet-support:account"
+# The REST API's customer endpoints: the app sends the token on each request while it is
+# current (a header, never a URL), so its id is not spent on first use.
+AUDIENCE_API = "mywallet-support:api"
 ALGORITHM = "HS256"
 # A token is a few hundred bytes; anything much longer is not one of ours.
 MAX_TOKEN_LENGTH = 4096
@@ -96,8 +99,9 @@ def sign(
 
 
 def verify(token: str, *, audience: str) -> AppIdentity:
-    """The customer the token proves, for ``audience``; its id is spent. Raises
-    AppTokenRefused with the reason otherwise (and spends nothing)."""
+    """The customer the token proves, for ``audience``; its id is spent (except for
+    AUDIENCE_API, whose tokens are reused until they expire). Raises AppTokenRefused with
+    the reason otherwise (and spends nothing)."""
     try:
         return _verify(token, audience)
     except AppTokenRefused as refused:
@@ -152,6 +156,8 @@ def _verify(token: str, audience: str) -> AppIdentity:
     if account is None:
         raise AppTokenRefused("unknown_wallet")
     expires = datetime.fromtimestamp(expires_at, tz=UTC)
+    if audience == AUDIENCE_API:
+        return AppIdentity(account=account, jti=jti, key_id=key_id, expires_at=expires)
     _spend(jti, audience=audience, account=account, key_id=key_id, expires_at=expires)
     return AppIdentity(account=account, jti=jti, key_id=key_id, expires_at=expires)
 

@@ -46,7 +46,9 @@ INSTALLED_APPS = [
     "workspace.apps.SignInsConfig",  # django-axes
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
+    "api",
     "channels",
     "django_tasks_db",
     "accounts",
@@ -338,17 +340,54 @@ SMTP_INBOUND_PORT = env_int("SMTP_INBOUND_PORT", 2525)
 # Ticket references look like MW-000123.
 TICKET_REFERENCE_PREFIX = env_str("TICKET_REFERENCE_PREFIX", "MW")
 
+# The REST API (the api app): its credentials, scope check, per-caller throttle, pages
+# and one error shape for every view; JSON in and out (no browsable API).
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiKeyAuthentication",
+        "api.authentication.CustomerTokenAuthentication",
+        "api.authentication.AgentSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.ScopedAccess"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.CallerThrottle"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pages",
+    "PAGE_SIZE": 25,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "api.errors.handle",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "MY Wallet Support API",
+    "DESCRIPTION": (
+        "Tickets, messages, customers, calls, wallet events and knowledge articles of MY "
+        "Wallet's support desk. Errors share one shape (`Error`) with a stable `code`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_error_responses",
+    ],
 }
+# Requests a minute per caller: each API key, each agent's session, each customer's app
+# token, and each address without a credential (the public articles).
+API_RATES = {
+    "key": env_str("API_RATE_PER_KEY", "600/min"),
+    "agent": env_str("API_RATE_PER_AGENT", "300/min"),
+    "customer": env_str("API_RATE_PER_CUSTOMER", "60/min"),
+    "anonymous": env_str("API_RATE_ANONYMOUS", "60/min"),
+}
+# The largest body an API request may send (a ticket with its first message).
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
+# How long a create's answer is kept for retries with the same Idempotency-Key.
+IDEMPOTENCY_KEEP_HOURS = env_int("IDEMPOTENCY_KEEP_HOURS", 24)
 
 LOGGING = {
     "version": 1,

@@ -21,6 +21,7 @@ urlpatterns = [
     path("chat/", include("chat.urls")),
     path("api/wallet-events/", wallet_events, name="wallet-events"),
     path("api/calls/", phone_api.calls, name="telephony-calls"),
+    path("api/", include("api.urls")),
     path("callback/", phone_pages.request_callback, name="callback_request"),
     path("webhooks/weibo/", weibo_webhook, name="weibo-webhook"),
     path("webhooks/wechat/", wechat_webhook, name="webhook-wechat"),

@@ -208,9 +208,10 @@ def test_a_customer_and_an_agent_hold_a_conversation(browser, server, output):
     customer.press("#composer-text", "Enter")
     sent = customer.locator(".msg-customer").last
     sent.locator(".msg-state").wait_for()
+    # The line the customer sent, not the thread's last child: the payment explanation
+    # can land after it before this check runs.
     customer.wait_for_function(
-        "() => !document.querySelector('.msg-customer:last-child')"
-        ".classList.contains('msg-pending')"
+        "line => !line.classList.contains('msg-pending')", arg=sent.element_handle()
     )
     assert XSS in sent.locator(".msg-text").inner_text()
 
