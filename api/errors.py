@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -123,6 +124,9 @@ def _first(detail):
     return next(iter(_flat(detail)), None)
 
 
+@csrf_exempt
 def not_found(request, *args, **kwargs):
-    """Any /api/ path nothing answers: the same shape, not the site's HTML 404 page."""
+    """Any /api/ path nothing answers: the same shape, not the site's HTML 404 page. Exempt
+    from the CSRF check as the API's views are (DRF's session authentication checks CSRF
+    itself), so a write to a wrong path is a JSON 404, not the CSRF failure's HTML 403."""
     return JsonResponse(body("not_found", _("Not found.")), status=404)

@@ -84,6 +84,16 @@ def test_unknown_paths_answer_json(db):
     assert answer.json() == {"error": {"code": "not_found", "message": "Not found."}}
 
 
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_unknown_paths_answer_json_to_writes_too(db, method):
+    """Schemathesis found it: a write to a path no route matches (/api/tickets/null,null/
+    reply/) was refused by the CSRF check with Django's HTML 403 page."""
+    client = Client(enforce_csrf_checks=True, headers={"Authorization": "Bearer mws_x_y"})
+    answer = getattr(client, method)("/api/tickets/null,null/reply/", "{}", "application/json")
+    assert answer.status_code == 404
+    assert answer.json()["error"]["code"] == "not_found"
+
+
 def test_a_body_over_the_limit_is_refused_before_it_is_read(settings, make_key):
     settings.API_MAX_BODY_BYTES = 100
     _key, text = make_key("tickets:write")
