@@ -3,8 +3,9 @@ schemes, the error shape, and the errors every operation can answer.
 
 `add_error_responses` (a postprocessing hook) adds to every operation the errors its
 kind can give: 401 and 403 where a credential is needed, 429 for the throttle, 400 and
-413 where a body is sent, 404 where the path names an object, 412 where If-Match is
-read. A view documents its own further errors with `errors(...)`."""
+413 where a body is sent, 400 where query parameters are read, 404 where the path names an
+object or a page is asked for, 412 where If-Match is read. A view documents its own
+further errors with `errors(...)`."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
@@ -134,8 +135,11 @@ def add_error_responses(result, generator, request, public):
                 wanted += [401, 403]
             if method in ("post", "put", "patch"):
                 wanted += [400, 413, 415]
-            if "{" in path:
-                wanted.append(404)
+            query = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
+            if query:
+                wanted.append(400)  # a filter's value that does not parse
+            if "{" in path or "page" in query:
+                wanted.append(404)  # DRF's pages answer 404 for a page past the last
             for status in wanted:
                 responses.setdefault(
                     str(status),

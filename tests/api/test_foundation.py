@@ -7,6 +7,7 @@ from django.test import Client
 from accounts.app_identity import AUDIENCE_CHAT, sign
 from api.actions import revoke_key
 from api.models import ApiKey
+from api.schema import add_error_responses
 from tests.api.conftest import customer_client, key_client
 from tests.conftest import verified_client
 
@@ -122,3 +123,16 @@ def test_the_schema_names_the_three_ways_in(db):
     assert schemes["customerToken"]["name"] == "X-Customer-Token"
     assert "cookieAuth" in schemes
     assert "Error" in answer.json()["components"]["schemas"]
+
+
+def test_the_schema_documents_the_errors_of_filters_and_pages():
+    """Schemathesis found it: a list answered 400 to a filter's bad value and 404 to a page
+    past the last, and neither was documented."""
+    operation = {"parameters": [{"in": "query", "name": "page"}], "security": [{"apiKey": []}]}
+    bare = {"security": [{"apiKey": []}]}
+    result = {"paths": {"/api/things/": {"get": operation}, "/api/me/": {"get": bare}}}
+
+    add_error_responses(result, None, None, True)
+
+    assert {"400", "404"} <= set(operation["responses"])
+    assert not {"400", "404"} & set(bare["responses"])
