@@ -18,7 +18,7 @@ urlpatterns = [
     path("customers/", CustomerViewSet.as_view({"get": "list"}), name="customer-list"),
     path(
         "customers/lookup/",
-        CustomerViewSet.as_view({"get": "lookup"}, filter_backends=[]),
+        CustomerViewSet.as_view({"get": "lookup"}, filter_backends=[], pagination_class=None),
         name="customer-lookup",
     ),
     path(

@@ -29,6 +29,7 @@ class ArticleSerializer(serializers.ModelSerializer):
             "published",
             "updated_at",
         ]
+        read_only_fields = fields
 
     @property
     def _chinese(self) -> bool:

@@ -32,6 +32,7 @@ class IdentitySerializer(serializers.ModelSerializer):
     class Meta:
         model = CustomerIdentity
         fields = ["kind", "value", "display_name"]
+        read_only_fields = fields
 
 
 class WalletSerializer(serializers.ModelSerializer):
@@ -58,6 +59,7 @@ class WalletSerializer(serializers.ModelSerializer):
             "registered_email",
             "created_at",
         ]
+        read_only_fields = fields
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -75,6 +77,7 @@ class CustomerSummarySerializer(serializers.ModelSerializer):
     class Meta:
         model = Customer
         fields = ["id", "name", "language", "created_at", "updated_at", "identities", "wallets"]
+        read_only_fields = fields
 
 
 class TransactionSerializer(serializers.ModelSerializer):
@@ -90,12 +93,14 @@ class TransactionSerializer(serializers.ModelSerializer):
             "failure_reason",
             "occurred_at",
         ]
+        read_only_fields = fields
 
 
 class OpenTicketSerializer(serializers.ModelSerializer):
     class Meta:
         model = Ticket
         fields = ["id", "reference", "subject", "status"]
+        read_only_fields = fields
 
 
 class CustomerSerializer(CustomerSummarySerializer):
@@ -107,6 +112,7 @@ class CustomerSerializer(CustomerSummarySerializer):
 
     class Meta(CustomerSummarySerializer.Meta):
         fields = [*CustomerSummarySerializer.Meta.fields, "recent_transactions", "open_tickets"]
+        read_only_fields = fields
 
 
 class LookupQuery(serializers.Serializer):

@@ -22,6 +22,7 @@ class MyTicketSerializer(serializers.ModelSerializer):
             "updated_at",
             "last_message_at",
         ]
+        read_only_fields = fields
 
 
 class PublicMessageSerializer(serializers.ModelSerializer):
@@ -31,6 +32,7 @@ class PublicMessageSerializer(serializers.ModelSerializer):
     class Meta:
         model = Message
         fields = ["direction", "text", "created_at", "author"]
+        read_only_fields = fields
 
     @extend_schema_field(serializers.ChoiceField(choices=[FROM_CUSTOMER, FROM_SUPPORT]))
     def get_direction(self, message) -> str:
@@ -51,6 +53,7 @@ class MyTicketDetailSerializer(MyTicketSerializer):
 
     class Meta(MyTicketSerializer.Meta):
         fields = [*MyTicketSerializer.Meta.fields, "messages"]
+        read_only_fields = fields
 
 
 class NewTicketSerializer(serializers.Serializer):
