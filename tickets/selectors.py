@@ -218,7 +218,9 @@ def customers_known_by(kind: str, value: str) -> QuerySet[Customer]:
     value its kind does not allow."""
     if kind == WALLET:
         ids = set(
-            WalletAccount.objects.filter(number=value.strip()).values_list("customer_id", flat=True)
+            WalletAccount.objects.filter(number=value.strip().upper()).values_list(
+                "customer_id", flat=True
+            )
         )
     else:
         value = normalise_identity(kind, value)

@@ -33,6 +33,7 @@ def _ids(answer) -> list[int]:
         "phone=(138) 0013.8000",
         "email=LI.Wei@Example.com",
         "wallet=MW6200000001",
+        "wallet= mw6200000001 ",
     ],
 )
 def test_a_customer_is_found_by_any_format_of_their_contacts(client_with, customer, query):
@@ -184,3 +185,9 @@ def test_the_lists_query_count_does_not_grow_with_the_page(client_with):
         assert len(answer.json()["results"]) == size
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_a_malformed_since_is_refused(client_with):
+    answer = client_with("customers:read").get("/api/customers/?updated_since=yesterday")
+    assert answer.status_code == 400
+    assert "updated_since" in answer.json()["error"]["fields"]
