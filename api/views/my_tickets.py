@@ -105,7 +105,7 @@ class MyTicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
                 {
                     "ticket": landed,
                     "opened": received.opened,
-                    "follows_up": landed.follows_up_id,
+                    "follows_up": landed.follows_up_id if received.opened else None,
                 }
             ).data
             return self._created(data, landed)
