@@ -64,6 +64,7 @@ def test_a_retried_contact_us_opens_one_ticket(app, customer):
     assert first.status_code == again.status_code == 201
     assert again["Idempotency-Replayed"] == "true"
     assert again.json()["id"] == first.json()["id"]
+    assert again["Location"] == first["Location"]
     assert Ticket.objects.filter(customer=customer).count() == 1
     reused = app.post(
         "/api/me/tickets/", {**body, "message": "else"}, format="json", headers=headers
