@@ -371,6 +371,14 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SCHEMA_PATH_PREFIX": "/api/",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status" or a "kind": each choice set gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "tickets.models.Ticket.Status",
+        "WalletStatusEnum": "accounts.models.WalletAccount.Status",
+        "TransactionStatusEnum": "accounts.models.Transaction.Status",
+        "TransactionKindEnum": "accounts.models.Transaction.Kind",
+        "IdentityKindEnum": "accounts.models.CustomerIdentity.Kind",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_error_responses",

@@ -41,10 +41,12 @@ from .intake import (
     Known,
     Received,
     Sender,
+    open_for_customer,
     receive,
     receive_many,
     receive_with_replies,
     reprocess_inbound,
+    write_for_customer,
 )
 from .lifecycle import (
     DETAILS,
@@ -99,6 +101,7 @@ __all__ = [
     "mark_shown",
     "merge_customers",
     "merge_tickets",
+    "open_for_customer",
     "open_ticket",
     "post_notice",
     "post_system_note",
@@ -119,4 +122,5 @@ __all__ = [
     "update_details",
     "validate_rating",
     "verify_caller",
+    "write_for_customer",
 ]
