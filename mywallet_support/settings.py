@@ -371,9 +371,14 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SCHEMA_PATH_PREFIX": "/api/",
     "COMPONENT_SPLIT_REQUEST": True,
-    # Several models have a "status" or a "kind": each choice set gets its own name.
+    # Several models have a "status" or a "kind": each choice set the API shows gets its
+    # own name.
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "tickets.models.Ticket.Status",
+        "TicketPriorityEnum": "tickets.models.Ticket.Priority",
+        "TicketCategoryEnum": "tickets.models.Ticket.Category",
+        "ChannelEnum": "tickets.models.Channel",
+        "SlaStateEnum": "api.serializers.tickets.SlaState",
         "WalletStatusEnum": "accounts.models.WalletAccount.Status",
         "TransactionStatusEnum": "accounts.models.Transaction.Status",
         "TransactionKindEnum": "accounts.models.Transaction.Kind",
