@@ -5,7 +5,8 @@ Both pages keep the site's Content-Security-Policy: Swagger UI's start-up script
 of its own (drf-spectacular's split view), and our templates drop the packages' inline
 style and web fonts. Redoc alone cannot run without styles it writes into the page
 (styled-components) and a worker it makes from a blob, so its one response allows those
-two things; nothing else is widened and no other page gains anything."""
+two things; nothing else is widened and no other page gains anything. Redoc's footer
+asks for its maker's logo from a CDN: the policy blocks it and Redoc leaves it out."""
 
 from django.conf import settings
 from django.middleware.csp import get_nonce
