@@ -105,3 +105,8 @@ def test_supervisors_do_not_see_keys(supervisor_client, make_key):
     assert "/admin/api/" not in supervisor_client.get("/admin/").content.decode()
     key.refresh_from_db()
     assert key.revoked_at is None
+
+
+def test_the_pages_speak_chinese_too(admin_client):
+    page = admin_client.get(ADD, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "创建 API 密钥" in page and "通话：发送通话记录" in page
