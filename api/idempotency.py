@@ -67,6 +67,7 @@ def idempotent(request, create) -> Response:
                 fingerprint=print_,
                 status_code=response.status_code,
                 body=response.data,
+                location=response.get("Location", ""),
             )
             return response
     except IntegrityError:
@@ -82,4 +83,6 @@ def _replay(stored: IdempotentRequest, print_: str) -> Response:
         raise IdempotencyKeyReused()
     response = Response(stored.body, status=stored.status_code)
     response["Idempotency-Replayed"] = "true"
+    if stored.location:
+        response["Location"] = stored.location
     return response

@@ -92,6 +92,7 @@ class IdempotentRequest(models.Model):
     fingerprint = models.CharField(_("request fingerprint"), max_length=64)
     status_code = models.PositiveSmallIntegerField(_("answer status"))
     body = models.JSONField(_("answer"), default=dict)
+    location = models.CharField(_("answer's Location"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
 
     class Meta:

@@ -24,12 +24,11 @@ from django.db.models.signals import post_save
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.actions import identity_for_user, resolve_identity
+from accounts.actions import identity_for_app, identity_for_user, resolve_identity
 from accounts.actions.security import record_app_verification
 from accounts.app_identity import AppIdentity
-from accounts.audit import record_event
 from accounts.identities import normalise_identity
-from accounts.models import AccountEvent, CustomerIdentity
+from accounts.models import CustomerIdentity
 from accounts.permissions import is_agent, require_agent
 from mywallet_support.mail import customer_language
 from tickets import actions as ticket_actions
@@ -71,7 +70,7 @@ def _caller(*, user, name: str, contact: str, app: AppIdentity | None) -> Caller
     """The app's verified customer; else the signed-in wallet user's customer; else a guest
     (guest_caller)."""
     if app is not None:
-        return Caller(identity=_app_identity(app), app=app)
+        return Caller(identity=identity_for_app(app.customer), app=app)
     if user is not None and user.is_authenticated and not user.is_staff:
         return Caller(identity=identity_for_user(user, name=name))
     return guest_caller(name=name, contact=contact)
@@ -98,22 +97,6 @@ def _placeholder(name: str) -> CustomerIdentity:
     return resolve_identity(
         kind=CustomerIdentity.Kind.WEB, value=f"chat-{uuid.uuid4().hex}", display_name=name
     )
-
-
-def _app_identity(app: AppIdentity) -> CustomerIdentity:
-    """The identity the app's customer chats under: their first one, else a new "web" one."""
-    customer = app.customer
-    identity = customer.identities.order_by("kind", "pk").first()
-    if identity is None:
-        identity = CustomerIdentity.objects.create(
-            customer=customer, kind=CustomerIdentity.Kind.WEB, value=f"chat-{uuid.uuid4().hex}"
-        )
-        record_event(
-            customer=customer,
-            action=AccountEvent.Action.IDENTITY_ADDED,
-            details={"kind": identity.kind, "value": identity.value, "via": "app"},
-        )
-    return identity
 
 
 @transaction.atomic

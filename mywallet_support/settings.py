@@ -376,6 +376,19 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status" or a "kind": each choice set the API shows gets its
+    # own name.
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "tickets.models.Ticket.Status",
+        "TicketPriorityEnum": "tickets.models.Ticket.Priority",
+        "TicketCategoryEnum": "tickets.models.Ticket.Category",
+        "ChannelEnum": "tickets.models.Channel",
+        "SlaStateEnum": "api.serializers.tickets.SlaState",
+        "WalletStatusEnum": "accounts.models.WalletAccount.Status",
+        "TransactionStatusEnum": "accounts.models.Transaction.Status",
+        "TransactionKindEnum": "accounts.models.Transaction.Kind",
+        "IdentityKindEnum": "accounts.models.CustomerIdentity.Kind",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_error_responses",

@@ -41,11 +41,13 @@ def published() -> QuerySet[Article]:
     return Article.objects.filter(published=True)
 
 
-def search_articles(query: str, *, chinese: bool) -> QuerySet[Article]:
-    """Published articles whose title, body or keywords in that language hold every word of
-    ``query`` (any order, case-insensitive)."""
+def search_articles(
+    query: str, *, chinese: bool, among: QuerySet[Article] | None = None
+) -> QuerySet[Article]:
+    """Published articles (or those of ``among``: the API's drafts too) whose title, body or
+    keywords in that language hold every word of ``query`` (any order, case-insensitive)."""
     suffix = "zh" if chinese else "en"
-    articles = published()
+    articles = published() if among is None else among
     for word in query.split()[:10]:
         articles = articles.filter(
             Q(**{f"title_{suffix}__icontains": word})

@@ -197,6 +197,10 @@ class Ticket(models.Model):
                 fields=["status", "sla_due", "-priority", "-last_message_at", "-id"],
                 name="inbox_status_due",
             ),
+            # The API's ticket list: newest change first, alone and by status
+            # (/api/tickets/?status=open), so a page is read from an index at any size.
+            models.Index(fields=["-updated_at", "-id"], name="ticket_changed"),
+            models.Index(fields=["status", "-updated_at", "-id"], name="ticket_status_changed"),
             # The dashboard's counts of right now, read from the index alone (tickets.reports).
             models.Index(
                 fields=["status", "queue", "assignee", "sla_due"], name="ticket_open_figures"

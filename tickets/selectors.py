@@ -12,7 +12,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils.safestring import mark_safe
 from django.utils.text import smart_split
 
-from accounts.identities import normalise_email, normalise_phone
+from accounts.identities import normalise_email, normalise_identity, normalise_phone
 from accounts.models import (
     BankCard,
     Customer,
@@ -207,6 +207,47 @@ def customers_with_contact(term: str) -> QuerySet:
     return CustomerIdentity.objects.filter(condition).values("customer_id")
 
 
+WALLET = "wallet"
+
+
+def customers_known_by(kind: str, value: str) -> QuerySet[Customer]:
+    """The customers one contact names exactly (the API's look-up): an identity of ``kind``
+    (normalised: '138 0013 8000' and '+86 138-0013-8000' are one phone), a wallet registered
+    with that phone or email, or with ``kind`` "wallet" the wallet of that number. A merged
+    customer is answered as the one it was merged into, once. Raises ValidationError on a
+    value its kind does not allow."""
+    if kind == WALLET:
+        ids = set(
+            WalletAccount.objects.filter(number=value.strip().upper()).values_list(
+                "customer_id", flat=True
+            )
+        )
+    else:
+        value = normalise_identity(kind, value)
+        ids = set(
+            CustomerIdentity.objects.filter(kind=kind, value=value).values_list(
+                "customer_id", flat=True
+            )
+        )
+        registered = {
+            CustomerIdentity.Kind.PHONE: Q(registered_phone=value),
+            CustomerIdentity.Kind.EMAIL: Q(registered_email__iexact=value),
+        }.get(kind)
+        if registered is not None:
+            ids |= set(
+                WalletAccount.objects.filter(registered).values_list("customer_id", flat=True)
+            )
+    while True:  # a merge of a merged customer leaves a chain; it is short
+        merged = dict(
+            Customer.objects.filter(pk__in=ids, merged_into__isnull=False).values_list(
+                "pk", "merged_into_id"
+            )
+        )
+        if not merged:
+            return Customer.objects.filter(pk__in=ids)
+        ids = (ids - merged.keys()) | set(merged.values())
+
+
 def search_tickets(queryset: QuerySet[Ticket], term: str) -> QuerySet[Ticket]:
     """Tickets whose reference, subject, message text, customer name or contact matches
     every word.
@@ -271,18 +312,28 @@ def customer_tickets(customer: Customer) -> QuerySet[Ticket]:
     them and nothing an agent alone sees (no queue, assignee or priority)."""
     return (
         Ticket.objects.filter(customer=customer)
-        .only("reference", "subject", "channel", "status", "last_message_at", "created_at")
+        .only(
+            "reference",
+            "subject",
+            "channel",
+            "status",
+            "last_message_at",
+            "created_at",
+            "updated_at",
+        )
         .order_by("-last_message_at", "-id")
     )
 
 
 def public_thread(ticket: Ticket) -> list[Message]:
     """The conversation as the customer had it, oldest first (one query): their messages
-    and the answers to them; internal notes never."""
+    and the answers to them, each with its author's first name only; internal notes
+    never."""
     return list(
         ticket.messages.filter(
             direction__in=(Message.Direction.INBOUND, Message.Direction.OUTBOUND)
         )
-        .only("direction", "channel", "text", "created_at")
+        .select_related("author")
+        .only("direction", "channel", "text", "created_at", "author__first_name")
         .order_by("created_at", "id")
     )

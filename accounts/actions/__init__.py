@@ -6,6 +6,7 @@ Admin actions, API views, consumers and management commands all call these.
 """
 
 import logging
+import uuid
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -133,6 +134,23 @@ def identity_for_user(user, *, name: str = "") -> CustomerIdentity:
                 action=AccountEvent.Action.IDENTITY_ADDED,
                 details={"kind": identity.kind, "value": identity.value},
             )
+    return identity
+
+
+@transaction.atomic
+def identity_for_app(customer: Customer) -> CustomerIdentity:
+    """The identity a customer the MY Wallet app proved writes from (the chat, the API):
+    their first one, else a new "web" one, audited."""
+    identity = customer.identities.order_by("kind", "pk").first()
+    if identity is None:
+        identity = CustomerIdentity.objects.create(
+            customer=customer, kind=CustomerIdentity.Kind.WEB, value=f"chat-{uuid.uuid4().hex}"
+        )
+        record_event(
+            customer=customer,
+            action=AccountEvent.Action.IDENTITY_ADDED,
+            details={"kind": identity.kind, "value": identity.value, "via": "app"},
+        )
     return identity
 
 

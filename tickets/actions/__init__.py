@@ -13,6 +13,7 @@ and deliveries to on_commit.
 - `recipients`: the Cc of email tickets, proposed by mail, accepted or removed by agents.
 - `customers`: merging customers (it moves their tickets).
 - `merging`: merging tickets (`merge_tickets`: messages, attachments and calls move).
+- `opening`: a ticket opened for a known customer with their first message (the API).
 - `calls`: a phone call an agent logged, or an outbound call, as a phone Message.
 - `claims`: a typed contact's claimed customer, linked once an agent verifies it.
 - `payments`: a failed payment's explanation sent to the customer, the ticket marked.
@@ -41,10 +42,12 @@ from .intake import (
     Known,
     Received,
     Sender,
+    open_for_customer,
     receive,
     receive_many,
     receive_with_replies,
     reprocess_inbound,
+    write_for_customer,
 )
 from .lifecycle import (
     DETAILS,
@@ -58,6 +61,7 @@ from .lifecycle import (
     validate_rating,
 )
 from .merging import merge_tickets
+from .opening import open_with_message
 from .payments import explain_in_chat, mark_failed_payment, send_payment_explanation
 from .recipients import accept_cc, remove_cc
 from .replies import Reply, Route, add_note, reply, reply_many, reply_routes
@@ -99,7 +103,9 @@ __all__ = [
     "mark_shown",
     "merge_customers",
     "merge_tickets",
+    "open_for_customer",
     "open_ticket",
+    "open_with_message",
     "post_notice",
     "post_system_note",
     "rate_by_link",
@@ -119,4 +125,5 @@ __all__ = [
     "update_details",
     "validate_rating",
     "verify_caller",
+    "write_for_customer",
 ]

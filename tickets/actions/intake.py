@@ -15,14 +15,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.actions import resolve_identities
+from accounts.actions import identity_for_app, resolve_identities
 from accounts.identities import normalise_identity
-from accounts.models import CustomerIdentity, WalletAccount
+from accounts.models import CustomerIdentity, Transaction, WalletAccount
 from accounts.permissions import REPROCESS_INBOUND, require_permission
 
 from ..html import sanitise_html
 from ..inbound import Inbound
-from ..models import InboundMessage, Message, Queue, Ticket, TicketEvent
+from ..models import Channel, InboundMessage, Message, Queue, Ticket, TicketEvent
 from ..sources import processor_for
 from . import thread
 from .lifecycle import REFERENCE_SQL, created_event, new_ticket, reference, sla_policies
@@ -531,6 +531,53 @@ class _Batch:
                     processed_at=self.now,
                     reason=_("Already received as message %(id)s.") % {"id": message.pk},
                 )
+
+
+@transaction.atomic
+def open_for_customer(
+    *,
+    customer,
+    subject: str,
+    text: str,
+    category: str = "",
+    related_transaction: Transaction | None = None,
+) -> Received:
+    """A customer the MY Wallet app proved opens a ticket with their first words (the app's
+    "contact us", on channel "api"): filed by `receive` like any channel's message, as an
+    authenticated sender. ``related_transaction`` must be one of the customer's own
+    (ValidationError "not_yours" otherwise)."""
+    if related_transaction is not None and related_transaction.account.customer_id != customer.pk:
+        raise ValidationError(_("This transaction is not yours."), code="not_yours")
+    received = receive(_from_app(customer, subject=subject, text=text, category=category))
+    if related_transaction is not None:
+        received.ticket.related_transaction = related_transaction
+        Ticket.objects.filter(pk=received.ticket.pk).update(related_transaction=related_transaction)
+    return received
+
+
+def write_for_customer(ticket: Ticket, *, customer, text: str) -> Received:
+    """A customer the app proved writes on their own ``ticket``: filed by `receive` with
+    the thread's rules, so a closed ticket gets a follow-up that points to it. The ticket
+    is named by its reference, so a ticket that is not the customer's is never written on
+    (intake opens a new ticket instead; callers check ownership first and answer 404)."""
+    return receive(
+        _from_app(customer, subject=ticket.subject, text=text, reference=ticket.reference)
+    )
+
+
+def _from_app(customer, *, subject: str, text: str, category: str = "", reference: str = ""):
+    identity = identity_for_app(customer)
+    return Inbound(
+        channel=Channel.API,
+        sender_kind=identity.kind,
+        sender=identity.value,
+        sender_name=customer.name,
+        subject=subject,
+        text=text,
+        category=category,
+        ticket_reference=reference,
+        authenticated=True,
+    )
 
 
 def _writes_on(ticket: Ticket, identity, address: str) -> bool:

@@ -210,7 +210,9 @@ def change_status(ticket: Ticket, *, acting_user, status: str) -> Ticket:
     if ticket.status == status:
         return ticket
     if ticket.status == Ticket.Status.CLOSED:
-        raise ValidationError(_("A closed ticket cannot be reopened; open a follow-up instead."))
+        raise ValidationError(
+            _("A closed ticket cannot be reopened; open a follow-up instead."), code="ticket_closed"
+        )
     previous = ticket.status
     if ticket.solved_at is not None and status != Ticket.Status.CLOSED:
         rollups.forget_ticket(ticket)  # reopened: no longer solved on that day

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import CustomerIdentity
-from accounts.permissions import WORK_TICKETS, require_permission
+from accounts.permissions import WORK_TICKETS, is_agent, require_permission
 
 from ..models import Channel, Message, Ticket
 from ..sources import sender_for, window_for
@@ -132,6 +132,7 @@ def _draft(reply: Reply, direction: str) -> thread.Draft:
         external_id=reply.external_id,
         delivery=delivery,
         channel=reply.via if direction == Message.Direction.OUTBOUND else "",
+        takes_ticket=is_agent(reply.acting_user),
     )
 
 

@@ -12,7 +12,8 @@ notices, email acknowledgements). Each rule below exists once, here:
 - A customer writing again opens a solved, pending or on-hold ticket
   (`REOPENED_BY_CUSTOMER`), with its event.
 - An agent's answer sets the first response time, moves a new ticket to open and takes an
-  unassigned ticket (a note takes it too), each change with its event.
+  unassigned ticket (a note takes it too; an integration's answer takes nothing: it is
+  no agent), each change with its event.
 - Every message moves the ticket's last activity; one to or from the customer (not a
   note) is the ticket's latest-message preview in the inbox, and the first from the
   customer names a ticket opened without a subject (a chat).
@@ -112,6 +113,9 @@ class Draft:
     route_sends: bool = False  # queued, but its route sends it itself (email notices)
     attachments: tuple[InboundAttachment, ...] = ()
     opened: bool = False  # it opened its ticket: the "created" event tells it already
+    # An author's answer or note takes an unassigned ticket only when the author is an
+    # agent: an integration's service account (the API) answers without holding tickets.
+    takes_ticket: bool = True
     quiet: bool = False  # kept for the record only (an automatic reply): see the module
 
 
@@ -266,7 +270,7 @@ def _touch(drafts: Sequence[Draft], now) -> list[TicketEvent]:
                     answered[ticket.pk] = ticket
                 if ticket.status == Ticket.Status.NEW:
                     opened.setdefault(ticket.pk, draft.author_id)
-            if ticket.assignee_id is None:
+            if ticket.assignee_id is None and draft.takes_ticket:
                 taken.setdefault(ticket.pk, draft.author_id)
     if reopened:
         Ticket.objects.filter(pk__in=reopened).update(status=Ticket.Status.OPEN, solved_at=None)
