@@ -79,7 +79,9 @@ class WalletEventsView(PostOnly, APIView):
             )
         ],
         responses={
-            200: WalletEventAnswer,
+            200: OpenApiResponse(
+                WalletEventAnswer, description="Processed, or a duplicate of an event seen before."
+            ),
             **errors(400, 401, 413, 429, 503),
             422: OpenApiResponse(
                 Error, description="Signed but refused: unknown type or account, bad fields."
