@@ -1,5 +1,6 @@
-"""The OpenAPI document's parts that drf-spectacular cannot infer: the three security
-schemes, the error shape, and the errors every operation can answer.
+"""The OpenAPI document's parts that drf-spectacular cannot infer: the security schemes
+(the three ways in, the telephony token, the wallet core's signature), the error shape,
+and the errors every operation can answer.
 
 `add_error_responses` (a postprocessing hook) adds to every operation the errors its
 kind can give: 401 and 403 where a credential is needed, 429 for the throttle, 400 and
@@ -11,6 +12,7 @@ from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 from .authentication import CUSTOMER_TOKEN_HEADER
+from .wallet_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 ERROR_DESCRIPTIONS = {
     400: "The request is not valid (`invalid`, or an action's own code such as `ticket_closed`).",
@@ -24,6 +26,7 @@ ERROR_DESCRIPTIONS = {
     415: "The body is not JSON.",
     422: "The Idempotency-Key was used with a different request.",
     429: "Too many requests for this caller; see Retry-After.",
+    503: "The endpoint is not configured on this server.",
 }
 
 Error = inline_serializer(
@@ -115,6 +118,34 @@ class AgentSessionScheme(OpenApiAuthenticationExtension):
             "name": "sessionid",
             "description": "The admin's session, for agents' own scripts: signed in with two "
             "factors; writes need the CSRF token (X-CSRFToken) from the csrftoken cookie.",
+        }
+
+
+class TelephonyTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "api.authentication.TelephonyTokenAuthentication"
+    name = "telephonyToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "The telephony system's shared token (TELEPHONY_API_TOKEN), "
+            "for POST /api/calls/ only; an API key with `calls:write` does the same.",
+        }
+
+
+class WalletSignatureScheme(OpenApiAuthenticationExtension):
+    target_class = "api.wallet_signature.WalletSignatureAuthentication"
+    name = "walletSignature"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": SIGNATURE_HEADER,
+            "description": f"The wallet core's signature: hex HMAC-SHA256 of "
+            f'`"<{TIMESTAMP_HEADER}>." + body`, keyed with the shared WALLET_EVENTS_SECRET; '
+            f"{TIMESTAMP_HEADER} (Unix seconds) within WALLET_EVENTS_WINDOW_SECONDS of now.",
         }
 
 
