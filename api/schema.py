@@ -8,10 +8,12 @@ kind can give: 401 and 403 where a credential is needed, 429 for the throttle, 4
 read. A view documents its own further errors with `errors(...)`."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 from .authentication import CUSTOMER_TOKEN_HEADER
+from .callers import ANONYMOUS
 from .wallet_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 ERROR_DESCRIPTIONS = {
@@ -69,6 +71,17 @@ ERROR_SCHEMA = {
         }
     },
 }
+
+
+class ApiSchema(AutoSchema):
+    """An operation a caller without a credential may use (the public articles) says so:
+    its security list ends with the empty requirement."""
+
+    def get_auth(self):
+        auths = super().get_auth()
+        if ANONYMOUS in getattr(self.view, "callers", ()) and {} not in auths:
+            auths.append({})
+        return auths
 
 
 def errors(*statuses: int) -> dict:
@@ -161,8 +174,8 @@ def add_error_responses(result, generator, request, public):
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
             wanted = [429]
-            if operation.get("security") != [{}] and {} not in operation.get("security", [{}]):
-                wanted += [401, 403]
+            if any(requirement for requirement in operation.get("security", [])):
+                wanted += [401, 403]  # a credential it reads can be wrong, or not enough
             if method in ("post", "put", "patch"):
                 wanted += [400, 413, 415]
             if "{" in path:

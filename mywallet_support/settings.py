@@ -343,7 +343,7 @@ TICKET_REFERENCE_PREFIX = env_str("TICKET_REFERENCE_PREFIX", "MW")
 # The REST API (the api app): its credentials, scope check, per-caller throttle, pages
 # and one error shape for every view; JSON in and out (no browsable API).
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.authentication.ApiKeyAuthentication",
         "api.authentication.CustomerTokenAuthentication",

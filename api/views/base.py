@@ -6,9 +6,36 @@ a view says which ``callers`` it serves and which ``resource`` its scopes name."
 
 from django.conf import settings
 from rest_framework import exceptions, generics, viewsets
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from ..authentication import (
+    AgentSessionAuthentication,
+    ApiKeyAuthentication,
+    CustomerTokenAuthentication,
+    TelephonyTokenAuthentication,
+)
+from ..callers import AGENT, CUSTOMER, KEY, TELEPHONY
 from ..errors import LengthRequired, TooLarge
+
+AUTHENTICATION = {
+    KEY: ApiKeyAuthentication,
+    AGENT: AgentSessionAuthentication,
+    CUSTOMER: CustomerTokenAuthentication,
+    TELEPHONY: TelephonyTokenAuthentication,
+}
+
+
+class Credentials:
+    """A view reads only the credentials of the ``callers`` it serves, so its schema names
+    exactly those, and a credential it does not take is answered 401 like none at all. A
+    view that sets ``authentication_classes`` itself keeps them."""
+
+    def get_authenticators(self):
+        if self.authentication_classes is not api_settings.DEFAULT_AUTHENTICATION_CLASSES:
+            return super().get_authenticators()
+        callers = getattr(self, "callers", (KEY, AGENT))
+        return [AUTHENTICATION[kind]() for kind in callers if kind in AUTHENTICATION]
 
 
 class BodyLimit:
@@ -40,13 +67,13 @@ class PostOnly:
         super().initial(request, *args, **kwargs)
 
 
-class ApiView(BodyLimit, APIView):
+class ApiView(Credentials, BodyLimit, APIView):
     pass
 
 
-class ApiGenericView(BodyLimit, generics.GenericAPIView):
+class ApiGenericView(Credentials, BodyLimit, generics.GenericAPIView):
     pass
 
 
-class ApiViewSet(BodyLimit, viewsets.GenericViewSet):
+class ApiViewSet(Credentials, BodyLimit, viewsets.GenericViewSet):
     pass
