@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import (
@@ -137,6 +138,12 @@ class WalletAccount(models.Model):
         verbose_name = _("wallet account")
         verbose_name_plural = _("wallet accounts")
         ordering = ["number"]
+        indexes = [
+            # Finding a wallet by the contact it was registered with (the API's look-up,
+            # self-service): an exact phone, an email in any case.
+            models.Index(fields=["registered_phone"], name="wallet_registered_phone"),
+            models.Index(Lower("registered_email"), name="wallet_registered_email"),
+        ]
         permissions = [
             ("unlock_walletaccount", _("Can unlock a wallet account")),
             ("freeze_walletaccount", _("Can freeze a wallet account")),

@@ -6,12 +6,19 @@
 - The admin's session cookie, with the CSRF token on writes (`AgentSessionAuthentication`);
   only an agent who signed in with two factors counts.
 
+Two server-to-server endpoints keep the credentials their senders already have:
+POST /api/calls/ also takes the telephony system's shared token
+(`TelephonyTokenAuthentication`), and POST /api/wallet-events/ is proven by its signature
+(api.wallet_signature).
+
 A credential that is present but wrong is refused (401) rather than ignored, so a client
 with a revoked key learns it at once instead of being served as anonymous.
 """
 
+import hmac
 import logging
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
@@ -71,3 +78,25 @@ class CustomerTokenAuthentication(authentication.BaseAuthentication):
 class AgentSessionAuthentication(authentication.SessionAuthentication):
     """DRF's session authentication (CSRF enforced on unsafe methods); whether the user is
     an agent with a verified second factor is api.callers' question."""
+
+
+class TelephonyToken:
+    """``request.auth`` for the telephony system: it proved the shared token, nothing more."""
+
+
+class TelephonyTokenAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Bearer <TELEPHONY_API_TOKEN>``, compared in constant time; unset,
+    it opens nothing. Any other bearer is left to the API key's check (so a wrong token is
+    refused there, 401), which must come after this class."""
+
+    def authenticate(self, request):
+        scheme, _space, token = request.headers.get("Authorization", "").partition(" ")
+        expected = settings.TELEPHONY_API_TOKEN
+        if scheme.lower() != "bearer" or not expected:
+            return None
+        if not hmac.compare_digest(token.strip().encode(), expected.encode()):
+            return None
+        return AnonymousUser(), TelephonyToken()
+
+    def authenticate_header(self, request):
+        return "Bearer"

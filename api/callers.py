@@ -5,7 +5,8 @@ Three kinds of caller, each from its own authentication class (api.authenticatio
 - an integration, by its API key: acts as the key's service account, within its scopes;
 - an agent, by the admin's session (two factors verified; CSRF on writes): what the agent
   may do in the admin, every scope;
-- a customer, by the MY Wallet app's signed token: their own tickets only.
+- a customer, by the MY Wallet app's signed token: their own tickets only;
+- the telephony system, by its shared token: call records only (POST /api/calls/).
 
 Views ask `caller(request)` and never look at the authentication classes themselves.
 """
@@ -15,9 +16,11 @@ from dataclasses import dataclass, field
 from accounts.app_identity import AppIdentity
 from accounts.permissions import is_agent
 
+from .authentication import TelephonyToken
 from .models import ApiKey, Scope
 
 KEY, AGENT, CUSTOMER, ANONYMOUS = "key", "agent", "customer", "anonymous"
+TELEPHONY = "telephony"
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class Caller:
         (their endpoints say so themselves)."""
         if self.kind == KEY:
             return self.key.allows(scope)
+        if self.kind == TELEPHONY:
+            return scope == Scope.CALLS_WRITE
         return self.kind == AGENT
 
     @property
@@ -61,7 +66,7 @@ class Caller:
             return f"agent:{self.user.pk}"
         if self.kind == CUSTOMER:
             return f"customer:{self.identity.account.pk}"
-        return ANONYMOUS
+        return self.kind  # the telephony system (one), or anonymous
 
 
 def caller(request) -> Caller:
@@ -70,6 +75,8 @@ def caller(request) -> Caller:
         return Caller(KEY, user=request.user, key=auth)
     if isinstance(auth, AppIdentity):
         return Caller(CUSTOMER, identity=auth)
+    if isinstance(auth, TelephonyToken):
+        return Caller(TELEPHONY)
     user = getattr(request, "user", None)
     if user is not None and is_agent(user) and _verified(user):
         return Caller(AGENT, user=user)

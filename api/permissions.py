@@ -8,7 +8,7 @@ an id's existence is not confirmed either).
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from .callers import AGENT, ANONYMOUS, KEY, caller
+from .callers import AGENT, ANONYMOUS, KEY, TELEPHONY, caller
 
 
 class ScopedAccess(BasePermission):
@@ -18,7 +18,7 @@ class ScopedAccess(BasePermission):
         who = caller(request)
         if who.kind not in getattr(view, "callers", (KEY, AGENT)):
             return False
-        if who.kind in (KEY, AGENT):
+        if who.kind in (KEY, AGENT, TELEPHONY):
             scope = required_scope(request, view)
             return scope is None or who.allows(scope)
         return who.kind != ANONYMOUS or ANONYMOUS in view.callers

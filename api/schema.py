@@ -1,5 +1,6 @@
-"""The OpenAPI document's parts that drf-spectacular cannot infer: the three security
-schemes, the error shape, and the errors every operation can answer.
+"""The OpenAPI document's parts that drf-spectacular cannot infer: the security schemes
+(the three ways in, the telephony token, the wallet core's signature), the error shape,
+and the errors every operation can answer.
 
 `add_error_responses` (a postprocessing hook) adds to every operation the errors its
 kind can give: 401 and 403 where a credential is needed, 429 for the throttle, 400 and
@@ -8,10 +9,13 @@ object or a page is asked for, 412 where If-Match is read. A view documents its 
 further errors with `errors(...)`."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 from .authentication import CUSTOMER_TOKEN_HEADER
+from .callers import ANONYMOUS
+from .wallet_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 ERROR_DESCRIPTIONS = {
     400: "The request is not valid (`invalid`, or an action's own code such as `ticket_closed`).",
@@ -25,6 +29,7 @@ ERROR_DESCRIPTIONS = {
     415: "The body is not JSON.",
     422: "The Idempotency-Key was used with a different request.",
     429: "Too many requests for this caller; see Retry-After.",
+    503: "The endpoint is not configured on this server.",
 }
 
 Error = inline_serializer(
@@ -67,6 +72,17 @@ ERROR_SCHEMA = {
         }
     },
 }
+
+
+class ApiSchema(AutoSchema):
+    """An operation a caller without a credential may use (the public articles) says so:
+    its security list ends with the empty requirement."""
+
+    def get_auth(self):
+        auths = super().get_auth()
+        if ANONYMOUS in getattr(self.view, "callers", ()) and {} not in auths:
+            auths.append({})
+        return auths
 
 
 def errors(*statuses: int) -> dict:
@@ -119,6 +135,34 @@ class AgentSessionScheme(OpenApiAuthenticationExtension):
         }
 
 
+class TelephonyTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "api.authentication.TelephonyTokenAuthentication"
+    name = "telephonyToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "The telephony system's shared token (TELEPHONY_API_TOKEN), "
+            "for POST /api/calls/ only; an API key with `calls:write` does the same.",
+        }
+
+
+class WalletSignatureScheme(OpenApiAuthenticationExtension):
+    target_class = "api.wallet_signature.WalletSignatureAuthentication"
+    name = "walletSignature"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": SIGNATURE_HEADER,
+            "description": f"The wallet core's signature: hex HMAC-SHA256 of "
+            f'`"<{TIMESTAMP_HEADER}>." + body`, keyed with the shared WALLET_EVENTS_SECRET; '
+            f"{TIMESTAMP_HEADER} (Unix seconds) within WALLET_EVENTS_WINDOW_SECONDS of now.",
+        }
+
+
 def _json_error():
     return {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 
@@ -131,8 +175,8 @@ def add_error_responses(result, generator, request, public):
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
             wanted = [429]
-            if operation.get("security") != [{}] and {} not in operation.get("security", [{}]):
-                wanted += [401, 403]
+            if any(requirement for requirement in operation.get("security", [])):
+                wanted += [401, 403]  # a credential it reads can be wrong, or not enough
             if method in ("post", "put", "patch"):
                 wanted += [400, 413, 415]
             query = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}

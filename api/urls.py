@@ -6,10 +6,13 @@ from rest_framework.routers import SimpleRouter
 
 from . import errors, schema  # noqa: F401 (schema: registers the security schemes)
 from .views.articles import ArticleViewSet
+from .views.calls import CallsView
 from .views.customers import CustomerViewSet
+from .views.docs import RedocDocsView, SwaggerDocsView
 from .views.me import MeView
 from .views.my_tickets import MyTicketViewSet
 from .views.tickets import TicketViewSet
+from .views.wallet_events import WalletEventsView
 
 app_name = "api"
 
@@ -53,6 +56,12 @@ urlpatterns = [
     ),
     # tickets: the desk's side (keys and agents), api.views.tickets
     *tickets.urls,
+    # calls and wallet events (server to server: keys, the telephony token, the signature)
+    path("calls/", CallsView.as_view(), name="telephony-calls"),
+    path("wallet-events/", WalletEventsView.as_view(), name="wallet-events"),
+    # docs
+    path("docs/", SwaggerDocsView.as_view(), name="docs"),
+    path("redoc/", RedocDocsView.as_view(), name="redoc"),
     # Last: whatever else is asked under /api/ is a JSON 404.
     re_path(r"^.*$", errors.not_found),
 ]

@@ -343,7 +343,7 @@ TICKET_REFERENCE_PREFIX = env_str("TICKET_REFERENCE_PREFIX", "MW")
 # The REST API (the api app): its credentials, scope check, per-caller throttle, pages
 # and one error shape for every view; JSON in and out (no browsable API).
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.authentication.ApiKeyAuthentication",
         "api.authentication.CustomerTokenAuthentication",
@@ -370,6 +370,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "SCHEMA_PATH_PREFIX": "/api/",
+    # /api/docs/ and /api/redoc/ from drf-spectacular-sidecar's files, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a "status" or a "kind": each choice set the API shows gets its
     # own name.
@@ -396,6 +401,7 @@ API_RATES = {
     "agent": env_str("API_RATE_PER_AGENT", "300/min"),
     "customer": env_str("API_RATE_PER_CUSTOMER", "60/min"),
     "anonymous": env_str("API_RATE_ANONYMOUS", "60/min"),
+    "telephony": env_str("API_RATE_TELEPHONY", "600/min"),  # its shared token on /api/calls/
 }
 # The largest body an API request may send (a ticket with its first message).
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
@@ -672,8 +678,9 @@ for _handler in LOGGING["handlers"].values():
     _handler.setdefault("filters", []).append("mask_personal_data")
 
 # The phone hotline (tickets.sources.phone). POST /api/calls/ takes the telephony system's
-# call records with "Authorization: Bearer <TELEPHONY_API_TOKEN>"; unset, it refuses
-# everything (503). Bodies over TELEPHONY_MAX_BYTES are refused before they are read.
+# call records with "Authorization: Bearer <TELEPHONY_API_TOKEN>" (or an API key with
+# calls:write); unset, only keys get in. Bodies over TELEPHONY_MAX_BYTES are refused before
+# they are read.
 TELEPHONY_API_TOKEN = env_str("TELEPHONY_API_TOKEN", "")
 TELEPHONY_MAX_BYTES = env_int("TELEPHONY_MAX_BYTES", 16 * 1024)
 # A missed call, or a web request with no preferred time, is due this many minutes later.

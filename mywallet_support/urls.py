@@ -5,8 +5,6 @@ from django.views.generic import RedirectView
 
 from demo import views as demo_views
 from tickets import account_pages, feedback_pages, help_pages
-from tickets.api import wallet_events
-from tickets.sources.phone import api as phone_api
 from tickets.sources.phone import pages as phone_pages
 from tickets.sources.wechat.webhook import wechat as wechat_webhook
 from tickets.sources.weibo.views import weibo_webhook
@@ -19,8 +17,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("chat/", include("chat.urls")),
-    path("api/wallet-events/", wallet_events, name="wallet-events"),
-    path("api/calls/", phone_api.calls, name="telephony-calls"),
     path("api/", include("api.urls")),
     path("callback/", phone_pages.request_callback, name="callback_request"),
     path("webhooks/weibo/", weibo_webhook, name="weibo-webhook"),

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.functions import Lower
 from django.utils.safestring import mark_safe
 from django.utils.text import smart_split
 
@@ -231,11 +232,13 @@ def customers_known_by(kind: str, value: str) -> QuerySet[Customer]:
         )
         registered = {
             CustomerIdentity.Kind.PHONE: Q(registered_phone=value),
-            CustomerIdentity.Kind.EMAIL: Q(registered_email__iexact=value),
+            CustomerIdentity.Kind.EMAIL: Q(registered_email_lower=value.lower()),
         }.get(kind)
         if registered is not None:
             ids |= set(
-                WalletAccount.objects.filter(registered).values_list("customer_id", flat=True)
+                WalletAccount.objects.alias(registered_email_lower=Lower("registered_email"))
+                .filter(registered)
+                .values_list("customer_id", flat=True)
             )
     while True:  # a merge of a merged customer leaves a chain; it is short
         merged = dict(

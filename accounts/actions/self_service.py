@@ -29,6 +29,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.tasks import task
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -99,7 +100,9 @@ def wallet_for_contact(kind: str, value: str) -> WalletAccount | None:
     if kind == CodeDevice.Channel.PHONE:
         wallets = wallets.filter(registered_phone=value)
     else:
-        wallets = wallets.filter(registered_email__iexact=value)
+        wallets = wallets.alias(email_lower=Lower("registered_email")).filter(
+            email_lower=value.lower()
+        )
     return wallets.order_by("pk").first()
 
 

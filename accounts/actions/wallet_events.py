@@ -1,13 +1,13 @@
 """Events from the wallet core (POST /api/wallet-events/) and the risk rules they feed:
 the account side.
 
-The view (tickets.api) checks size and signature, then hands the raw body to
-tickets.actions.wallet_events.receive_wallet_event, which runs the steps below in one
-transaction: `parse_body` and `parse_event` check it, `claim` stores it as a WalletEvent
-(always, as received, whatever the outcome: `store_rejected`, `store_duplicate`,
-`store_failed`), `apply_event` acts on the wallet once (an event id seen before is a
-duplicate and changes nothing) and says what protection is due; opening the security
-ticket, locking or freezing, and telling the customer are the ticket side's.
+The view (api.views.wallet_events, with api.wallet_signature) checks size and signature,
+then hands the raw body to tickets.actions.wallet_events.receive_wallet_event, which runs
+the steps below in one transaction: `parse_body` and `parse_event` check it, `claim` stores
+it as a WalletEvent (always, as received, whatever the outcome: `store_rejected`,
+`store_duplicate`, `store_failed`), `apply_event` acts on the wallet once (an event id seen
+before is a duplicate and changes nothing) and says what protection is due; opening the
+security ticket, locking or freezing, and telling the customer are the ticket side's.
 
 Payload contract (JSON object, UTF-8)::
 

@@ -1,7 +1,7 @@
-"""POST /api/calls/: the telephony system's call records. Token, size, raw kept first,
-idempotent on the call id; answered calls land on the caller's customer and open ticket,
-unanswered ones become callback tasks; bad records are refused with their reason, kept,
-and change nothing else."""
+"""POST /api/calls/: the telephony system's call records. Its token or a key with
+calls:write, size, raw kept first, idempotent on the call id; answered calls land on the
+caller's customer and open ticket, unanswered ones become callback tasks; bad records are
+refused with their reason (the API's one error shape), kept, and change nothing else."""
 
 import json
 from datetime import timedelta
@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Customer, CustomerIdentity
+from tests.api.conftest import key_client
 from tests.conftest import race
 from tickets.actions import merge_customers, reprocess_inbound
 from tickets.models import Callback, CallLog, Channel, InboundMessage, Message, Ticket
@@ -52,7 +53,7 @@ def post(client, body, *, token=TOKEN):
 
 
 def test_the_url_is_wired():
-    assert reverse("telephony-calls") == URL
+    assert reverse("api:telephony-calls") == URL
 
 
 def test_an_answered_call_lands_on_the_callers_customer_and_opens_a_phone_ticket(client, customer):
@@ -151,27 +152,60 @@ def test_a_wrong_token_is_refused_and_nothing_is_kept(client, customer, token, s
     response = post(client, record(), token=token)
 
     assert response.status_code == status
+    assert response.json()["error"]["code"] in {"not_authenticated", "authentication_failed"}
     assert not InboundMessage.objects.exists()
     assert not CallLog.objects.exists()
 
 
-def test_no_token_configured_refuses_everything(client, settings, customer):
+def test_no_token_configured_opens_nothing_but_keys(client, settings, customer, make_key):
     settings.TELEPHONY_API_TOKEN = ""
     response = post(client, record(), token="")
 
-    assert response.status_code == 503
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "authentication_failed"
     assert not InboundMessage.objects.exists()
+    _key, text = make_key("calls:write")
+    assert post(key_client(text), record(), token=None).status_code == 201
+
+
+def test_a_key_with_calls_write_files_a_call_as_the_token_does(customer, make_key):
+    _key, text = make_key("calls:write")
+    response = post(key_client(text), record(call_id="k-1"), token=None)
+
+    assert response.status_code == 201, response.content
+    assert response.json() == {"status": "accepted", "id": InboundMessage.objects.get().pk}
+    assert CallLog.objects.get().external_id == "k-1"
+
+
+@pytest.mark.parametrize("scopes", [("tickets:write",), ("customers:read", "articles:read")])
+def test_a_key_without_calls_write_is_refused_and_nothing_is_kept(customer, make_key, scopes):
+    _key, text = make_key(*scopes)
+    response = post(key_client(text), record(), token=None)
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
+    assert not InboundMessage.objects.exists()
+
+
+def test_the_telephony_token_opens_calls_and_nothing_else(client):
+    response = client.get("/api/me/", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "authentication_failed"
 
 
 def test_an_oversized_body_is_refused_before_it_is_read(client, customer):
     response = post(client, record(notes="x" * 5000))
 
     assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large"
     assert not InboundMessage.objects.exists() and not CallLog.objects.exists()
 
 
 def test_get_is_not_allowed(client):
-    assert client.get(URL, HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == 405
+    response = client.get(URL, HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
 
 
 @pytest.mark.parametrize(
@@ -195,7 +229,8 @@ def test_a_bad_record_is_refused_with_its_reason_and_kept(client, customer, body
     response = post(client, body)
 
     assert response.status_code == 400
-    assert reason in response.json()["detail"]
+    error = response.json()["error"]
+    assert error["code"] == "quarantined" and reason in error["message"]
     raw = InboundMessage.objects.get()
     assert raw.status == InboundMessage.Status.QUARANTINED and reason in raw.reason
     assert not CallLog.objects.exists() and not Ticket.objects.exists()
