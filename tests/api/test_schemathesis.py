@@ -47,6 +47,12 @@ WALLET = "MW8800000101"  # the demo's Wang Fang (demo/data.py)
 UNTHROTTLED = {
     f"API_RATE_{who}": "100000/min" for who in ("PER_KEY", "PER_AGENT", "PER_CUSTOMER", "ANONYMOUS")
 }
+# The shared secrets of the wallet core's and the telephony system's endpoints: unset, they
+# answer 503 "not configured", a deployment's state rather than an answer to fuzz.
+CONFIGURED = {
+    "WALLET_EVENTS_SECRET": secrets.token_hex(32),
+    "TELEPHONY_API_TOKEN": secrets.token_hex(32),
+}
 ST = Path(sys.executable).with_name("st")
 
 
@@ -54,7 +60,7 @@ ST = Path(sys.executable).with_name("st")
 def server(tmp_path_factory):
     directory = tmp_path_factory.mktemp("schemathesis")
     with (
-        migrated_database(directory, seeded=True, **UNTHROTTLED) as env,
+        migrated_database(directory, seeded=True, **UNTHROTTLED, **CONFIGURED) as env,
         running_daphne(env=env) as server,
     ):
         yield server
