@@ -150,7 +150,11 @@ def _passports(folded: str, *, typed: bool):
 
 def _phones(folded: str):
     for match in phonenumbers.PhoneNumberMatcher(folded, "CN"):
-        if phonenumbers.number_type(match.number) not in _SERVICE_LINES:
+        kind = phonenumbers.number_type(match.number)
+        # A landline is written with its trunk 0 (010-...) or a country code; without one,
+        # a date-and-count reference (2026120412) would read as a Guangzhou number.
+        dialled = match.raw_string[0] in "0+" or kind == PhoneNumberType.MOBILE
+        if dialled and kind not in _SERVICE_LINES:
             e164 = phonenumbers.format_number(match.number, PhoneNumberFormat.E164)
             yield match.start, match.end, PHONE, e164
 
