@@ -51,11 +51,13 @@ class Span:
     normalised: str
 
 
-# Full-width forms (U+FF01..U+FF5E) are ASCII shifted by 0xFEE0; dashes and spaces of
-# every width become "-" and " ". One character for one: offsets stay put.
-_FOLD = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
-_FOLD.update({ord(c): "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2212"})
-_FOLD.update({ord(c): " " for c in "\u3000\u00a0"})
+# Full-width forms are ASCII shifted by 0xFEE0 (０ is U+FF10); every width of dash and
+# space is read as "-" and " ". One character for one: offsets stay put.
+_NARROW = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+-.@_%"
+_WIDE = "".join(chr(ord(c) + 0xFEE0) for c in _NARROW)
+_FOLD = str.maketrans(
+    _WIDE + "\u2010\u2011\u2012\u2013\u2014\u2212\u3000\u00a0", _NARROW + "------  "
+)
 
 # Groups of digits joined by one space or dash; an ID's last group may end in X.
 _RUN = re.compile(r"(?<![0-9A-Za-z])[0-9]+(?:[ -][0-9]+)*[Xx]?(?![0-9A-Za-z])")
@@ -72,14 +74,49 @@ _PASSPORT_WORDS = re.compile(r"护照|護照|passport", re.I)
 
 # The first two digits of every province, region and SAR in GB/T 2260.
 PROVINCES = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 "
-    "50 51 52 53 54 61 62 63 64 65 71 81 82".split()
+    {
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "21",
+        "22",
+        "23",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "41",
+        "42",
+        "43",
+        "44",
+        "45",
+        "46",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+        "81",
+        "82",
+    }
 )
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
-# (first digits low, high, lengths): Visa, Mastercard, Amex, UnionPay, Discover, JCB,
-# Diners, and the Chinese banks' own 60 and 9 ranges (BOC 601382, ICBC 9558, ABC 9559).
+# (first digits low, high, lengths): Visa, Mastercard, Amex, UnionPay, Discover (its 6011
+# is in 60), JCB, Diners, and the Chinese banks' own 60 and 95 ranges (BOC 601382, ICBC
+# 9558, ABC 9559).
 ISSUERS = (
     (4, 4, (16, 19)),
     (51, 55, (16,)),
@@ -87,9 +124,7 @@ ISSUERS = (
     (34, 34, (15,)),
     (37, 37, (15,)),
     (62, 62, (16, 17, 18, 19)),
-    (6011, 6011, (16, 19)),
-    (644, 649, (16, 19)),
-    (65, 65, (16, 19)),
+    (644, 659, (16, 19)),
     (3528, 3589, (16, 19)),
     (36, 36, (14, 16, 19)),
     (38, 39, (16, 19)),
