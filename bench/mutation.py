@@ -20,6 +20,7 @@ not supported. POSIX only (fork).
 
 import argparse
 import ast
+import contextlib
 import copy
 import importlib.abc
 import importlib.util
@@ -231,14 +232,19 @@ def run_all(mutants: list[Mutant], tests: list[str], *, timeout: float, jobs: in
     return killed
 
 
-def _set_up_django() -> None:
+def _set_up(tests: list[str]) -> None:
     sys.path.insert(0, str(ROOT))
     os.chdir(ROOT)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mywallet_support.settings")
     importlib.import_module("tests.pytest_env")
     import django
+    import pytest
 
     django.setup()
+    # Collecting the tests once imports pytest's plugins and the tests' libraries here, so
+    # each forked child finds them loaded (it re-imports only what _forget dropped).
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", *tests])
 
 
 def main() -> int:
@@ -254,7 +260,7 @@ def main() -> int:
     mutants = [m for path in args.modules for m in mutants_of(path.resolve())]
     if args.sample and args.sample < len(mutants):
         mutants = random.Random(args.seed).sample(mutants, args.sample)
-    _set_up_django()
+    _set_up(args.tests)
 
     baseline = _start(None, args.tests, {m.module for m in mutants}, False)
     _, status = os.waitpid(baseline, 0)

@@ -111,7 +111,8 @@ PROVINCES = frozenset(
         "82",
     }
 )
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+# GB 11643: the character at position i (from 0) weighs 2^(17-i) mod 11.
+_ID_WEIGHTS = [2 ** (17 - i) % 11 for i in range(17)]
 _ID_CHECK = "10X98765432"
 
 # (first digits low, high, lengths): Visa, Mastercard, Amex, UnionPay, Discover (its 6011
