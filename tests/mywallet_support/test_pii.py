@@ -8,8 +8,12 @@ after it pin each rule at its boundary, so that a change to any of them fails a 
 import hashlib
 import hmac
 from datetime import date, timedelta
+from itertools import pairwise
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from mywallet_support import pii
 from mywallet_support.pii import Span, find, fingerprint, fingerprints_in, mask, mask_text
@@ -548,3 +552,20 @@ def test_fingerprints_in_gives_each_value_once_in_order():
         phone,
         card,
     ]
+
+
+@examples(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [*"0123456789０１２３４５６７８９ -－　+＋@.XxEG", "身份证", "卡", "护照", "ID", "com"]
+        ),
+        max_size=60,
+    ).map("".join)
+)
+def test_any_text_gives_ordered_spans_of_its_own_characters(text):
+    spans = find(text)
+    assert all(a.end <= b.start for a, b in pairwise(spans))
+    assert all(span.value == text[span.start : span.end] for span in spans)
+    assert all("*" in mask(span.kind, span.normalised) for span in spans)
+    assert all(len(digest) == 64 for digest in fingerprints_in(text))
