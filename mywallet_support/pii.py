@@ -225,10 +225,12 @@ def _pieces(run: re.Match):
     offset = run.start()
     for first in range(len(groups)):
         for last in range(first, len(groups)):
+            start, end = groups[first][0] + offset, groups[last][1] + offset
+            digits = re.sub(r"[ -]", "", run.string[start:end]).upper()
+            if len(digits) > CARD_LENGTHS[-1]:
+                break  # longer than any number read: a long run costs linear time, not square
             sizes = [e - s for s, e in groups[first : last + 1]]
             if last == first or _grouped(sizes):
-                start, end = groups[first][0] + offset, groups[last][1] + offset
-                digits = re.sub(r"[ -]", "", run.string[start:end]).upper()
                 yield start, end, digits
 
 

@@ -359,6 +359,13 @@ def test_spans_may_touch():
     ]
 
 
+def test_a_long_run_of_short_groups_is_read_in_linear_time():
+    """Each start is tried only up to 19 digits on: 20,000 groups a space apart, read in
+    square time, would be 200 million pieces (a chat message or a log line could do it)."""
+    text = "卡号 " + " ".join(["1"] * 20_000) + " 4111 1111 1111 1111"
+    assert _found(text)[-1] == ("card", "4111 1111 1111 1111")
+
+
 def test_two_numbers_a_space_apart_are_found_apart():
     assert _found("13912345678 4111111111111111") == [
         ("phone", "13912345678"),
