@@ -2,42 +2,36 @@
 
 The code masks what it logs itself (mywallet_support.masking); this filter, installed on every
 handler in settings.LOGGING, catches what slips through: a number inside an exception
-message, an address in a third-party library's line. It masks email addresses, Chinese
-national ID numbers (18 characters), Chinese mobile numbers (with or without +86, spaces or
-dashes) and other E.164 numbers (+ and 8 to 15 digits), the same way the admin shows them
-(138****1234). It cannot recognise a bare 6-digit code or a password: those must never be
-passed to a logger at all.
+message, an address in a third-party library's line. It masks what mywallet_support.pii
+finds (email addresses, Chinese resident ID numbers, bank card numbers, valid phone numbers
+and passports, full-width digits included) the way the admin shows them: an ID number as
+the wallet's (mask_id_number), a phone written with its country code with it
+(+86 138****1234). It cannot recognise a bare 6-digit code or a password: those must never
+be passed to a logger at all.
 """
 
 import logging
-import re
 
-from .masking import mask_email, mask_id_number, mask_phone
+from .masking import mask_id_number, mask_phone
+from .pii import ID_NUMBER, PHONE, Span, mask, replace
 
-EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
-# 6 digits of region, 8 of birth date, 3 of sequence, a check digit (0-9 or X).
-ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}[01]\d[0-3]\d\d{3}[\dXx](?!\w)")
-CN_MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[\s\-]?)?1[3-9]\d[\s\-]?\d{4}[\s\-]?\d{4}(?!\d)")
-E164 = re.compile(r"(?<![\w+])\+\d[\d\s\-]{6,18}\d(?!\d)")
-
-
-def _phone(match: re.Match) -> str:
-    digits = re.sub(r"[^\d+]", "", match.group(0))
-    if digits.startswith("00"):
-        digits = "+" + digits[2:]
-    if len(re.sub(r"\D", "", digits)) > 15:
-        return match.group(0)  # not a phone number (a long reference or amount)
-    return mask_phone(digits)
+# How a number written with its country code begins (full-width forms too).
+_COUNTRY_CODE = ("+", "00", "\uff0b", "\uff10\uff10")
 
 
 def mask_personal_data(text: str) -> str:
-    """``text`` with email addresses, ID numbers and phone numbers masked."""
+    """``text`` with email addresses, ID and card numbers, phone numbers masked."""
     if not text:
         return text
-    text = EMAIL.sub(lambda m: mask_email(m.group(0)), text)
-    text = ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
-    text = CN_MOBILE.sub(_phone, text)
-    return E164.sub(_phone, text)
+    return replace(text, _masked)
+
+
+def _masked(span: Span) -> str:
+    if span.kind == ID_NUMBER:
+        return mask_id_number(span.normalised)
+    if span.kind == PHONE and span.value.startswith(_COUNTRY_CODE):
+        return mask_phone(span.normalised)  # written with its country code: +86 138****1234
+    return mask(span.kind, span.normalised)
 
 
 class MaskPersonalData(logging.Filter):

@@ -595,6 +595,11 @@ SECURITY_STEP_UP_MINUTES = env_int("SECURITY_STEP_UP_MINUTES", 5)
 # outside the database, and never change it (`manage.py verify_audit` needs the same key).
 # Unset, a key derived from DJANGO_SECRET_KEY is used, so rotating that breaks verification.
 AUDIT_CHAIN_KEY = env_str("AUDIT_CHAIN_KEY", "")
+# Personal data found in messages (mywallet_support.pii) is fingerprinted with an HMAC keyed
+# with PII_HASH_KEY, so search finds a number without storing it. Set it in production,
+# outside the database; changing it orphans every stored fingerprint. Unset, a key derived
+# from DJANGO_SECRET_KEY is used.
+PII_HASH_KEY = env_str("PII_HASH_KEY", "")
 # POST /api/wallet-events/: the wallet core signs each body with this shared secret
 # (X-Wallet-Signature = hex HMAC-SHA256 of "<X-Wallet-Timestamp>.<body>"). Unset, the
 # endpoint refuses everything (503). Timestamps further than the window from now are

@@ -83,3 +83,24 @@ def test_every_configured_handler_masks():
         console.setStream(old_stream)
     assert "anna@example.org" not in stream.getvalue()
     assert "an***@example.org" in stream.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("paid with 4111 1111 1111 1111", "paid with 411111******1111"),
+        ("card 6222021234567890123 declined", "card 622202*********0123 declined"),
+        ("ID １１０１０１１９９００３０７４５１４", "ID 110***********4514"),
+        ("for 110101199003074514.", "for 110***********4514."),
+        ("phone １３８００１３８０００", "phone 138****8000"),
+        ("passport E12345678", "passport E*****678"),
+    ],
+)
+def test_cards_full_width_digits_and_passports_are_masked_by_the_detector(text, expected):
+    """Issue 16: the filter masks what mywallet_support.pii finds, not its own patterns."""
+    assert mask_personal_data(text) == expected
+
+
+def test_an_id_shaped_number_failing_its_check_is_masked_only_beside_a_keyword():
+    assert mask_personal_data("ref 110101199003071234") == "ref 110101199003071234"
+    assert mask_personal_data("身份证 110101199003071234") == "身份证 110***********1234"
