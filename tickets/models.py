@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
+from accounts.fields import EncryptedTextField
+
 
 class Channel(models.TextChoices):
     EMAIL = "email", _("Email")
@@ -284,6 +286,48 @@ class Message(models.Model):
 
     def __str__(self):
         return f"{self.get_direction_display()} #{self.pk}"
+
+
+class SensitiveValue(models.Model):
+    """A piece of personal data written in a message (an ID or card number, a phone number,
+    an email address): kept here encrypted, while the message's text holds its masked form
+    in its place. ``fingerprint`` is a keyed hash of the normalised value, so a search for
+    the number an agent types finds the message without the number being stored in clear.
+    ``position`` orders a message's values as they appear in it. Read in full only through
+    the audited reveal."""
+
+    class Kind(models.TextChoices):
+        ID_NUMBER = "id_number", _("ID number")
+        CARD = "card", _("Bank card number")
+        PHONE = "phone", _("Phone number")
+        EMAIL = "email", _("Email address")
+        PASSPORT = "passport", _("Passport number")
+
+    message = models.ForeignKey(
+        Message,
+        on_delete=models.CASCADE,
+        related_name="sensitive_values",
+        verbose_name=_("message"),
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    position = models.PositiveSmallIntegerField(_("position"))
+    masked = models.CharField(_("masked"), max_length=100)
+    value = EncryptedTextField(_("value"), editable=False)
+    fingerprint = models.CharField(_("fingerprint"), max_length=64, db_index=True, editable=False)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("personal data in a message")
+        verbose_name_plural = _("personal data in messages")
+        ordering = ["message", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "position"], name="sensitive_value_position_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.masked}"
 
 
 def attachment_path(instance, filename):

@@ -1,0 +1,69 @@
+"""Personal data written in messages, protected before it is stored.
+
+`protect` finds the values in a text (mywallet_support.pii: ID and card numbers, phones,
+emails, passports) and gives the text with each one masked in its place, and what it found;
+`value_rows` turns what was found into SensitiveValue rows (the value encrypted, its keyed
+fingerprint for search), to be saved with the message. The thread's rules (which kinds a
+message of each direction protects) are tickets.actions.thread's; this module only does it.
+
+A masked form is never found again (it holds "*"), so protecting a text twice changes
+nothing: the re-mask command relies on that.
+"""
+
+from dataclasses import dataclass, field
+
+from mywallet_support import pii
+
+from .models import SensitiveValue
+
+ALL_KINDS = frozenset({pii.ID_NUMBER, pii.CARD, pii.PHONE, pii.EMAIL, pii.PASSPORT})
+# What an agent's answer must never repeat in full: a phone number or an email address in
+# an answer is usually the desk's own (the hotline, the support mailbox).
+OUTBOUND_KINDS = frozenset({pii.ID_NUMBER, pii.CARD, pii.PASSPORT})
+
+
+@dataclass(frozen=True)
+class Found:
+    kind: str
+    masked: str
+    normalised: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Protected:
+    text: str
+    found: list[Found] = field(default_factory=list)
+
+
+def protect(text: str, kinds: frozenset[str] = ALL_KINDS) -> Protected:
+    """``text`` with the values of ``kinds`` masked, and the values found, in order."""
+    if not text:
+        return Protected(text or "")
+    found: list[Found] = []
+
+    def masked(span: pii.Span) -> str:
+        if span.kind not in kinds or "*" in span.value:
+            return span.value
+        shown = pii.mask(span.kind, span.normalised)
+        found.append(
+            Found(span.kind, shown, span.normalised, pii.fingerprint(span.kind, span.normalised))
+        )
+        return shown
+
+    return Protected(pii.replace(text, masked), found)
+
+
+def value_rows(message_id: int, found: list[Found], first_position: int = 0):
+    """Unsaved SensitiveValue rows of one message, for bulk_create."""
+    return [
+        SensitiveValue(
+            message_id=message_id,
+            kind=item.kind,
+            position=first_position + index,
+            masked=item.masked[:100],
+            value=item.normalised,
+            fingerprint=item.fingerprint,
+        )
+        for index, item in enumerate(found)
+    ]
