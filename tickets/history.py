@@ -49,6 +49,9 @@ SENTENCES = {
     Kind.SLA_WARNING: gettext_lazy("%(actor)s warned that an SLA is about to break: %(summary)s"),
     Kind.SLA_BREACHED: gettext_lazy("%(actor)s recorded an SLA breach: %(summary)s"),
     Kind.REMINDED: gettext_lazy("%(actor)s reminded the customer %(summary)s"),
+    Kind.PII_WARNED: gettext_lazy(
+        "%(actor)s told the customer not to send full card or ID numbers (%(summary)s)"
+    ),
 }
 
 # A rating's comment in its history line; the ticket's top shows it too.

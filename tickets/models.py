@@ -537,6 +537,7 @@ class TicketEvent(models.Model):
         SLA_WARNING = "sla_warning", _("SLA warning")
         SLA_BREACHED = "sla_breached", _("SLA breached")
         REMINDED = "reminded", _("Customer reminded")
+        PII_WARNED = "pii_warned", _("Customer warned about personal data")
 
     ticket = models.ForeignKey(
         Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket")

@@ -24,7 +24,7 @@ from ..html import sanitise_html
 from ..inbound import Inbound
 from ..models import Channel, InboundMessage, Message, Queue, Ticket, TicketEvent
 from ..sources import processor_for
-from . import thread
+from . import pii_notice, thread
 from .lifecycle import REFERENCE_SQL, created_event, new_ticket, reference, sla_policies
 from .replies import Reply, place_replies, prepare_replies
 from .routing import Router, Routing, routed_event
@@ -475,7 +475,8 @@ class _Batch:
             )
 
     def finish(self, stored: list[thread.Appended]) -> None:
-        """After the drafts are appended: people copied in, raw payloads, the results."""
+        """After the drafts are appended: people copied in, raw payloads, the notice to a
+        customer who wrote a full card or ID number (pii_notice), the results."""
         filed = dict(zip(self.drafts, stored, strict=True))
         self._record_cc(filed)
         duplicates = [
@@ -483,6 +484,9 @@ class _Batch:
             for index, earlier in self.duplicates
         ]
         self._record_raw(filed, duplicates)
+        pii_notice.warn_senders(
+            [(item, self.inbounds[index].language) for index, item in filed.items()]
+        )
         for index, item in filed.items():
             opened = self.drafts[index].opened
             self.results[index] = Received(

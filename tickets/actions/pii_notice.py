@@ -1,0 +1,119 @@
+"""The notice to a customer who wrote a full card, ID or passport number: once per ticket,
+in their language, through the ticket's channel, they are told not to send such numbers by
+mail or chat and that we masked it.
+
+Intake calls `warn_senders` with each batch it files, whatever the channel (the live
+chat's included), in a fixed number of queries: nothing at all for a batch without such a
+number, else the tickets locked, their earlier warnings, their customers' languages, one
+INSERT of the notices (thread.append) and one of their "pii_warned" events. That event is
+the once-per-ticket record: a ticket that has one is never warned again.
+
+What a message holds is read from its SensitiveValue rows (thread.append stores each value
+found, the text keeping only its masked form); a number still in the stored text (a route
+that stored it unprotected) counts too. The notice asks for nothing: never a number, never
+a code.
+"""
+
+from collections.abc import Sequence
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from accounts.models import Customer
+from mywallet_support import pii
+from mywallet_support.mail import customer_language
+
+from ..models import Message, SensitiveValue, Ticket, TicketEvent
+from ..personal_data import OUTBOUND_KINDS
+from . import thread
+
+# Message.metadata key of the notice (not "kind": the email sender keeps that for its own
+# automatic notices, which are never sent late).
+PII_NOTICE = "pii_notice"
+
+
+def warn_senders(filed: Sequence[tuple[thread.Appended, str]]) -> list[thread.Appended]:
+    """Warn the customers whose messages in ``filed`` ((message just stored, the language
+    its channel gave, or "") each) hold a full card, ID or passport number, once per
+    ticket. Call it in the transaction that filed them. Returns the notices stored."""
+    holding = _holding(filed)
+    if not holding:
+        return []
+    tickets = {item.draft.ticket.pk: (item.draft.ticket, language) for item, language in holding}
+    # Locked, so two batches filing on one ticket at once warn it once.
+    list(Ticket.objects.select_for_update().filter(pk__in=tickets).values_list("pk"))
+    warned = set(
+        TicketEvent.objects.filter(
+            ticket_id__in=tickets, kind=TicketEvent.Kind.PII_WARNED
+        ).values_list("ticket_id", flat=True)
+    )
+    due = {pk: value for pk, value in tickets.items() if pk not in warned}
+    if not due:
+        return []
+    languages = dict(
+        Customer.objects.filter(
+            pk__in={ticket.customer_id for ticket, _language in due.values()}
+        ).values_list("pk", "language")
+    )
+    drafts = [
+        _notice(ticket, language or languages.get(ticket.customer_id, ""))
+        for ticket, language in due.values()
+    ]
+    notices = thread.append(drafts)
+    TicketEvent.objects.bulk_create(
+        TicketEvent(
+            ticket_id=notice.draft.ticket.pk,
+            kind=TicketEvent.Kind.PII_WARNED,
+            data={"message": notice.pk},
+        )
+        for notice in notices
+    )
+    return notices
+
+
+def _holding(filed: Sequence[tuple[thread.Appended, str]]) -> list[tuple[thread.Appended, str]]:
+    """The customers' own messages of ``filed`` that hold a value the customer must not
+    send (not an automatic reply: a machine is told nothing)."""
+    candidates = [
+        (item, language)
+        for item, language in filed
+        if item.draft.direction == Message.Direction.INBOUND
+        and not item.draft.quiet
+        and thread.takes(item.draft.ticket, Message.Direction.OUTBOUND)
+    ]
+    if not candidates:
+        return []
+    stored = set(
+        SensitiveValue.objects.filter(
+            message_id__in=[item.pk for item, _language in candidates], kind__in=OUTBOUND_KINDS
+        ).values_list("message_id", flat=True)
+    )
+    return [
+        (item, language)
+        for item, language in candidates
+        if item.pk in stored or _written_in_full(item.draft)
+    ]
+
+
+def _written_in_full(draft: thread.Draft) -> bool:
+    return any(
+        span.kind in OUTBOUND_KINDS and "*" not in span.value
+        for text in (draft.subject, draft.text, draft.html)
+        for span in pii.find(text)
+    )
+
+
+def _notice(ticket, language: str) -> thread.Draft:
+    with translation.override(customer_language(language)):
+        text = _(
+            "For your safety, please do not send full bank card, ID or passport numbers by "
+            "email or chat. We have masked the number in your message, and we will never "
+            "ask you for it in full."
+        )
+    return thread.Draft(
+        ticket=ticket,
+        direction=Message.Direction.OUTBOUND,
+        text=text,
+        metadata={"system": True, PII_NOTICE: True},
+        delivery=Message.Delivery.QUEUED,
+    )
