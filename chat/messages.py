@@ -243,10 +243,16 @@ def _outcome(pending: Pending, conversation: dict, outcome) -> Stored:
             outcome.pk,
             pending.kind,
             name=pending.name,
-            text=pending.text,
+            text=_stored_text(outcome),
             sent_at=outcome.created_at.isoformat(),
         ),
     )
+
+
+def _stored_text(outcome: ticket_actions.Appended | Message) -> str:
+    """The line as the thread stored it, personal data masked (tickets.actions.thread):
+    what every viewer of the chat is sent, never the text as typed."""
+    return outcome.draft.text if isinstance(outcome, ticket_actions.Appended) else outcome.text
 
 
 def _already(pending: Pending, row: dict) -> Stored:

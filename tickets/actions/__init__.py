@@ -68,6 +68,7 @@ from .replies import Reply, Route, add_note, reply, reply_many, reply_routes
 from .thread import (
     NOT_STORED,
     REOPENED_BY_CUSTOMER,
+    Appended,
     TicketState,
     post_notice,
     post_system_note,
@@ -79,6 +80,7 @@ __all__ = [
     "MAX_DELIVERY_ATTEMPTS",
     "NOT_STORED",
     "REOPENED_BY_CUSTOMER",
+    "Appended",
     "Known",
     "Received",
     "Reply",

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Customer
 from accounts.permissions import WORK_TICKETS, is_agent, require_permission
 
-from .. import rollups, survey
+from .. import personal_data, rollups, survey
 from ..models import Channel, Queue, SLAPolicy, Ticket, TicketEvent
 from .routing import Router, routed_event
 from .survey import ask_for_rating
@@ -82,7 +82,9 @@ def new_ticket(
     return Ticket(
         customer=customer,
         channel=channel,
-        subject=subject[:255],
+        # The subject a customer wrote may hold their card or ID number: the ticket keeps
+        # its masked form, like the message it comes from (tickets.actions.thread).
+        subject=personal_data.protect(str(subject)).text[:255],
         priority=priority,
         category=category,
         last_message_at=now,
