@@ -8,10 +8,9 @@ number, else the tickets locked, their earlier warnings, their customers' langua
 INSERT of the notices (thread.append) and one of their "pii_warned" events. That event is
 the once-per-ticket record: a ticket that has one is never warned again.
 
-What a message holds is read from its SensitiveValue rows (thread.append stores each value
-found, the text keeping only its masked form); a number still in the stored text (a route
-that stored it unprotected) counts too. The notice asks for nothing: never a number, never
-a code.
+What a message held is read from its SensitiveValue rows: thread.append stores each value
+found there, the text keeping only its masked form. The notice asks for nothing: never a
+number, never a code.
 """
 
 from collections.abc import Sequence
@@ -20,7 +19,6 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer
-from mywallet_support import pii
 from mywallet_support.mail import customer_language
 
 from ..models import Message, SensitiveValue, Ticket, TicketEvent
@@ -72,35 +70,25 @@ def warn_senders(filed: Sequence[tuple[thread.Appended, str]]) -> list[thread.Ap
 
 
 def _holding(filed: Sequence[tuple[thread.Appended, str]]) -> list[tuple[thread.Appended, str]]:
-    """The customers' own messages of ``filed`` that hold a value the customer must not
-    send (not an automatic reply: a machine is told nothing)."""
+    """The customers' own messages of ``filed`` that held a value the customer must not
+    send (not an automatic reply: a machine is told nothing). Only a message whose stored
+    text shows a masked form ("*") can hold one, so a batch without any, the chat's usual
+    one, costs no query."""
     candidates = [
         (item, language)
         for item, language in filed
         if item.draft.direction == Message.Direction.INBOUND
         and not item.draft.quiet
-        and thread.takes(item.draft.ticket, Message.Direction.OUTBOUND)
+        and any("*" in text for text in (item.draft.subject, item.draft.text, item.draft.html))
     ]
     if not candidates:
         return []
-    stored = set(
+    holding = set(
         SensitiveValue.objects.filter(
             message_id__in=[item.pk for item, _language in candidates], kind__in=OUTBOUND_KINDS
         ).values_list("message_id", flat=True)
     )
-    return [
-        (item, language)
-        for item, language in candidates
-        if item.pk in stored or _written_in_full(item.draft)
-    ]
-
-
-def _written_in_full(draft: thread.Draft) -> bool:
-    return any(
-        span.kind in OUTBOUND_KINDS and "*" not in span.value
-        for text in (draft.subject, draft.text, draft.html)
-        for span in pii.find(text)
-    )
+    return [(item, language) for item, language in candidates if item.pk in holding]
 
 
 def _notice(ticket, language: str) -> thread.Draft:
