@@ -170,6 +170,19 @@ def _ensure_mirror(cursor, table: str, column: str, suffix: str, tokenizer: str)
     cursor.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")  # noqa: S608 (our names)
 
 
+def compact_mirrors(connection) -> None:
+    """Merge the SQLite mirrors' index pages into one ("optimize"): a value changed in
+    place (the re-mask command) leaves the old terms in the pages until a merge, only
+    marked deleted. PostgreSQL's indexes need nothing (VACUUM reclaims the old tuples)."""
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        for table, _column in SQLITE_MIRRORS:
+            for suffix in TOKENIZERS:
+                fts = f"{table}_{suffix}"
+                cursor.execute(f"INSERT INTO {fts}({fts}) VALUES ('optimize')")  # noqa: S608
+
+
 _TRIGGER_EVENTS = ("insert", "delete", "update")
 
 
