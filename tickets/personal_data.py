@@ -67,3 +67,10 @@ def value_rows(message_id: int, found: list[Found], first_position: int = 0):
         )
         for index, item in enumerate(found)
     ]
+
+
+def for_customer(text: str) -> str:
+    """``text`` as it may leave for the customer: its cards, ID and passport numbers
+    masked. The senders' last check, whatever the row they send holds (a row stored before
+    messages were protected, or written around thread.append)."""
+    return protect(text, OUTBOUND_KINDS).text

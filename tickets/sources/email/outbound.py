@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from accounts.models import CustomerIdentity
 from mywallet_support.mail import DeliveryError, customer_language, transmit
 from mywallet_support.masking import mask_email
+from tickets import personal_data
 from tickets.models import Channel, Message, Ticket
 
 logger = logging.getLogger(__name__)
@@ -207,8 +208,10 @@ def reply_subject(ticket: Ticket) -> str:
 
 
 def base_subject(ticket: Ticket) -> str:
-    """The ticket's subject without reply prefixes or its own reference."""
-    subject = ticket.subject or ""
+    """The ticket's subject without reply prefixes or its own reference, its cards, ID and
+    passport numbers masked (a subject stored before they were: every answer and notice
+    quotes it)."""
+    subject = personal_data.for_customer(ticket.subject or "")
     if ticket.reference:
         subject = re.sub(rf"\[\s*{re.escape(ticket.reference)}\s*\]", " ", subject, flags=re.I)
     previous = None
