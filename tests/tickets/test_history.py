@@ -193,6 +193,7 @@ RECORDED = {
         "notified": [],
     },
     TicketEvent.Kind.REMINDED: {"message": 4, "days": 3},
+    TicketEvent.Kind.PII_WARNED: {"message": 5},
 }
 
 
