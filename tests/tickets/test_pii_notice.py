@@ -102,13 +102,26 @@ def test_a_live_chat_line_gets_the_notice_on_its_own_ticket(customer):
     assert notice.channel == "chat"
 
 
-def test_the_history_says_the_customer_was_warned(customer):
+def test_the_history_says_the_customer_was_warned_in_one_line(customer):
     received = actions.receive(factories.email(text=CARD))
     (notice,) = notices(received.ticket)
     sentences = [entry.sentence for entry in ticket_history(received.ticket)]
-    assert (
+    mentions = [sentence for sentence in sentences if f"message #{notice.pk}" in sentence]
+    assert mentions == [
         f"The system told the customer not to send full card or ID numbers (message #{notice.pk})"
-    ) in sentences
+    ]
+
+
+def test_the_inbox_keeps_showing_the_customers_words(customer):
+    received = actions.receive(factories.email(text=CARD))
+    received.ticket.refresh_from_db()
+    assert received.ticket.last_message_preview.startswith("我的银行卡号622202")
+    assert received.ticket.first_responded_at is None
+
+
+def test_a_hotline_call_written_down_by_an_agent_warns_nobody(customer):
+    received = actions.receive(factories.phone("+8613800138000", text=f"Caller read card {CARD}"))
+    assert notices(received.ticket) == []
 
 
 def test_a_batch_warns_each_of_its_tickets_once_in_a_fixed_number_of_queries():

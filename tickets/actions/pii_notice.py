@@ -1,6 +1,7 @@
 """The notice to a customer who wrote a full card, ID or passport number: once per ticket,
-in their language, through the ticket's channel, they are told not to send such numbers by
-mail or chat and that we masked it.
+through the channel they wrote on, in their language (the one their mail is written in,
+else their record's, as the email notices choose it), they are told not to send such
+numbers by mail or chat and that we masked it.
 
 Intake calls `warn_senders` with each batch it files, whatever the channel (the live
 chat's included), in a fixed number of queries: nothing at all for a batch without such a
@@ -23,6 +24,7 @@ from mywallet_support.mail import customer_language
 
 from ..models import Message, SensitiveValue, Ticket, TicketEvent
 from ..personal_data import OUTBOUND_KINDS
+from ..sources import SENDERS
 from . import thread
 
 # Message.metadata key of the notice (not "kind": the email sender keeps that for its own
@@ -37,7 +39,9 @@ def warn_senders(filed: Sequence[tuple[thread.Appended, str]]) -> list[thread.Ap
     holding = _holding(filed)
     if not holding:
         return []
-    tickets = {item.draft.ticket.pk: (item.draft.ticket, language) for item, language in holding}
+    tickets: dict[int, tuple[thread.Draft, str]] = {}
+    for item, language in holding:  # the first such message of each ticket
+        tickets.setdefault(item.draft.ticket.pk, (item.draft, language))
     # Locked, so two batches filing on one ticket at once warn it once.
     list(Ticket.objects.select_for_update().filter(pk__in=tickets).values_list("pk"))
     warned = set(
@@ -50,12 +54,12 @@ def warn_senders(filed: Sequence[tuple[thread.Appended, str]]) -> list[thread.Ap
         return []
     languages = dict(
         Customer.objects.filter(
-            pk__in={ticket.customer_id for ticket, _language in due.values()}
+            pk__in={draft.ticket.customer_id for draft, _language in due.values()}
         ).values_list("pk", "language")
     )
     drafts = [
-        _notice(ticket, language or languages.get(ticket.customer_id, ""))
-        for ticket, language in due.values()
+        _notice(draft, language or languages.get(draft.ticket.customer_id, ""))
+        for draft, language in due.values()
     ]
     notices = thread.append(drafts)
     TicketEvent.objects.bulk_create(
@@ -71,7 +75,8 @@ def warn_senders(filed: Sequence[tuple[thread.Appended, str]]) -> list[thread.Ap
 
 def _holding(filed: Sequence[tuple[thread.Appended, str]]) -> list[tuple[thread.Appended, str]]:
     """The customers' own messages of ``filed`` that held a value the customer must not
-    send (not an automatic reply: a machine is told nothing). Only a message whose stored
+    send: not an automatic reply (a machine is told nothing), nor a message of a channel
+    that cannot answer (the hotline's, which the agent wrote down). Only a message whose stored
     text shows a masked form ("*") can hold one, so a batch without any, the chat's usual
     one, costs no query."""
     candidates = [
@@ -79,6 +84,7 @@ def _holding(filed: Sequence[tuple[thread.Appended, str]]) -> list[tuple[thread.
         for item, language in filed
         if item.draft.direction == Message.Direction.INBOUND
         and not item.draft.quiet
+        and item.draft.channel in SENDERS
         and any("*" in text for text in (item.draft.subject, item.draft.text, item.draft.html))
     ]
     if not candidates:
@@ -91,7 +97,10 @@ def _holding(filed: Sequence[tuple[thread.Appended, str]]) -> list[tuple[thread.
     return [(item, language) for item, language in candidates if item.pk in holding]
 
 
-def _notice(ticket, language: str) -> thread.Draft:
+def _notice(received: thread.Draft, language: str) -> thread.Draft:
+    """The notice, to where the customer wrote. Quiet: an automatic word kept for the record
+    (its "pii_warned" event is its history line), it moves neither the ticket's last
+    activity nor its inbox preview, which keeps the customer's own words."""
     with translation.override(customer_language(language)):
         text = _(
             "For your safety, please do not send full bank card, ID or passport numbers by "
@@ -99,9 +108,11 @@ def _notice(ticket, language: str) -> thread.Draft:
             "ask you for it in full."
         )
     return thread.Draft(
-        ticket=ticket,
+        ticket=received.ticket,
         direction=Message.Direction.OUTBOUND,
+        channel=received.channel,
         text=text,
         metadata={"system": True, PII_NOTICE: True},
         delivery=Message.Delivery.QUEUED,
+        quiet=True,
     )
