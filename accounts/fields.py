@@ -48,3 +48,25 @@ class EncryptedTextField(models.TextField):
                 f"{self.model.__name__}.{self.name} cannot be decrypted with "
                 "FIELD_ENCRYPTION_KEYS; was a key removed?"
             ) from None
+
+
+class EncryptedBinaryField(models.BinaryField):
+    """Stores ``fernet(bytes)`` (the token's ASCII bytes); reads back the plain bytes. For raw
+    payloads as received (a mail, a webhook body), which hold whatever the customer wrote.
+    Not searchable: look a payload up by its digest, kept beside it."""
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if value is not None and not prepared:
+            value = fernet().encrypt(bytes(value))
+        return super().get_db_prep_value(value, connection, prepared)
+
+    def from_db_value(self, value, expression, connection):
+        if value is None:
+            return value
+        try:
+            return fernet().decrypt(bytes(value))
+        except InvalidToken:
+            raise ImproperlyConfigured(
+                f"{self.model.__name__}.{self.name} cannot be decrypted with "
+                "FIELD_ENCRYPTION_KEYS; was a key removed?"
+            ) from None
