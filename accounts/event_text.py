@@ -60,6 +60,7 @@ SENTENCES = {
     Action.PAYMENT_FAILED: gettext_lazy("A payment failed: %(detail)s"),
     Action.RISK_ALERT: gettext_lazy("The risk rules raised an alert"),
     Action.CUSTOMER_NOTIFIED: "%(detail)s",  # the notice names itself: notice_sent
+    Action.PERSONAL_DATA_REVEALED: gettext_lazy("%(actor)s saw personal data in full"),
 }
 
 

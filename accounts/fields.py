@@ -15,18 +15,28 @@ from django.db import models
 
 
 @cache
-def _fernet(keys: tuple[str, ...], secret_key: str) -> MultiFernet:
+def _fernets(keys: tuple[str, ...], secret_key: str) -> tuple[Fernet, ...]:
     if not keys:
         derived = hashlib.sha256(b"mywallet-field-encryption:" + secret_key.encode()).digest()
         keys = (base64.urlsafe_b64encode(derived).decode(),)
     try:
-        return MultiFernet([Fernet(key) for key in keys])
+        return tuple(Fernet(key) for key in keys)
     except ValueError as exc:
         raise ImproperlyConfigured(f"FIELD_ENCRYPTION_KEYS holds an invalid key: {exc}") from None
 
 
+@cache
+def _fernet(keys: tuple[str, ...], secret_key: str) -> MultiFernet:
+    return MultiFernet(list(_fernets(keys, secret_key)))
+
+
 def fernet() -> MultiFernet:
     return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS), settings.SECRET_KEY)
+
+
+def first_key() -> Fernet:
+    """The key that encrypts: a value it decrypts needs no rotation."""
+    return _fernets(tuple(settings.FIELD_ENCRYPTION_KEYS), settings.SECRET_KEY)[0]
 
 
 class EncryptedTextField(models.TextField):
@@ -48,3 +58,29 @@ class EncryptedTextField(models.TextField):
                 f"{self.model.__name__}.{self.name} cannot be decrypted with "
                 "FIELD_ENCRYPTION_KEYS; was a key removed?"
             ) from None
+
+
+class EncryptedBinaryField(models.BinaryField):
+    """Stores ``fernet(bytes)`` (the token's ASCII bytes); reads back the plain bytes. For raw
+    payloads as received (a mail, a webhook body), which hold whatever the customer wrote.
+    Not searchable: look a payload up by its digest, kept beside it."""
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if value is not None and not prepared:
+            value = fernet().encrypt(bytes(value))
+        return super().get_db_prep_value(value, connection, prepared)
+
+    def from_db_value(self, value, expression, connection):
+        if value is None:
+            return value
+        try:
+            return fernet().decrypt(bytes(value))
+        except InvalidToken:
+            raise ImproperlyConfigured(
+                f"{self.model.__name__}.{self.name} cannot be decrypted with "
+                "FIELD_ENCRYPTION_KEYS; was a key removed?"
+            ) from None
+
+
+# Every encrypted column's field class: what `manage.py rotate_encryption_keys` re-encrypts.
+ENCRYPTED_FIELDS = (EncryptedTextField, EncryptedBinaryField)

@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
-from accounts.fields import EncryptedTextField
+from accounts.fields import EncryptedBinaryField, EncryptedTextField
 
 
 class Channel(models.TextChoices):
@@ -357,7 +357,9 @@ class Attachment(models.Model):
 
 
 class InboundMessage(models.Model):
-    """A payload exactly as received, stored before anything parses it, so nothing is lost."""
+    """A payload exactly as received, stored before anything parses it, so nothing is lost.
+    ``raw`` is encrypted at rest (it holds whatever the customer wrote, card numbers
+    included) and is shown to people only through the audited tickets.actions.read_raw."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting to be processed")
@@ -367,7 +369,7 @@ class InboundMessage(models.Model):
         FAILED = "failed", _("Failed")
 
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
-    raw = models.BinaryField(_("raw payload"))
+    raw = EncryptedBinaryField(_("raw payload"))
     sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
     source = models.CharField(
         _("source"),

@@ -47,7 +47,9 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 
-from .models import Message, Ticket
+from mywallet_support import pii
+
+from .models import Message, SensitiveValue, Ticket
 
 # The shortest term the trigram indexes can look up.
 TRIGRAM = 3
@@ -75,6 +77,17 @@ def tickets_with_text(term: str) -> QuerySet:
             "ticket_id"
         )
     return Message.objects.filter(text__icontains=term).values("ticket_id")
+
+
+def tickets_with_value(term: str) -> QuerySet | None:
+    """Ids of the tickets with a message holding a value that ``term`` holds (a card, ID or
+    phone number, an email address, however typed), found by its keyed fingerprint: the
+    message's text has only the masked form (tickets.actions.thread). None when ``term``
+    holds no such value."""
+    fingerprints = pii.fingerprints_in(term)
+    if not fingerprints:
+        return None
+    return SensitiveValue.objects.filter(fingerprint__in=fingerprints).values("message__ticket_id")
 
 
 def tickets_with_subject(term: str) -> QuerySet:

@@ -256,21 +256,29 @@ def search_tickets(queryset: QuerySet[Ticket], term: str) -> QuerySet[Ticket]:
     every word.
 
     The whole term is also tried as an email or phone number, normalised, so however the
-    agent types a number ('138 0013 8000', '+86 138-0013-8000') it finds the customer.
+    agent types a number ('138 0013 8000', '+86 138-0013-8000') it finds the customer, and
+    by the fingerprints of the values it holds (tickets.search.tickets_with_value), so it
+    finds a message holding that card, ID or phone number, stored masked.
     Each part is an indexed query of ticket ids, all joined by UNION in one ``pk IN``
     (tickets.search), so the database gathers the matches from its indexes and sorts only
     those, whatever the number of tickets.
     """
     words = _words(term)
     as_contact = contact_search_value(term) is not None
+    # A number or address written in a message is stored masked: the whole term is looked
+    # up by its fingerprint too (a card typed "6222 0212 ..." is one value, not words).
+    values = search.tickets_with_value(term)
+    whole = [values] if values is not None else []
     if len(words) == 1:  # the usual search: one IN, the whole term's contact in its UNION
         contact = [_of_customers(customers_with_contact(term))] if as_contact else []
-        return queryset.filter(pk__in=_matching(words[0], *contact))
+        return queryset.filter(pk__in=_matching(words[0], *contact, *whole))
     condition = Q()
     for bit in words:
         condition &= Q(pk__in=_matching(bit))
     if as_contact:
         condition |= Q(customer_id__in=customers_with_contact(term))
+    if whole:
+        condition |= Q(pk__in=whole[0])
     return queryset.filter(condition)
 
 

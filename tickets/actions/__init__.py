@@ -63,6 +63,7 @@ from .lifecycle import (
 from .merging import merge_tickets
 from .opening import open_with_message
 from .payments import explain_in_chat, mark_failed_payment, send_payment_explanation
+from .raw import read_raw
 from .recipients import accept_cc, remove_cc
 from .replies import Reply, Route, add_note, reply, reply_many, reply_routes
 from .thread import (
@@ -111,6 +112,7 @@ __all__ = [
     "post_notice",
     "post_system_note",
     "rate_by_link",
+    "read_raw",
     "receive",
     "receive_many",
     "receive_with_replies",

@@ -12,6 +12,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext
@@ -509,10 +510,12 @@ class InboundMessageAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("raw payload"))
     def raw_download(self, obj):
+        # Never the payload itself: a link to the page that asks why (tickets.actions.read_raw).
         return format_html(
             '<a href="{}">{}</a>',
             reverse("admin:tickets_inboundmessage_raw", args=[obj.pk]),
-            gettext("Download (%(size)s bytes)") % {"size": len(obj.raw or b"")},
+            gettext("Read the raw payload (%(size)s bytes, encrypted), with a reason")
+            % {"size": len(obj.raw or b"")},
         )
 
     def get_urls(self):
@@ -526,14 +529,36 @@ class InboundMessageAdmin(ReadOnlyAdmin):
         ]
 
     def raw_view(self, request, pk):
-        inbound = get_object_or_404(InboundMessage, pk=pk)
+        """GET: the form asking why; POST: the payload as a download, through the audited
+        action (a supervisor, a reason, an audit row)."""
+        inbound = get_object_or_404(InboundMessage.objects.defer("raw"), pk=pk)
         if not self.has_view_permission(request, inbound):
             raise PermissionDenied
-        response = HttpResponse(bytes(inbound.raw), content_type="application/octet-stream")
-        extension = "eml" if inbound.channel == "email" else "bin"
-        response["Content-Disposition"] = f'attachment; filename="inbound-{inbound.pk}.{extension}"'
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        error = ""
+        if request.method == "POST":
+            try:
+                raw = actions.read_raw(
+                    inbound, acting_user=request.user, reason=request.POST.get("reason", "")
+                )
+            except ValidationError as exc:
+                error = refusal_text(exc)
+            else:
+                response = HttpResponse(raw, content_type="application/octet-stream")
+                extension = "eml" if inbound.channel == "email" else "bin"
+                response["Content-Disposition"] = (
+                    f'attachment; filename="inbound-{inbound.pk}.{extension}"'
+                )
+                response["X-Content-Type-Options"] = "nosniff"
+                response["Cache-Control"] = "no-store"
+                return response
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": inbound,
+            "title": _("Read a raw payload"),
+            "error": error,
+        }
+        return TemplateResponse(request, "admin/tickets/inboundmessage/raw_read.html", context)
 
 
 @admin.register(TicketEvent)
