@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0017_sensitive_values"),
+        ("tickets", "0018_encrypt_raw_payloads"),
     ]
 
     operations = [
