@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tickets import search
-from tickets.models import Attachment, Message, SensitiveValue, Ticket
+from tickets.models import Attachment, InboundMessage, Message, SensitiveValue, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +24,7 @@ COLUMNS = {
     "tickets_ticket": ("subject", "last_message_preview"),
     "tickets_attachment": ("name",),
 }
+RAW = f"From: li.wei@example.com\nSubject: card\n\n{SAMPLE}\n".encode()
 
 
 @pytest.fixture
@@ -60,11 +61,14 @@ def old_data(customer):
         size=10,
         sha256="0" * 64,
     )
+    raw = InboundMessage.objects.create(channel="email", raw=b"", sha256="1" * 64, message=inbound)
+    with connection.cursor() as cursor:  # as stored before payloads were encrypted
+        cursor.execute("UPDATE tickets_inboundmessage SET raw = %s WHERE id = %s", [RAW, raw.pk])
     quiet = Ticket.objects.create(customer=customer, channel="chat", subject="Hello")
-    plain = Message.objects.create(
+    Message.objects.create(
         ticket=quiet, direction=Message.Direction.INBOUND, channel="chat", text="支付失败了"
     )
-    return {"ticket": ticket, "inbound": inbound, "answer": answer, "note": note, "plain": plain}
+    return {"ticket": ticket, "inbound": inbound, "answer": answer, "note": note, "raw": raw}
 
 
 def remask(*arguments) -> tuple[str, str]:
@@ -74,12 +78,15 @@ def remask(*arguments) -> tuple[str, str]:
 
 
 def stored_columns() -> list[str]:
-    """Every column the command protects, as the database holds it."""
+    """Every column the command protects, as the database holds it (the raw payloads'
+    bytes read as Latin-1: one character a byte)."""
     values = []
     with connection.cursor() as cursor:
         for table, columns in COLUMNS.items():
             cursor.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY id")  # noqa: S608
             values.extend(value for row in cursor.fetchall() for value in row)
+        cursor.execute("SELECT raw FROM tickets_inboundmessage ORDER BY id")
+        values.extend(bytes(raw).decode("latin-1") for (raw,) in cursor.fetchall())
     return values
 
 
@@ -125,6 +132,11 @@ def test_the_values_are_recoverable_from_their_encrypted_rows(old_data):
         assert not any(CARD in value or ID_NUMBER in value for (value,) in cursor.fetchall())
 
 
+def test_a_raw_payload_in_clear_is_encrypted_and_reads_back_whole(old_data):
+    remask()
+    assert InboundMessage.objects.get(pk=old_data["raw"].pk).raw == RAW
+
+
 def test_positions_continue_after_the_values_a_message_already_has(old_data):
     inbound = old_data["inbound"]
     SensitiveValue.objects.create(
@@ -137,11 +149,16 @@ def test_positions_continue_after_the_values_a_message_already_has(old_data):
 
 def test_a_second_run_changes_nothing(old_data):
     first, _ = remask()
-    assert first.startswith("changed: 3 messages (5 values kept encrypted), 1 attachment names")
+    assert first.strip() == (
+        "changed: 3 messages (5 values kept encrypted), 1 attachment names, 1 tickets, "
+        "1 raw payloads"
+    )
     columns, values = stored_columns(), SensitiveValue.objects.count()
     second, _ = remask()
-    assert second.startswith("changed: 0 messages (0 values kept encrypted), 0 attachment names")
-    assert "0 tickets" in second
+    assert second.strip() == (
+        "changed: 0 messages (0 values kept encrypted), 0 attachment names, 0 tickets, "
+        "0 raw payloads"
+    )
     assert stored_columns() == columns
     assert SensitiveValue.objects.count() == values
 
@@ -150,8 +167,8 @@ def test_a_dry_run_writes_nothing_and_reports_what_it_would_change(old_data):
     columns = stored_columns()
     out, _ = remask("--dry-run")
     assert out.strip() == (
-        "would change: 3 messages (5 values kept encrypted), 1 attachment names, 1 tickets "
-        "(dry run: nothing written)"
+        "would change: 3 messages (5 values kept encrypted), 1 attachment names, 1 tickets, "
+        "1 raw payloads (dry run: nothing written)"
     )
     assert stored_columns() == columns
     assert not SensitiveValue.objects.exists()
@@ -165,6 +182,8 @@ def test_batches_report_their_progress_on_stderr(old_data):
         "messages 4/4 (100%)",
         "tickets 0/2 (0%)",
         "tickets 2/2 (100%)",
+        "raw payloads 0/1 (0%)",
+        "raw payloads 1/1 (100%)",
     ]
 
 
@@ -180,6 +199,11 @@ def test_a_batch_costs_the_same_queries_whatever_its_size(old_data):
             Attachment.objects.create(
                 message=message, file="a", name=f"{ID_NUMBER}.pdf", size=1, sha256="0" * 64
             )
+            stored = InboundMessage.objects.create(channel="email", raw=b"", sha256="2" * 64)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE tickets_inboundmessage SET raw = %s WHERE id = %s", [RAW, stored.pk]
+                )
 
     with CaptureQueriesContext(connection) as small:
         remask("--batch-size", "1000")

@@ -2,7 +2,7 @@
 subjects, texts, HTML and attachment names, the tickets' subjects and inbox previews get
 the masked form in place of each value, as thread.append stores new messages, and each
 value a message held is kept encrypted beside it (SensitiveValue, positions after the
-message's own).
+message's own); a raw payload still in clear is encrypted (InboundMessage.raw).
 
 Idempotent: a masked form holds "*" and is never found again, so a second run finds
 nothing and writes nothing. Batched by primary key (at most ``batch_size`` rows in memory),
@@ -15,11 +15,14 @@ pages keep no trigram of a value removed.
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cryptography.fernet import InvalidToken
 from django.db import connection, transaction
 from django.db.models import Max
 
+from accounts.fields import fernet
+
 from .. import personal_data, search
-from ..models import Attachment, Message, SensitiveValue, Ticket
+from ..models import Attachment, InboundMessage, Message, SensitiveValue, Ticket
 from .thread import PREVIEW_LENGTH
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
@@ -33,6 +36,7 @@ class Remasked:
     values: int = 0
     attachments: int = 0
     tickets: int = 0
+    raw_payloads: int = 0
 
 
 def remask_personal_data(
@@ -44,6 +48,13 @@ def remask_personal_data(
     report = progress or (lambda what, done, total: None)
     _walk(Message, "messages", batch_size, report, lambda ids: _messages(ids, counts, dry_run))
     _walk(Ticket, "tickets", batch_size, report, lambda ids: _tickets(ids, counts, dry_run))
+    _walk(
+        InboundMessage,
+        "raw payloads",
+        batch_size,
+        report,
+        lambda ids: _raw_payloads(ids, counts, dry_run),
+    )
     if not dry_run and (counts.messages or counts.tickets):
         search.compact_mirrors(connection)
     return counts
@@ -147,3 +158,32 @@ def _tickets(ids: list[int], counts: Remasked, dry_run: bool) -> None:
     counts.tickets += len(changed)
     if changed and not dry_run:
         Ticket.objects.bulk_update(changed, ["subject", "last_message_preview"])
+
+
+def _raw_payloads(ids: list[int], counts: Remasked, dry_run: bool) -> None:
+    """Raw payloads still in clear (stored before they were encrypted, or restored from
+    such a backup) are encrypted: read as the column holds them, since the field refuses
+    to read a payload it cannot decrypt, and written as the field writes them (encrypted
+    with the first key)."""
+    table = connection.ops.quote_name(InboundMessage._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, raw FROM {table} WHERE id IN ({placeholders})", ids)  # noqa: S608
+        rows = cursor.fetchall()
+    clear = [(pk, bytes(raw)) for pk, raw in rows if raw is not None and not _encrypted(raw)]
+    counts.raw_payloads += len(clear)
+    if clear and not dry_run:
+        field = InboundMessage._meta.get_field("raw")
+        with connection.cursor() as cursor:  # one round trip (intake._link_raw)
+            cursor.executemany(
+                f"UPDATE {table} SET raw = %s WHERE id = %s",  # noqa: S608
+                [(field.get_db_prep_value(raw, connection), pk) for pk, raw in clear],
+            )
+
+
+def _encrypted(raw) -> bool:
+    try:
+        fernet().decrypt(bytes(raw))
+    except InvalidToken:
+        return False
+    return True

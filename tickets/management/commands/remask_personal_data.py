@@ -24,7 +24,8 @@ class Command(BaseCommand):
         verb = "would change" if dry_run else "changed"
         self.stdout.write(
             f"{verb}: {counts.messages} messages ({counts.values} values kept encrypted), "
-            f"{counts.attachments} attachment names, {counts.tickets} tickets"
+            f"{counts.attachments} attachment names, {counts.tickets} tickets, "
+            f"{counts.raw_payloads} raw payloads"
             + (" (dry run: nothing written)" if dry_run else "")
         )
 
