@@ -87,8 +87,11 @@ def _kinds(direction: str) -> frozenset[str]:
 
 
 def _messages(ids: list[int], counts: Remasked, dry_run: bool) -> None:
+    # Locked while masked: a sender writing an answer's subject meanwhile is not undone.
     messages = list(
-        Message.objects.filter(pk__in=ids).only("id", "direction", "subject", "text", "html")
+        Message.objects.select_for_update()
+        .filter(pk__in=ids)
+        .only("id", "direction", "subject", "text", "html")
     )
     names: dict[int, list[Attachment]] = {}
     for attachment in Attachment.objects.filter(message_id__in=ids).only(
@@ -147,9 +150,11 @@ def _protect(message: Message, attachments, renamed: list) -> list[personal_data
 
 def _tickets(ids: list[int], counts: Remasked, dry_run: bool) -> None:
     """Subjects and previews are the agents' reading of the messages: every kind masked
-    (the values themselves are kept with the messages)."""
+    (the values themselves are kept with the messages). Locked while masked, so a message
+    filed meanwhile keeps the preview it wrote."""
     changed = []
-    for ticket in Ticket.objects.filter(pk__in=ids).only("id", "subject", "last_message_preview"):
+    tickets = Ticket.objects.select_for_update().filter(pk__in=ids)
+    for ticket in tickets.only("id", "subject", "last_message_preview"):
         subject = personal_data.protect(ticket.subject).text[:255]
         preview = personal_data.protect(ticket.last_message_preview).text[:PREVIEW_LENGTH]
         if (subject, preview) != (ticket.subject, ticket.last_message_preview):
