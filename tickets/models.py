@@ -320,6 +320,8 @@ class SensitiveValue(models.Model):
         verbose_name = _("personal data in a message")
         verbose_name_plural = _("personal data in messages")
         ordering = ["message", "position"]
+        # accounts.permissions.REVEAL_PERSONAL_DATA: the audited reveal's.
+        permissions = [("reveal_sensitivevalue", _("Can reveal personal data in messages"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["message", "position"], name="sensitive_value_position_once"
@@ -537,6 +539,7 @@ class TicketEvent(models.Model):
         SLA_WARNING = "sla_warning", _("SLA warning")
         SLA_BREACHED = "sla_breached", _("SLA breached")
         REMINDED = "reminded", _("Customer reminded")
+        VALUE_REVEALED = "value_revealed", _("Personal data revealed")
 
     ticket = models.ForeignKey(
         Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket")
