@@ -36,6 +36,10 @@ RECORDED = {
         {},
     ),
     Action.CUSTOMER_NOTIFIED: ({"event": "frozen", "sms": ["+86 138****8000"], "email": []}, {}),
+    Action.PERSONAL_DATA_REVEALED: (
+        {"kind": "card", "masked": "622202*********0123", "message": 5, "sensitive_value": 9},
+        {},
+    ),
 }
 
 
