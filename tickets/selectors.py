@@ -54,7 +54,8 @@ def ticket_thread(
     inline_url: Callable[[Attachment], str] | None = None,
     remote_images_for: int | None = None,
 ) -> list[Message]:
-    """Every message of the ticket, all channels, oldest first (two queries).
+    """Every message of the ticket, all channels, oldest first (three queries), each with
+    its personal data (masked, for the page's reveal control).
 
     Each message gets ``body_html``: its stored HTML sanitised again at render time, so a
     row written by any path (not only `receive`) can never carry script into the admin.
@@ -66,7 +67,7 @@ def ticket_thread(
     """
     messages = list(
         ticket.messages.select_related("author", "sender")
-        .prefetch_related("attachments")
+        .prefetch_related("attachments", "sensitive_values")
         .order_by("created_at", "id")
     )
     for message in messages:

@@ -42,6 +42,7 @@ from .contacts import address_for_token, cc_rows, full_contacts, shown_contact, 
 from .inbox import InboxMixin
 from .ticket_diagnosis import PaymentDiagnosisMixin
 from .ticket_merge import TicketMergeMixin
+from .ticket_reveal import RevealMixin
 from .ticket_security import SecurityPanelMixin
 
 
@@ -59,7 +60,12 @@ class QueueAdmin(admin.ModelAdmin):
 
 @admin.register(Ticket)
 class TicketAdmin(
-    InboxMixin, TicketMergeMixin, PaymentDiagnosisMixin, SecurityPanelMixin, admin.ModelAdmin
+    InboxMixin,
+    TicketMergeMixin,
+    PaymentDiagnosisMixin,
+    SecurityPanelMixin,
+    RevealMixin,
+    admin.ModelAdmin,
 ):
     form = TicketForm
     # The list is the inbox (inbox.py): its columns, saved views, order and bulk actions.
@@ -202,6 +208,7 @@ class TicketAdmin(
                 link_customer_url=self._url("claim", obj) if _may_claim(obj) else "",
             )
             context.update(self.diagnosis_context(obj, thread, verified=full))
+            context.update(self.reveal_context(request, obj))
             if can_change:  # the security panel (ticket_security.py)
                 context.update(self.security_context(request, obj))
             response = super().render_change_form(request, context, add, change, form_url, obj)
