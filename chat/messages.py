@@ -243,7 +243,9 @@ def _outcome(pending: Pending, conversation: dict, outcome) -> Stored:
             outcome.pk,
             pending.kind,
             name=pending.name,
-            text=pending.text,
+            # As stored: personal data masked (tickets.personal_data), so the echo to the
+            # agents' consoles never carries what the ticket page masks.
+            text=outcome.text,
             sent_at=outcome.created_at.isoformat(),
         ),
     )
