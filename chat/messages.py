@@ -245,7 +245,7 @@ def _outcome(pending: Pending, conversation: dict, outcome) -> Stored:
             name=pending.name,
             # As stored: personal data masked (tickets.personal_data), so the echo to the
             # agents' consoles never carries what the ticket page masks.
-            text=outcome.text,
+            text=outcome.draft.text,
             sent_at=outcome.created_at.isoformat(),
         ),
     )

@@ -23,6 +23,7 @@ from accounts.models import (
     WalletAccount,
 )
 from accounts.selectors import AuditEntry, audit_entries, events_for_ticket
+from mywallet_support.logging import mask_personal_data
 
 from . import search
 from .html import RenderedHtml, render_html
@@ -72,13 +73,19 @@ def ticket_thread(
     )
     for message in messages:
         message.rendered = _render(message, inline_url, remote_images_for == message.pk)
-        message.body_html = mark_safe(message.rendered.html)  # noqa: S308 - nh3 output
+        html = message.rendered.html
         # Customers' mail carries the whole earlier conversation: agents see what is new,
-        # with the quoted part and the signature one click away.
+        # with the quoted part and the signature one click away. What a customer wrote is
+        # shown with its personal data masked: stored text is protected as it is written
+        # (tickets.personal_data), and this covers rows written before, and HTML.
         if message.direction == Message.Direction.INBOUND:
-            message.text_new, message.text_quoted = quoted_split(message.text)
+            html = mask_personal_data(html)  # only digits and mailboxes become "*"
+            message.text_new, message.text_quoted = (
+                mask_personal_data(part) for part in quoted_split(message.text)
+            )
         else:
             message.text_new, message.text_quoted = message.text, ""
+        message.body_html = mark_safe(html)  # noqa: S308 - nh3 output, masked in its text
     return messages
 
 
