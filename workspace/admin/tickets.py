@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import REPROCESS_INBOUND
 from mywallet_support.csp import allow_images, lock_down
+from mywallet_support.logging import mask_personal_data
 from mywallet_support.mail import DeliveryError
 from tickets import actions, selectors
 from tickets.history import stars, ticket_history
@@ -454,9 +455,10 @@ class MessageAdmin(ReadOnlyAdmin):
     list_filter = ["direction", "channel", "delivery_status"]
     search_fields = ["ticket__reference", "external_id", "subject"]
     list_select_related = ["ticket", "author"]
-    # html: rendered, sanitised, only on the ticket page; metadata: shown masked below.
-    exclude = ["html", "metadata"]
-    readonly_fields = ["metadata_shown"]
+    # html: rendered, sanitised, only on the ticket page; metadata, subject and text: shown
+    # masked below (personal data is revealed only on the ticket page, audited).
+    exclude = ["html", "metadata", "subject", "text"]
+    readonly_fields = ["subject_shown", "text_shown", "metadata_shown"]
     date_hierarchy = "created_at"
 
     def get_object(self, request, object_id, from_field=None):
@@ -464,6 +466,14 @@ class MessageAdmin(ReadOnlyAdmin):
         if message is not None:
             message.full_contacts = full_contacts(message.ticket, request.user)
         return message
+
+    @admin.display(description=_("subject"))
+    def subject_shown(self, obj):
+        return mask_personal_data(obj.subject)
+
+    @admin.display(description=_("text"))
+    def text_shown(self, obj):
+        return format_html("<pre>{}</pre>", mask_personal_data(obj.text))
 
     @admin.display(description=_("channel metadata"))
     def metadata_shown(self, obj):
