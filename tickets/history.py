@@ -21,8 +21,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.event_text import staff_name
-from mywallet_support.logging import mask_personal_data
 from mywallet_support.masking import mask_email
+from mywallet_support.pii import mask_text
 
 from .models import Channel, Queue, SensitiveValue, Ticket, TicketEvent
 
@@ -236,7 +236,7 @@ def _value(detail, value, named: _Named) -> str:
         return str(found) if found is not None else f"#{value}"
     if detail is not None and detail.choices:
         return str(dict(detail.flatchoices).get(value, value))
-    return mask_personal_data(str(value))  # a subject is the sender's words
+    return mask_text(str(value))  # a subject is the sender's words
 
 
 def _chat_ended_summary(data: dict, named: _Named) -> str:

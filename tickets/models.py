@@ -7,7 +7,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import EncryptedTextField
-from mywallet_support.logging import mask_personal_data
+from mywallet_support.pii import mask_text
 
 
 class Channel(models.TextChoices):
@@ -213,7 +213,7 @@ class Ticket(models.Model):
     def __str__(self):
         # Breadcrumbs, titles, lists and links name a ticket by this: the subject is the
         # sender's own text, so any personal data in it is shown masked.
-        return f"{self.reference} {mask_personal_data(self.subject)}".strip()
+        return f"{self.reference} {mask_text(self.subject)}".strip()
 
     @property
     def is_open(self) -> bool:

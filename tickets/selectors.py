@@ -23,7 +23,7 @@ from accounts.models import (
     WalletAccount,
 )
 from accounts.selectors import AuditEntry, audit_entries, events_for_ticket
-from mywallet_support.logging import mask_personal_data
+from mywallet_support.pii import mask_text
 
 from . import search
 from .html import RenderedHtml, render_html
@@ -79,9 +79,9 @@ def ticket_thread(
         # shown with its personal data masked: stored text is protected as it is written
         # (tickets.personal_data), and this covers rows written before, and HTML.
         if message.direction == Message.Direction.INBOUND:
-            html = mask_personal_data(html)  # only digits and mailboxes become "*"
+            html = mask_text(html)  # only digits and mailboxes become "*"
             message.text_new, message.text_quoted = (
-                mask_personal_data(part) for part in quoted_split(message.text)
+                mask_text(part) for part in quoted_split(message.text)
             )
         else:
             message.text_new, message.text_quoted = message.text, ""

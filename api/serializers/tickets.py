@@ -15,8 +15,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Customer
-from mywallet_support.logging import mask_personal_data
 from mywallet_support.masking import mask_identity
+from mywallet_support.pii import mask_text
 from tickets import sla
 from tickets.html import sanitise_html
 from tickets.models import Attachment, Channel, Message, Queue, Ticket
@@ -114,7 +114,7 @@ class TicketOut(serializers.ModelSerializer):
         """The subject and the preview are the customer's words: personal data masked."""
         data = super().to_representation(ticket)
         for name in ("subject", "last_message_preview"):
-            data[name] = mask_personal_data(data[name])
+            data[name] = mask_text(data[name])
         return data
 
     def get_sla(self, ticket) -> dict:
@@ -185,9 +185,9 @@ class MessageOut(serializers.ModelSerializer):
         data = super().to_representation(message)
         if message.direction == Message.Direction.INBOUND:
             for name in ("subject", "text", "html"):
-                data[name] = mask_personal_data(data[name])
+                data[name] = mask_text(data[name])
         for attachment in data["attachments"]:
-            attachment["name"] = mask_personal_data(attachment["name"])
+            attachment["name"] = mask_text(attachment["name"])
         return data
 
 

@@ -20,8 +20,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import REPROCESS_INBOUND
 from mywallet_support.csp import allow_images, lock_down
-from mywallet_support.logging import mask_personal_data
 from mywallet_support.mail import DeliveryError
+from mywallet_support.pii import mask_text
 from tickets import actions, selectors
 from tickets.history import stars, ticket_history
 from tickets.macros import rendered_macros
@@ -469,11 +469,11 @@ class MessageAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("subject"))
     def subject_shown(self, obj):
-        return mask_personal_data(obj.subject)
+        return mask_text(obj.subject)
 
     @admin.display(description=_("text"))
     def text_shown(self, obj):
-        return format_html("<pre>{}</pre>", mask_personal_data(obj.text))
+        return format_html("<pre>{}</pre>", mask_text(obj.text))
 
     @admin.display(description=_("channel metadata"))
     def metadata_shown(self, obj):

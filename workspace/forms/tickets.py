@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Transaction, WalletAccount
-from mywallet_support.logging import mask_personal_data
+from mywallet_support.pii import mask_text
 from tickets import actions
 from tickets.models import Macro, Message, Ticket
 
@@ -35,7 +35,7 @@ class TicketForm(forms.ModelForm):
         if self.instance.pk:
             # The sender's subject, with any personal data in it masked: the page never
             # holds a full value, and a saved form keeps the subject protected.
-            self.initial["subject"] = mask_personal_data(self.instance.subject)
+            self.initial["subject"] = mask_text(self.instance.subject)
         # Only this customer's wallets and transactions can be linked to their ticket.
         if "wallet" in self.fields:
             self.fields["wallet"].queryset = WalletAccount.objects.filter(customer_id=customer_id)

@@ -9,11 +9,11 @@ masked form is never found again, so masking protected text changes nothing.
 
 from django import template
 
-from mywallet_support.logging import mask_personal_data
+from mywallet_support.pii import mask_text
 
 register = template.Library()
 
 
 @register.filter
 def masked(text) -> str:
-    return mask_personal_data(str(text or ""))
+    return mask_text(str(text or ""))
