@@ -14,6 +14,7 @@ from django.urls import reverse
 from tests.tickets import factories
 from tests.tickets.test_personal_data_reveal import values_of
 from tickets import actions
+from tickets.models import InboundMessage
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tasks_at_once")]
 
@@ -35,6 +36,9 @@ SUBJECT = f"Card {FULL['card']} blocked"
 def message(customer):
     received = actions.receive(factories.email("li.wei@example.com", text=TEXT, subject=SUBJECT))
     message = received.ticket.messages.get()
+    InboundMessage.objects.create(
+        channel="email", raw=b"(raw)", sha256="0" * 64, reason=f"Unreadable: {TEXT}"
+    )
     assert {value.kind for value in values_of(message)} == set(FULL)
     return message
 
@@ -55,6 +59,7 @@ def agent_pages(message) -> list[str]:
         reverse("admin:tickets_ticketevent_changelist"),
         reverse("admin:accounts_customer_change", args=[ticket.customer_id]),
         reverse("admin:accounts_accountevent_changelist"),
+        reverse("admin:tickets_inboundmessage_changelist"),
     ]
 
 

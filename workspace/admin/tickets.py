@@ -483,7 +483,15 @@ class MessageAdmin(ReadOnlyAdmin):
 
 @admin.register(InboundMessage)
 class InboundMessageAdmin(ReadOnlyAdmin):
-    list_display = ["id", "received_at", "channel", "status", "reason", "source", "message_link"]
+    list_display = [
+        "id",
+        "received_at",
+        "channel",
+        "status",
+        "reason_shown",
+        "source",
+        "message_link",
+    ]
     list_filter = ["status", "channel"]
     search_fields = ["sha256", "source", "reason"]
     list_select_related = ["message__ticket"]
@@ -512,6 +520,11 @@ class InboundMessageAdmin(ReadOnlyAdmin):
         if results:
             summary = ", ".join(f"{count} {status}" for status, count in sorted(results.items()))
             self.message_user(request, gettext("Reprocessed: %(summary)s") % {"summary": summary})
+
+    @admin.display(description=_("reason"))
+    def reason_shown(self, obj):
+        # A parser's reason may quote the payload: its personal data masked.
+        return mask_text(obj.reason)
 
     @admin.display(description=_("ticket"))
     def message_link(self, obj):
