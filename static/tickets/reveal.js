@@ -24,9 +24,10 @@
         cache: "no-store",
         headers: { "X-Requested-With": "fetch" },
       });
-      const answer = await response.json();
-      if (!response.ok) {
-        show(form, answer.error || response.statusText, true);
+      const isJson = (response.headers.get("content-type") || "").includes("json");
+      const answer = isJson ? await response.json() : {};
+      if (!response.ok || answer.value === undefined) {
+        show(form, answer.error || form.dataset.failed, true);
         return;
       }
       const shown = document.getElementById(form.dataset.shows);
@@ -34,7 +35,7 @@
       shown.classList.add("mw-revealed");
       form.remove();
     } catch (failure) {
-      show(form, String(failure), true);
+      show(form, form.dataset.failed, true);
     } finally {
       button.disabled = false;
     }
