@@ -76,6 +76,11 @@ def test_an_agent_reveals_one_value_with_a_reason(browser, site, signed_in, loca
     page.screenshot(path=str(SCREENS / f"reveal-before-{language}.png"))
 
     card.get_by_role("button", name=reveal).click()
+    card.locator("input[name=reason]").fill("short")  # refused: a reason says why
+    card.get_by_role("button", name=show).click()
+    refusal = card.locator(".mw-reveal-error")
+    refusal.filter(has_text="10").wait_for()
+    assert CARD not in page.content()
     card.locator("input[name=reason]").fill("客户询问退款退到哪张卡 / which card was refunded")
     card.get_by_role("button", name=show).click()
     shown = page.locator(f"#{ident}.mw-revealed")
