@@ -3,7 +3,9 @@ listed masked with the control; the workspace endpoint calls tickets.actions.rev
 answers JSON that no cache keeps; the page never holds the value, before or after."""
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
@@ -120,3 +122,22 @@ def test_the_reveal_needs_the_csrf_token(message, agent):
 def test_a_get_reveals_nothing(message, agent_client):
     card = message.sensitive_values.get(kind="card")
     assert agent_client.get(reveal_url(card)).status_code == 405
+
+
+def test_the_values_cost_the_page_one_query_however_many_messages_hold_them(
+    message, customer, agent_client
+):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            page(agent_client, message.ticket)
+        return len(captured)
+
+    few = queries()
+    for _ in range(4):
+        more = actions.receive(
+            factories.email("li.wei@example.com", text=SAMPLE, ticket_id=message.ticket_id)
+        )
+        assert more.ticket == message.ticket
+        values_of(more.message)
+    assert message.ticket.messages.count() == 5
+    assert queries() == few
