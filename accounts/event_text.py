@@ -215,9 +215,12 @@ def notice_sent(phones: list[str], emails: list[str]) -> str:
 
 
 def _revealed(details: dict, verification: dict) -> str:
-    """The value's masked form and the message it is in; the reason is the row's own."""
+    """The value's masked form and the message it is in; the reason is the row's own.
+    A raw payload's read (the same action) names no value: no detail."""
+    if not details.get("masked"):
+        return ""
     return _("%(masked)s in message #%(id)s") % {
-        "masked": details.get("masked", ""),
+        "masked": details["masked"],
         "id": details.get("message", "?"),
     }
 

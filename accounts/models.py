@@ -293,6 +293,7 @@ class AccountEvent(models.Model):
         PAYMENT_FAILED = "payment_failed", _("Payment failed")
         RISK_ALERT = "risk_alert", _("Risk alert")
         CUSTOMER_NOTIFIED = "customer_notified", _("Customer notified")
+        # Shared with the reveal of one value (issue 16): a raw payload read in full too.
         PERSONAL_DATA_REVEALED = "personal_data_revealed", _("Personal data revealed")
 
     customer = models.ForeignKey(

@@ -243,9 +243,7 @@ def _outcome(pending: Pending, conversation: dict, outcome) -> Stored:
             outcome.pk,
             pending.kind,
             name=pending.name,
-            # As stored: personal data masked (tickets.personal_data), so the echo to the
-            # agents' consoles never carries what the ticket page masks.
-            text=outcome.draft.text,
+            text=pending.text,
             sent_at=outcome.created_at.isoformat(),
         ),
     )
