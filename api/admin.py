@@ -25,7 +25,9 @@ STATE_CHIPS = {"active": "active", "expired": "closed", "revoked": "failed"}
 
 class NewKeyForm(forms.Form):
     name = forms.CharField(
-        label=_("name"), max_length=100, help_text=_("The integration, e.g. CRM or MY Wallet app.")
+        label=_("key name"),
+        max_length=100,
+        help_text=_("The integration, e.g. CRM or MY Wallet app."),
     )
     scopes = forms.MultipleChoiceField(
         label=_("scopes"), choices=Scope.choices, widget=forms.CheckboxSelectMultiple

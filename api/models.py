@@ -24,7 +24,7 @@ class ApiKey(models.Model):
     ``user``, a service account made for it that cannot sign in anywhere else, so every
     ticket event and message it writes names the integration."""
 
-    name = models.CharField(_("name"), max_length=100, unique=True)
+    name = models.CharField(_("key name"), max_length=100, unique=True)
     prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
     secret_hash = models.CharField(_("secret hash"), max_length=64, editable=False)
     scopes = models.JSONField(_("scopes"), default=list)

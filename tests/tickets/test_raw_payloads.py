@@ -105,7 +105,7 @@ def migrate(targets):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_encrypts_the_payloads_stored_before_and_can_run_again():
-    migrate([("tickets", "0017_sensitive_values")])
+    migrate([("tickets", "0018_personal_data_reveal")])
     with connection.cursor() as cursor:
         for index in range(3):
             cursor.execute(
