@@ -60,7 +60,9 @@ SENTENCES = {
     Action.PAYMENT_FAILED: gettext_lazy("A payment failed: %(detail)s"),
     Action.RISK_ALERT: gettext_lazy("The risk rules raised an alert"),
     Action.CUSTOMER_NOTIFIED: "%(detail)s",  # the notice names itself: notice_sent
-    Action.PERSONAL_DATA_REVEALED: gettext_lazy("%(actor)s saw personal data in full"),
+    Action.PERSONAL_DATA_REVEALED: gettext_lazy(
+        "%(actor)s revealed personal data written in a message (%(detail)s)"
+    ),
 }
 
 
@@ -212,7 +214,19 @@ def notice_sent(phones: list[str], emails: list[str]) -> str:
     return _("Notice not sent: no phone number or email address on file")
 
 
+def _revealed(details: dict, verification: dict) -> str:
+    """The value's masked form and the message it is in; the reason is the row's own.
+    A raw payload's read (the same action) names no value: no detail."""
+    if not details.get("masked"):
+        return ""
+    return _("%(masked)s in message #%(id)s") % {
+        "masked": details["masked"],
+        "id": details.get("message", "?"),
+    }
+
+
 _DETAILS = {
+    Action.PERSONAL_DATA_REVEALED: _revealed,
     Action.CUSTOMER_CREATED: _contact,
     Action.IDENTITY_ADDED: _contact,
     Action.LOCK: _lock_reason,

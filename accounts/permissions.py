@@ -14,6 +14,8 @@ from django.utils.translation import gettext as _
 VIEW_TICKETS = "tickets.view_ticket"
 WORK_TICKETS = "tickets.change_ticket"
 REPROCESS_INBOUND = "tickets.change_inboundmessage"
+# Personal data a customer wrote in a message, shown in full through the audited reveal.
+REVEAL_PERSONAL_DATA = "tickets.reveal_sensitivevalue"
 
 # Customers and their identities.
 ADD_IDENTITY = "accounts.add_customeridentity"

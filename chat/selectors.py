@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mywallet_support.masking import mask_identity
+from mywallet_support.pii import mask_text
 from tickets.macros import rendered_macros
 from tickets.models import Message, Queue
 from tickets.selectors import customer_panel
@@ -62,13 +63,16 @@ def message_frame(message: Message, *, name: str = "", attachments=()) -> dict:
 
 
 def frame(message_id: int, author: str, *, name: str, text: str, sent_at: str, attachments=()):
-    """A "message" frame from its parts (the batched writer has no Message instances)."""
+    """A "message" frame from its parts (the batched writer has no Message instances).
+
+    A customer's words go out with their personal data masked, as every agent view shows
+    them (and as the thread stores them): the frame reaches the agents' consoles."""
     return {
         "type": "message",
         "id": message_id,
         "author": author,
         "name": name,
-        "text": text,
+        "text": mask_text(text) if author == "customer" else text,
         "sent_at": sent_at,
         "attachments": list(attachments),
     }
@@ -202,7 +206,7 @@ def waiting_entry(conversation: Conversation) -> dict:
         "customer": conversation.ticket.customer.name,
         "queue": conversation.queue.slug if conversation.queue else "",
         "waiting_since": conversation.started_at.isoformat(),
-        "preview": (conversation.preview or "")[:PREVIEW_CHARS],
+        "preview": mask_text(conversation.preview or "")[:PREVIEW_CHARS],
     }
 
 
@@ -317,7 +321,7 @@ def chat_frame(conversation: Conversation, *, agent) -> dict:
             "earlier_tickets": [
                 {
                     "reference": earlier.reference,
-                    "subject": earlier.subject,
+                    "subject": mask_text(earlier.subject),
                     "url": reverse("admin:tickets_ticket_change", args=[earlier.pk]),
                 }
                 for earlier in panel.earlier_tickets

@@ -22,8 +22,9 @@ from django.utils.translation import gettext_lazy
 
 from accounts.event_text import staff_name
 from mywallet_support.masking import mask_email
+from mywallet_support.pii import mask_text
 
-from .models import Channel, Queue, Ticket, TicketEvent
+from .models import Channel, Queue, SensitiveValue, Ticket, TicketEvent
 
 Kind = TicketEvent.Kind
 
@@ -49,6 +50,7 @@ SENTENCES = {
     Kind.SLA_WARNING: gettext_lazy("%(actor)s warned that an SLA is about to break: %(summary)s"),
     Kind.SLA_BREACHED: gettext_lazy("%(actor)s recorded an SLA breach: %(summary)s"),
     Kind.REMINDED: gettext_lazy("%(actor)s reminded the customer %(summary)s"),
+    Kind.VALUE_REVEALED: gettext_lazy("%(actor)s revealed personal data: %(summary)s"),
     Kind.PII_WARNED: gettext_lazy(
         "%(actor)s told the customer not to send full card or ID numbers (%(summary)s)"
     ),
@@ -237,7 +239,7 @@ def _value(detail, value, named: _Named) -> str:
         return str(found) if found is not None else f"#{value}"
     if detail is not None and detail.choices:
         return str(dict(detail.flatchoices).get(value, value))
-    return str(value)
+    return mask_text(str(value))  # a subject is the sender's words
 
 
 def _chat_ended_summary(data: dict, named: _Named) -> str:
@@ -305,7 +307,28 @@ def _reminded_summary(data: dict, named: _Named) -> str:
     }
 
 
+def _revealed_summary(data: dict, named: _Named) -> str:
+    """Which value (its kind and masked form, never the value) and why."""
+    what = _("%(kind)s %(masked)s in message #%(id)s") % {
+        "kind": _kind_label(data.get("kind")),
+        "masked": data.get("masked", ""),
+        "id": data.get("message"),
+    }
+    if data.get("reason"):
+        return _("%(what)s: “%(reason)s”") % {
+            "what": what,
+            "reason": Truncator(data["reason"]).chars(COMMENT_CHARS),
+        }
+    return _("%(what)s, with a strong verification") % {"what": what}
+
+
+def _kind_label(kind) -> str:
+    labels = dict(SensitiveValue.Kind.choices)
+    return str(labels[kind]) if kind in labels else str(kind or "")
+
+
 _SUMMARIES = {
+    TicketEvent.Kind.VALUE_REVEALED: _revealed_summary,
     TicketEvent.Kind.ROUTED: _routed_summary,
     TicketEvent.Kind.SLA_WARNING: _sla_summary,
     TicketEvent.Kind.SLA_BREACHED: _sla_summary,

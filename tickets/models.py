@@ -7,6 +7,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import EncryptedBinaryField, EncryptedTextField
+from mywallet_support.pii import mask_text
 
 
 class Channel(models.TextChoices):
@@ -210,7 +211,9 @@ class Ticket(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.reference} {self.subject}".strip()
+        # Breadcrumbs, titles, lists and links name a ticket by this: the subject is the
+        # sender's own text, so any personal data in it is shown masked.
+        return f"{self.reference} {mask_text(self.subject)}".strip()
 
     @property
     def is_open(self) -> bool:
@@ -320,6 +323,8 @@ class SensitiveValue(models.Model):
         verbose_name = _("personal data in a message")
         verbose_name_plural = _("personal data in messages")
         ordering = ["message", "position"]
+        # accounts.permissions.REVEAL_PERSONAL_DATA: the audited reveal's.
+        permissions = [("reveal_sensitivevalue", _("Can reveal personal data in messages"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["message", "position"], name="sensitive_value_position_once"
@@ -539,6 +544,7 @@ class TicketEvent(models.Model):
         SLA_WARNING = "sla_warning", _("SLA warning")
         SLA_BREACHED = "sla_breached", _("SLA breached")
         REMINDED = "reminded", _("Customer reminded")
+        VALUE_REVEALED = "value_revealed", _("Personal data revealed")
         PII_WARNED = "pii_warned", _("Customer warned about personal data")
 
     ticket = models.ForeignKey(

@@ -23,6 +23,7 @@ from accounts.models import (
     WalletAccount,
 )
 from accounts.selectors import AuditEntry, audit_entries, events_for_ticket
+from mywallet_support.pii import mask_text
 
 from . import search
 from .html import RenderedHtml, render_html
@@ -54,7 +55,8 @@ def ticket_thread(
     inline_url: Callable[[Attachment], str] | None = None,
     remote_images_for: int | None = None,
 ) -> list[Message]:
-    """Every message of the ticket, all channels, oldest first (two queries).
+    """Every message of the ticket, all channels, oldest first (three queries), each with
+    its personal data (masked, for the page's reveal control).
 
     Each message gets ``body_html``: its stored HTML sanitised again at render time, so a
     row written by any path (not only `receive`) can never carry script into the admin.
@@ -66,18 +68,24 @@ def ticket_thread(
     """
     messages = list(
         ticket.messages.select_related("author", "sender")
-        .prefetch_related("attachments")
+        .prefetch_related("attachments", "sensitive_values")
         .order_by("created_at", "id")
     )
     for message in messages:
         message.rendered = _render(message, inline_url, remote_images_for == message.pk)
-        message.body_html = mark_safe(message.rendered.html)  # noqa: S308 - nh3 output
+        html = message.rendered.html
         # Customers' mail carries the whole earlier conversation: agents see what is new,
-        # with the quoted part and the signature one click away.
+        # with the quoted part and the signature one click away. What a customer wrote is
+        # shown with its personal data masked: stored text is protected as it is written
+        # (tickets.personal_data), and this covers rows written before, and HTML.
         if message.direction == Message.Direction.INBOUND:
-            message.text_new, message.text_quoted = quoted_split(message.text)
+            html = mask_text(html)  # only digits and mailboxes become "*"
+            message.text_new, message.text_quoted = (
+                mask_text(part) for part in quoted_split(message.text)
+            )
         else:
             message.text_new, message.text_quoted = message.text, ""
+        message.body_html = mark_safe(html)  # noqa: S308 - nh3 output, masked in its text
     return messages
 
 

@@ -16,6 +16,7 @@ from rest_framework import serializers
 
 from accounts.models import Customer
 from mywallet_support.masking import mask_identity
+from mywallet_support.pii import mask_text
 from tickets import sla
 from tickets.html import sanitise_html
 from tickets.models import Attachment, Channel, Message, Queue, Ticket
@@ -109,6 +110,13 @@ class TicketOut(serializers.ModelSerializer):
         read_only_fields = fields
 
     @extend_schema_field(Sla)
+    def to_representation(self, ticket):
+        """The subject and the preview are the customer's words: personal data masked."""
+        data = super().to_representation(ticket)
+        for name in ("subject", "last_message_preview"):
+            data[name] = mask_text(data[name])
+        return data
+
     def get_sla(self, ticket) -> dict:
         state, due = sla.sla_state(ticket, self.context.get("now") or timezone.now())
         return {
@@ -169,6 +177,18 @@ class MessageOut(serializers.ModelSerializer):
         # Sanitised on the way in already; again here, so a row written by any path can
         # never hand a client's page a script.
         return sanitise_html(message.html)
+
+    def to_representation(self, message):
+        """What a customer wrote, with its personal data masked, as every agent view shows
+        it (stored text is protected as it is written; this covers older rows, subjects
+        and file names)."""
+        data = super().to_representation(message)
+        if message.direction == Message.Direction.INBOUND:
+            for name in ("subject", "text", "html"):
+                data[name] = mask_text(data[name])
+        for attachment in data["attachments"]:
+            attachment["name"] = mask_text(attachment["name"])
+        return data
 
 
 # --- what callers send ----------------------------------------------------------------------

@@ -36,6 +36,10 @@ RECORDED = {
         {},
     ),
     Action.CUSTOMER_NOTIFIED: ({"event": "frozen", "sms": ["+86 138****8000"], "email": []}, {}),
+    Action.PERSONAL_DATA_REVEALED: (
+        {"kind": "card", "masked": "622202*********0123", "message": 5, "sensitive_value": 9},
+        {},
+    ),
 }
 
 
@@ -134,3 +138,10 @@ def test_a_chinese_agent_is_named_family_name_first(django_user_model, db):
     with translation.override("zh-hans"):
         sentence = event_sentence(event(Action.UNLOCK, actor=agent))
     assert sentence == "周小雨解锁了钱包"
+
+
+def test_a_raw_payloads_read_names_no_value(agent):
+    read = event(Action.PERSONAL_DATA_REVEALED, actor=agent)
+    read.details = {"raw_payload": 3, "channel": "email"}
+    with translation.override("en"):
+        assert event_sentence(read) == "agent revealed personal data written in a message"

@@ -193,6 +193,14 @@ RECORDED = {
         "notified": [],
     },
     TicketEvent.Kind.REMINDED: {"message": 4, "days": 3},
+    TicketEvent.Kind.VALUE_REVEALED: {
+        "kind": "card",
+        "masked": "622202*********0123",
+        "message": 1,
+        "sensitive_value": 1,
+        "reason": "Customer asks which card was charged",
+        "verified": False,
+    },
     TicketEvent.Kind.PII_WARNED: {"message": 5},
 }
 

@@ -16,6 +16,7 @@ and deliveries to on_commit.
 - `opening`: a ticket opened for a known customer with their first message (the API).
 - `calls`: a phone call an agent logged, or an outbound call, as a phone Message.
 - `claims`: a typed contact's claimed customer, linked once an agent verifies it.
+- `personal_data`: revealing a value a customer wrote in a message, audited (`reveal`).
 - `payments`: a failed payment's explanation sent to the customer, the ticket marked.
 - `wallets` and `wallet_events`: wallet security from the desk and from the wallet core.
 """
@@ -63,6 +64,7 @@ from .lifecycle import (
 from .merging import merge_tickets
 from .opening import open_with_message
 from .payments import explain_in_chat, mark_failed_payment, send_payment_explanation
+from .personal_data import may_reveal, reason_needed, reveal
 from .raw import read_raw
 from .recipients import accept_cc, remove_cc
 from .replies import Reply, Route, add_note, reply, reply_many, reply_routes
@@ -104,6 +106,7 @@ __all__ = [
     "mark_delivery_failed",
     "mark_failed_payment",
     "mark_shown",
+    "may_reveal",
     "merge_customers",
     "merge_tickets",
     "open_for_customer",
@@ -113,6 +116,7 @@ __all__ = [
     "post_system_note",
     "rate_by_link",
     "read_raw",
+    "reason_needed",
     "receive",
     "receive_many",
     "receive_with_replies",
@@ -124,6 +128,7 @@ __all__ = [
     "reply_many",
     "reply_routes",
     "reprocess_inbound",
+    "reveal",
     "send_payment_explanation",
     "takes",
     "update_details",

@@ -20,6 +20,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from mywallet_support.pii import mask_text
 from tickets import actions, inbox
 from tickets.models import Channel, Queue, Ticket
 from tickets.sla import state_at
@@ -202,8 +203,8 @@ class InboxMixin:
             '<span class="mw-row-subject"><span class="mw-ref">{}</span>{}</span>'
             '<span class="mw-row-preview">{}</span>',
             obj.reference or "",
-            subject,
-            obj.last_message_preview,
+            mask_text(subject),
+            mask_text(obj.last_message_preview),
         )
 
     @admin.display(description=_("customer"), ordering="customer__name")

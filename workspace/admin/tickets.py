@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import REPROCESS_INBOUND
 from mywallet_support.csp import allow_images, lock_down
 from mywallet_support.mail import DeliveryError
+from mywallet_support.pii import mask_text
 from tickets import actions, selectors
 from tickets.history import stars, ticket_history
 from tickets.macros import rendered_macros
@@ -43,6 +44,7 @@ from .contacts import address_for_token, cc_rows, full_contacts, shown_contact, 
 from .inbox import InboxMixin
 from .ticket_diagnosis import PaymentDiagnosisMixin
 from .ticket_merge import TicketMergeMixin
+from .ticket_reveal import RevealMixin
 from .ticket_security import SecurityPanelMixin
 
 
@@ -60,7 +62,12 @@ class QueueAdmin(admin.ModelAdmin):
 
 @admin.register(Ticket)
 class TicketAdmin(
-    InboxMixin, TicketMergeMixin, PaymentDiagnosisMixin, SecurityPanelMixin, admin.ModelAdmin
+    InboxMixin,
+    TicketMergeMixin,
+    PaymentDiagnosisMixin,
+    SecurityPanelMixin,
+    RevealMixin,
+    admin.ModelAdmin,
 ):
     form = TicketForm
     # The list is the inbox (inbox.py): its columns, saved views, order and bulk actions.
@@ -203,6 +210,7 @@ class TicketAdmin(
                 link_customer_url=self._url("claim", obj) if _may_claim(obj) else "",
             )
             context.update(self.diagnosis_context(obj, thread, verified=full))
+            context.update(self.reveal_context(request, obj))
             if can_change:  # the security panel (ticket_security.py)
                 context.update(self.security_context(request, obj))
             response = super().render_change_form(request, context, add, change, form_url, obj)
@@ -448,9 +456,10 @@ class MessageAdmin(ReadOnlyAdmin):
     list_filter = ["direction", "channel", "delivery_status"]
     search_fields = ["ticket__reference", "external_id", "subject"]
     list_select_related = ["ticket", "author"]
-    # html: rendered, sanitised, only on the ticket page; metadata: shown masked below.
-    exclude = ["html", "metadata"]
-    readonly_fields = ["metadata_shown"]
+    # html: rendered, sanitised, only on the ticket page; metadata, subject and text: shown
+    # masked below (personal data is revealed only on the ticket page, audited).
+    exclude = ["html", "metadata", "subject", "text"]
+    readonly_fields = ["subject_shown", "text_shown", "metadata_shown"]
     date_hierarchy = "created_at"
 
     def get_object(self, request, object_id, from_field=None):
@@ -458,6 +467,14 @@ class MessageAdmin(ReadOnlyAdmin):
         if message is not None:
             message.full_contacts = full_contacts(message.ticket, request.user)
         return message
+
+    @admin.display(description=_("subject"))
+    def subject_shown(self, obj):
+        return mask_text(obj.subject)
+
+    @admin.display(description=_("text"))
+    def text_shown(self, obj):
+        return format_html("<pre>{}</pre>", mask_text(obj.text))
 
     @admin.display(description=_("channel metadata"))
     def metadata_shown(self, obj):
@@ -467,7 +484,15 @@ class MessageAdmin(ReadOnlyAdmin):
 
 @admin.register(InboundMessage)
 class InboundMessageAdmin(ReadOnlyAdmin):
-    list_display = ["id", "received_at", "channel", "status", "reason", "source", "message_link"]
+    list_display = [
+        "id",
+        "received_at",
+        "channel",
+        "status",
+        "reason_shown",
+        "source",
+        "message_link",
+    ]
     list_filter = ["status", "channel"]
     search_fields = ["sha256", "source", "reason"]
     list_select_related = ["message__ticket"]
@@ -496,6 +521,11 @@ class InboundMessageAdmin(ReadOnlyAdmin):
         if results:
             summary = ", ".join(f"{count} {status}" for status, count in sorted(results.items()))
             self.message_user(request, gettext("Reprocessed: %(summary)s") % {"summary": summary})
+
+    @admin.display(description=_("reason"))
+    def reason_shown(self, obj):
+        # A parser's reason may quote the payload: its personal data masked.
+        return mask_text(obj.reason)
 
     @admin.display(description=_("ticket"))
     def message_link(self, obj):

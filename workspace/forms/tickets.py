@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Transaction, WalletAccount
+from mywallet_support.pii import mask_text
 from tickets import actions
 from tickets.models import Macro, Message, Ticket
 
@@ -31,6 +32,10 @@ class TicketForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         customer_id = self.instance.customer_id if self.instance.pk else None
+        if self.instance.pk:
+            # The sender's subject, with any personal data in it masked: the page never
+            # holds a full value, and a saved form keeps the subject protected.
+            self.initial["subject"] = mask_text(self.instance.subject)
         # Only this customer's wallets and transactions can be linked to their ticket.
         if "wallet" in self.fields:
             self.fields["wallet"].queryset = WalletAccount.objects.filter(customer_id=customer_id)

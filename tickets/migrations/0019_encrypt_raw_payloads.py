@@ -37,7 +37,7 @@ def encrypt_rows(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tickets", "0017_sensitive_values")]
+    dependencies = [("tickets", "0018_personal_data_reveal")]
 
     operations = [
         migrations.AlterField(
