@@ -170,8 +170,11 @@ def test_a_batch_of_chat_lines_with_numbers_takes_as_many_queries_whatever_its_s
         assert all(result.frame for result in results)
         return len(queries)
 
+    # Warm: the conversation's first line with a number also warns the customer, once
+    # (tickets.actions.pii_notice); the batches measured after it do the same work.
+    queries_for(1, "warm")
     assert queries_for(3, "a") == queries_for(30, "b")
-    assert SensitiveValue.objects.count() == 33 * 3
+    assert SensitiveValue.objects.count() == 34 * 3
 
 
 def database_dump() -> str:

@@ -40,7 +40,7 @@ def values_of(message: Message) -> list[SensitiveValue]:
 @pytest.fixture
 def message(customer):
     received = actions.receive(factories.email("li.wei@example.com", text=SAMPLE))
-    return received.ticket.messages.get()
+    return received.ticket.messages.get(direction=Message.Direction.INBOUND)
 
 
 def test_an_agent_reveals_a_value_with_a_reason(message, agent):

@@ -14,7 +14,7 @@ from django.urls import reverse
 from tests.tickets import factories
 from tests.tickets.test_personal_data_reveal import values_of
 from tickets import actions
-from tickets.models import InboundMessage
+from tickets.models import InboundMessage, Message
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tasks_at_once")]
 
@@ -35,7 +35,7 @@ SUBJECT = f"Card {FULL['card']} blocked"
 @pytest.fixture
 def message(customer):
     received = actions.receive(factories.email("li.wei@example.com", text=TEXT, subject=SUBJECT))
-    message = received.ticket.messages.get()
+    message = received.ticket.messages.get(direction=Message.Direction.INBOUND)
     InboundMessage.objects.create(
         channel="email", raw=b"(raw)", sha256="0" * 64, reason=f"Unreadable: {TEXT}"
     )
