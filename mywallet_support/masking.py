@@ -25,12 +25,13 @@ def mask_email(value: str | None) -> str:
 
 
 def mask_id_number(value: str | None) -> str:
-    """A national ID number: the first three and last four characters only."""
+    """A national ID number: the first four characters (the region) and the last four only,
+    as a number a customer wrote in a message is masked (1101**********4514)."""
     if not value:
         return ""
-    if len(value) <= 7:
+    if len(value) <= 8:
         return "*" * len(value)
-    return f"{value[:3]}{'*' * (len(value) - 7)}{value[-4:]}"
+    return f"{value[:4]}{'*' * (len(value) - 8)}{value[-4:]}"
 
 
 def mask_wallet_number(value: str | None) -> str:

@@ -14,12 +14,19 @@ from dataclasses import dataclass, field
 
 from mywallet_support import pii
 
-from .models import SensitiveValue
+from .models import Message, SensitiveValue
 
 ALL_KINDS = frozenset({pii.ID_NUMBER, pii.CARD, pii.PHONE, pii.EMAIL, pii.PASSPORT})
 # What an agent's answer must never repeat in full: a phone number or an email address in
 # an answer is usually the desk's own (the hotline, the support mailbox).
 OUTBOUND_KINDS = frozenset({pii.ID_NUMBER, pii.CARD, pii.PASSPORT})
+
+
+def kinds_for(direction: str) -> frozenset[str]:
+    """What a message of ``direction`` keeps masked: an answer (OUTBOUND_KINDS) or anything
+    else, a customer's words and notes (ALL_KINDS). The thread stores by this rule and the
+    re-mask command applies it to older rows."""
+    return OUTBOUND_KINDS if direction == Message.Direction.OUTBOUND else ALL_KINDS
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ RECORDED = {
     Action.LOCK: ({"lock_reason": "wrong_password", "failed_password_attempts": 5}, {}),
     Action.FREEZE: ({"previous_status": "active", "lock_reason": "risk"}, {}),
     Action.CONTACT_CHANGED: ({"kind": "phone", "old": "138****8000", "new": "139****9000"}, {}),
-    Action.NATIONAL_ID_CHANGED: ({"old": "110***********1234", "new": "110***********5678"}, {}),
+    Action.NATIONAL_ID_CHANGED: ({"old": "1101**********1234", "new": "1101**********5678"}, {}),
     Action.IDENTITY_VERIFIED: (
         {},
         {"passed": ["phone", "code_phone"], "failed": [], "expires_at": EXPIRES.isoformat()},

@@ -62,14 +62,14 @@ def test_an_email_shows_one_or_two_letters_of_its_mailbox_and_the_domain(email, 
 @pytest.mark.parametrize(
     ("number", "expected"),
     [
-        ("110101199003074514", "110***********4514"),
-        ("110101900307451", "110********7451"),
-        ("12345678", "123*5678"),
-        ("1234567", "*******"),  # seven characters or fewer: none shown
+        ("110101199003074514", "1101**********4514"),
+        ("110101900307451", "1101*******7451"),
+        ("123456789", "1234*6789"),
+        ("12345678", "********"),  # eight characters or fewer: none shown
         ("1", "*"),
     ],
 )
-def test_an_id_number_keeps_its_first_three_and_last_four(number, expected):
+def test_an_id_number_keeps_its_first_four_and_last_four(number, expected):
     assert mask_id_number(number) == expected
 
 

@@ -17,7 +17,7 @@ from tickets import actions
 from tickets.inbound import Inbound
 
 FULL_ID = "110101199003071234"
-MASKED_ID = "110***********1234"
+MASKED_ID = "1101**********1234"
 
 
 @pytest.fixture

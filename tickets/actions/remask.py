@@ -79,13 +79,6 @@ def _walk(model, what: str, batch_size: int, report: Progress, handle) -> None:
         report(what, min(done, total), max(total, done))
 
 
-def _kinds(direction: str) -> frozenset[str]:
-    """What a message of ``direction`` keeps masked: thread.append's rule."""
-    if direction == Message.Direction.OUTBOUND:
-        return personal_data.OUTBOUND_KINDS
-    return personal_data.ALL_KINDS
-
-
 def _messages(ids: list[int], counts: Remasked, dry_run: bool) -> None:
     # Locked while masked: a sender writing an answer's subject meanwhile is not undone.
     messages = list(
@@ -128,7 +121,7 @@ def _messages(ids: list[int], counts: Remasked, dry_run: bool) -> None:
 def _protect(message: Message, attachments, renamed: list) -> list[personal_data.Found]:
     """Mask ``message`` and its attachments' names in place; the values found, each once
     (the order of thread.append: subject, text, HTML, file names)."""
-    kinds = _kinds(message.direction)
+    kinds = personal_data.kinds_for(message.direction)
     found: dict[tuple[str, str], personal_data.Found] = {}
 
     def protected(text: str) -> str:

@@ -207,11 +207,7 @@ def append(
 def _protect(draft: Draft) -> list[personal_data.Found]:
     """Mask the personal data in ``draft`` in place (see the module) and return the values
     found, each once, in the order of subject, text, HTML and file names."""
-    kinds = (
-        personal_data.OUTBOUND_KINDS
-        if draft.direction == Message.Direction.OUTBOUND
-        else personal_data.ALL_KINDS
-    )
+    kinds = personal_data.kinds_for(draft.direction)
     found: dict[tuple[str, str], personal_data.Found] = {}
 
     def protected(text: str) -> str:
