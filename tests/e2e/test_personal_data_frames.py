@@ -6,22 +6,13 @@ forms only, and so does a reconnect's resume."""
 
 import pytest
 
+from tests.workspace.test_no_full_value import FULL, TEXT
+
 from .servers import Peer, create_staff, migrated_database, running_daphne, start_customer_chat
 from .test_chat_conversation import CHAT_ENV, open_console, run, say
 
 pytestmark = pytest.mark.e2e
 
-FULL = {
-    "id_number": "110101199003074514",
-    "card": "6222021234567890123",
-    "phone": "13912345678",
-    "email": "wang.fang@example.net",
-    "passport": "E12345678",
-}
-TEXT = (
-    f"我的身份证号是{FULL['id_number']}，银行卡号{FULL['card']}，新手机号{FULL['phone']}，"
-    f"邮箱 {FULL['email']}，passport {FULL['passport']}"
-)
 MASKED = ["1101**********4514", "622202*********0123", "139****5678", "E*****678"]
 
 
