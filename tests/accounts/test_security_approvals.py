@@ -42,8 +42,8 @@ from tickets.actions import wallets as desk
 pytestmark = pytest.mark.django_db
 
 OLD_ID = "110101199003071234"
-MASKED_OLD = "110" + "*" * 11 + "1234"
-MASKED_NEW = "110" + "*" * 11 + "002X"
+MASKED_OLD = "1101" + "*" * 10 + "1234"
+MASKED_NEW = "1101" + "*" * 10 + "002X"
 
 
 @pytest.fixture
