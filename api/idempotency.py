@@ -11,7 +11,9 @@ the same key:
 
 Two requests with the same key at the same moment: the second waits on the first's unique
 row (PostgreSQL) or the database's write lock (SQLite), then finds the stored answer.
-Answers are kept IDEMPOTENCY_KEEP_HOURS hours.
+Answers are kept IDEMPOTENCY_KEEP_HOURS hours: each create with a key first drops its
+caller's answers older than that, so the table holds at most a day of each caller's keys
+(dropping only the key at hand left every other key's answer there for good).
 """
 
 import hashlib
@@ -52,7 +54,7 @@ def idempotent(request, create) -> Response:
     owner = caller(request).label
     print_ = fingerprint(request)
     kept_since = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEEP_HOURS)
-    IdempotentRequest.objects.filter(caller=owner, key=key, created_at__lt=kept_since).delete()
+    IdempotentRequest.objects.filter(caller=owner, created_at__lt=kept_since).delete()
     stored = IdempotentRequest.objects.filter(caller=owner, key=key).first()
     if stored is not None:
         return _replay(stored, print_)

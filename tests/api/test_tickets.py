@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 
+from api.models import IdempotentRequest
 from tests.api.conftest import customer_client, key_client
 from tests.conftest import verified_client
 from tickets import actions
@@ -306,6 +307,24 @@ def test_two_callers_keys_never_meet(writer, make_key, customer):
             client.post("/api/tickets/", body, headers={"Idempotency-Key": "k"}).status_code == 201
         )
     assert Ticket.objects.count() == 2
+
+
+def test_a_callers_expired_answers_go_and_others_stay(writer, make_key, customer, settings):
+    """Answers older than IDEMPOTENCY_KEEP_HOURS are dropped by the caller's next create,
+    whichever key they were for; another caller's are not touched."""
+    body = {"customer": customer.pk, "subject": "Help", "message": "Locked out"}
+    second = json_client(make_key("tickets:write")[1])
+    for client, key in ((writer, "old-1"), (writer, "old-2"), (second, "theirs")):
+        client.post("/api/tickets/", body, headers={"Idempotency-Key": key})
+    long_ago = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEEP_HOURS + 1)
+    IdempotentRequest.objects.update(created_at=long_ago)
+    writer.post("/api/tickets/", body, headers={"Idempotency-Key": "new"})
+    assert sorted(IdempotentRequest.objects.values_list("key", flat=True)) == ["new", "theirs"]
+    # An expired key is a new request again.
+    assert (
+        writer.post("/api/tickets/", body, headers={"Idempotency-Key": "old-1"}).status_code == 201
+    )
+    assert Ticket.objects.count() == 5
 
 
 # --- one ticket: ETag, If-None-Match, If-Match ------------------------------------------------
